@@ -1,0 +1,145 @@
+"""The one place that decides how FFTs run in imcorr.
+
+Policy
+------
+* Real input always goes through real FFTs (``scipy.fft.rfftn`` / ``irfftn``).
+* Transform lengths are padded to ``scipy.fft.next_fast_len(n, real=True)``.
+* ``workers``: all cores by default (``-1``); override with :func:`set_workers` or the
+  ``IMCORR_FFT_WORKERS`` environment variable.
+* Precision: float32 input stays float32 (complex64 spectra); everything else is
+  computed in float64. :func:`real_dtype` implements that rule.
+* Spectrum reuse: :class:`Spectrum` keeps the rfft of an array at a given padded shape
+  so that one reference can be correlated against many images (registration,
+  template matching) without recomputing it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.fft as sfft
+
+__all__ = [
+    "get_workers",
+    "set_workers",
+    "fast_len",
+    "fast_shape",
+    "real_dtype",
+    "rfftn",
+    "irfftn",
+    "Spectrum",
+    "fft_correlate",
+    "correlation_slices",
+]
+
+_WORKERS: int = int(os.environ.get("IMCORR_FFT_WORKERS", "-1") or -1)
+
+
+def get_workers() -> int:
+    """Number of FFT worker threads passed to scipy.fft (-1 = all cores)."""
+    return _WORKERS
+
+
+def set_workers(n: int) -> None:
+    """Set the number of FFT worker threads (-1 = all cores)."""
+    global _WORKERS
+    _WORKERS = int(n)
+
+
+def fast_len(n: int) -> int:
+    """Smallest fast real-FFT length >= n."""
+    return int(sfft.next_fast_len(int(n), real=True))
+
+
+def fast_shape(shape: Sequence[int]) -> tuple[int, ...]:
+    """Fast real-FFT lengths >= ``shape`` on every axis."""
+    return tuple(fast_len(n) for n in shape)
+
+
+def real_dtype(*arrays: np.ndarray) -> type:
+    """float32 if every input is float32 (or float16), else float64."""
+    if arrays and all(a.dtype in (np.float32, np.float16) for a in arrays):
+        return np.float32
+    return np.float64
+
+
+def rfftn(x: np.ndarray, shape: Sequence[int] | None = None, *, dtype: type | None = None) -> np.ndarray:
+    """Real N-D FFT over all axes of ``x``, zero-padded to ``shape``."""
+    dtype = dtype or real_dtype(x)
+    if x.dtype != dtype:
+        x = x.astype(dtype)
+    return sfft.rfftn(x, s=None if shape is None else tuple(shape), workers=_WORKERS)
+
+
+def irfftn(X: np.ndarray, shape: Sequence[int], *, overwrite: bool = True) -> np.ndarray:
+    """Inverse of :func:`rfftn` for a real output of ``shape``."""
+    return sfft.irfftn(X, s=tuple(shape), workers=_WORKERS, overwrite_x=overwrite)
+
+
+class Spectrum:
+    """The cached real spectrum of one array at one padded FFT shape.
+
+    Parameters
+    ----------
+    x : ndarray
+        Real array.
+    fft_shape : sequence of int, optional
+        Padded transform shape; defaults to ``fast_shape(x.shape)``.
+    dtype : float32 or float64, optional
+        Working precision; defaults to :func:`real_dtype` of ``x``.
+    """
+
+    def __init__(self, x: np.ndarray, fft_shape: Sequence[int] | None = None, *, dtype=None):
+        self.shape = tuple(x.shape)
+        self.fft_shape = tuple(fft_shape) if fft_shape is not None else fast_shape(x.shape)
+        self.dtype = dtype or real_dtype(x)
+        self.spectrum = rfftn(x, self.fft_shape, dtype=self.dtype)
+
+    def correlate(self, other: Spectrum) -> np.ndarray:
+        """Circular cross-correlation ``c[k] = sum_n self[n + k] * other[n]`` (padded shape)."""
+        if other.fft_shape != self.fft_shape:
+            raise ValueError("spectra have different FFT shapes")
+        prod = self.spectrum * np.conj(other.spectrum)
+        return irfftn(prod, self.fft_shape)
+
+
+def correlation_slices(a_shape: Sequence[int], b_shape: Sequence[int], mode: str) -> tuple[slice, ...]:
+    """Slices of the 'full' correlation array (index ``k + M - 1`` for lag ``k``) for ``mode``.
+
+    * ``full``: every lag with any overlap, shape ``N + M - 1``.
+    * ``same``: shape of ``a``; element ``i`` is lag ``i - M // 2`` (scipy's centring).
+    * ``valid``: lags where one array lies entirely inside the other,
+      shape ``|N - M| + 1``.
+    """
+    out = []
+    for n, m in zip(a_shape, b_shape):
+        if mode == "full":
+            out.append(slice(0, n + m - 1))
+        elif mode == "same":
+            start = (m - 1) // 2
+            out.append(slice(start, start + n))
+        elif mode == "valid":
+            out.append(slice(min(n, m) - 1, max(n, m)))
+        else:  # pragma: no cover - validated by callers
+            raise ValueError(f"mode must be 'full', 'same' or 'valid', got {mode!r}")
+    return tuple(out)
+
+
+def fft_correlate(a: np.ndarray, b: np.ndarray, mode: str = "full") -> np.ndarray:
+    """Real cross-correlation with scipy.signal.correlate's definition and modes.
+
+    ``out[k] = sum_n a[n + k] * b[n]``, computed as the FFT convolution of ``a``
+    with ``b`` reversed on every axis.
+    """
+    dtype = real_dtype(a, b)
+    full_shape = [n + m - 1 for n, m in zip(a.shape, b.shape)]
+    fshape = fast_shape(full_shape)
+    b_rev = b[(slice(None, None, -1),) * b.ndim]
+    spec = rfftn(a, fshape, dtype=dtype)
+    spec *= rfftn(b_rev, fshape, dtype=dtype)
+    full = irfftn(spec, fshape)
+    out = full[correlation_slices(a.shape, b.shape, mode)]
+    # Return a view when it is most of the buffer, else a compact copy.
+    return out if out.size * 2 >= full.size else out.copy()

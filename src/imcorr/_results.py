@@ -1,0 +1,65 @@
+"""Base class for result objects.
+
+Results are frozen dataclasses with named fields, in the spirit of scipy.stats
+results. ``to_dict()`` returns plain, JSON-safe Python values: numpy scalars become
+Python numbers, tuples and small arrays become lists, NaN and +-Inf become ``None``
+(JSON has no NaN; the accompanying ``reason`` field says why a value is missing).
+
+Fields declared with ``field(metadata={"json": False})`` (large arrays such as maps
+and surfaces) are left out of ``to_dict()``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Result", "json_safe", "no_json"]
+
+_MAX_JSON_ARRAY = 4096
+
+
+def no_json(default: Any = None) -> Any:
+    """A dataclass field that ``to_dict()`` leaves out (for big arrays)."""
+    return dataclasses.field(default=default, metadata={"json": False}, repr=False, compare=False)
+
+
+def json_safe(value: Any) -> Any:
+    """Convert numpy/Python values into JSON-serialisable plain Python values."""
+    if isinstance(value, Result):
+        return value.to_dict()
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        if value.size > _MAX_JSON_ARRAY:
+            return {"shape": list(value.shape), "dtype": str(value.dtype)}
+        return [json_safe(v) for v in value.tolist()] if value.ndim else json_safe(value.item())
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        v = float(value)
+        return v if math.isfinite(v) else None
+    if isinstance(value, (np.str_,)):
+        return str(value)
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    """Frozen result base class with a JSON-friendly :meth:`to_dict`."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the result as a dict of plain, JSON-safe Python values."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            if f.metadata.get("json", True) is False:
+                continue
+            out[f.name] = json_safe(getattr(self, f.name))
+        return out

@@ -1,0 +1,99 @@
+"""Helpers shared by the CLI commands: loading pairs, printing tables and JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import click
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from .._results import json_safe
+
+console = Console()
+
+
+def json_option(f: Callable) -> Callable:
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")(f)
+
+
+def echo_json(obj: Any) -> None:
+    """Print one JSON object (NaN/Inf become null) on stdout."""
+    click.echo(json.dumps(json_safe(obj), allow_nan=False))
+
+
+def print_table(title: str, rows: Iterable[tuple[str, Any]], *, columns=("quantity", "value")) -> None:
+    table = Table(title=title, show_header=True, header_style="bold")
+    for c in columns:
+        table.add_column(c)
+    for row in rows:
+        table.add_row(*[fmt(v) for v in row])
+    console.print(table)
+
+
+def fmt(v: Any) -> str:
+    if isinstance(v, str):
+        return v
+    if v is None:
+        return "-"
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        v = float(v)
+        if np.isnan(v):
+            return "nan"
+        if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e6):
+            return f"{v:.4g}"
+        return f"{v:.6f}".rstrip("0").rstrip(".") if abs(v) < 1e6 else f"{v:.4g}"
+    if isinstance(v, (tuple, list)):
+        return "(" + ", ".join(fmt(x) for x in v) + ")"
+    return str(v)
+
+
+def pair_options(f: Callable) -> Callable:
+    """--gray, --crop/--resize and --channel-axis, shared by the two-image commands."""
+    f = click.option("--channel-axis", type=int, default=None, help="Axis of colour channels (per-channel results).")(f)
+    f = click.option("--resize", is_flag=True, help="Resize the second image to the first's shape (linear).")(f)
+    f = click.option("--crop", is_flag=True, help="Crop both images to their common top-left region.")(f)
+    f = click.option("--gray", is_flag=True, help="Convert colour images to gray (ITU-R 601-2 luma).")(f)
+    return f
+
+
+def load_pair(path_a: str, path_b: str, *, gray: bool, crop: bool, resize: bool, channel_axis: int | None):
+    """Load two images for a paired comparison, applying --gray/--crop/--resize.
+
+    Without --gray, colour images keep their channels on the last axis; if
+    --channel-axis is not given, it is set to -1 for colour input.
+    """
+    from ..io import match_shapes, read
+
+    if crop and resize:
+        raise click.UsageError("--crop and --resize are mutually exclusive")
+    ia = read(path_a, gray=gray)
+    ib = read(path_b, gray=gray)
+    a, b = ia.data, ib.data
+    if a.ndim != b.ndim and not gray and (a.ndim == 3 or b.ndim == 3):
+        raise click.UsageError(
+            f"{path_a} has shape {a.shape} and {path_b} has shape {b.shape}: one is colour; add --gray"
+        )
+    if crop or resize:
+        a, b = match_shapes(a, b, "crop" if crop else "resize")
+    colour = a.ndim == 3 and a.shape[-1] in (3, 4) and not gray and channel_axis is None and a.shape[0] > 4
+    if colour:
+        channel_axis = -1
+    return a, b, channel_axis
+
+
+def load_mask(path: str | None, shape: tuple[int, ...] | None = None):
+    """Load a mask image (non-zero = valid)."""
+    if path is None:
+        return None
+    from ..io import load
+
+    m = load(path, gray=True)
+    return m != 0
