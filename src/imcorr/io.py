@@ -114,6 +114,11 @@ def _read_tiff(path: Path) -> tuple[np.ndarray, np.ndarray | None, bool]:
             series = tf.series[0]
             arr = series.asarray()
             axes = series.axes
+            rest = tf.series[1:]
+            if rest and all(s.shape == series.shape and s.dtype == series.dtype for s in rest):
+                # pages appended one by one (one series each): a (z, y, x) stack
+                arr = np.stack([arr] + [s.asarray() for s in rest])
+                axes = "Q" + axes
             extrasamples = tf.pages[0].extrasamples if tf.pages else ()
     except tifffile.TiffFileError as exc:
         raise ImageFormatError(f"{path}: not a readable TIFF ({exc})") from exc
@@ -133,6 +138,10 @@ def _read_tiff(path: Path) -> tuple[np.ndarray, np.ndarray | None, bool]:
 
 
 def _read_npy(path: Path) -> tuple[np.ndarray, None, bool]:
+    with open(path, "rb") as fh:
+        magic = fh.read(6)
+    if magic != b"\x93NUMPY":  # np.load would try to unpickle anything else
+        raise ImageFormatError(f"{path}: not a .npy file (no NUMPY header); save arrays with np.save")
     try:
         arr = np.load(path, allow_pickle=False)
     except ValueError as exc:
@@ -165,10 +174,12 @@ def to_gray(image: np.ndarray, channel_axis: int = -1) -> np.ndarray:
             f"image: to_gray needs 3 or 4 channels on axis {channel_axis}, got shape {np.shape(image)}"
         )
     rgb = arr[..., :3]
-    if rgb.dtype == np.uint8 and rgb.ndim == 3:
+    if rgb.dtype == np.uint8 and rgb.ndim >= 2:
         from PIL import Image
 
-        return np.array(Image.fromarray(np.ascontiguousarray(rgb), "RGB").convert("L"))
+        # Pillow converts 2-D RGB only: stack the leading axes as rows, convert, restore.
+        rows = np.ascontiguousarray(rgb).reshape(-1, rgb.shape[-2] if rgb.ndim >= 3 else rgb.shape[0], 3)
+        return np.array(Image.fromarray(rows, "RGB").convert("L")).reshape(rgb.shape[:-1])
     w = np.asarray(LUMA_WEIGHTS)
     out = rgb.astype(np.float64) @ w
     if rgb.dtype.kind in "ui":
