@@ -76,7 +76,8 @@ def has_nonfinite(x: np.ndarray) -> bool:
     # np.isfinite(x).all() allocates a full bool array; the sum is cheaper and any
     # NaN/Inf makes it non-finite (overflow to Inf would only give a false alarm,
     # which we re-check exactly).
-    s = np.add.reduce(x, axis=None, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        s = np.add.reduce(x, axis=None, dtype=np.float64)
     if np.isfinite(s):
         return False
     return not bool(np.isfinite(x).all())

@@ -31,10 +31,9 @@ from ._validate import (
     channel_last,
     check_memory,
     check_same_shape,
-    format_bytes,
     has_nonfinite,
 )
-from .errors import EmptyInputError, InputError, NonFiniteError
+from .errors import EmptyInputError, InputError, NonFiniteError, ShapeMismatchError
 
 __all__ = [
     "CorrelationResult",
@@ -186,8 +185,13 @@ def prepare_pair(
         if not m.any():
             raise EmptyInputError("mask: no valid (masked-in and finite) pixels remain")
         check_memory(2 * int(m.sum()) * max(a.itemsize, b.itemsize), "masked correlation")
-    elif check_finite:
-        raise_nonfinite(a, b, names)
+    else:
+        # flat views need copies of channel slices and non-contiguous input: refuse early if too big
+        copies = sum(x.nbytes * ((channel_axis is not None) + (not x.flags.c_contiguous)) for x in (a, b))
+        if copies:
+            check_memory(copies, f"copying non-contiguous {names[0]} and {names[1]} of shape {a.shape}")
+        if check_finite:
+            raise_nonfinite(a, b, names)
 
     def pick(x: np.ndarray, mm: np.ndarray | None) -> np.ndarray:
         return x.reshape(-1) if mm is None else x[mm]
@@ -205,7 +209,8 @@ def _pearson_values(av: np.ndarray, bv: np.ndarray) -> CorrelationResult:
     n = int(av.size)
     if n < MIN_PIXELS:
         raise EmptyInputError(f"need at least {MIN_PIXELS} valid pixel pairs, got {n}")
-    mo = pair_moments(av, bv)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflowing sums are reported below
+        mo = pair_moments(av, bv)
     if not mo.finite:
         raise_nonfinite(av, bv)
         raise NonFiniteError("a, b: values overflow float64 sums; rescale the images")
@@ -308,7 +313,7 @@ def cross_correlate(a, b, mode: str = "full", *, normalize: str | None = None) -
     a = as_image(a, "a")
     b = as_image(b, "b")
     if a.ndim != b.ndim:
-        raise InputError(f"a and b must have the same ndim, got shapes {a.shape} and {b.shape}")
+        raise ShapeMismatchError(f"a and b must have the same ndim, got shapes {a.shape} and {b.shape}")
     if mode == "valid" and not (
         all(n >= m for n, m in zip(a.shape, b.shape)) or all(n <= m for n, m in zip(a.shape, b.shape))
     ):
@@ -316,14 +321,14 @@ def cross_correlate(a, b, mode: str = "full", *, normalize: str | None = None) -
             f"mode='valid': one input must be at least as large as the other on every axis, "
             f"got {a.shape} and {b.shape}"
         )
-    for x, name in ((a, "a"), (b, "b")):
-        if has_nonfinite(x):
-            raise NonFiniteError(f"{name}: contains NaN/Inf; replace or crop them before cross_correlate")
     full_shape = [n + m - 1 for n, m in zip(a.shape, b.shape)]
     nfft = int(np.prod(_fft.fast_shape(full_shape)))
     itemsize = 4 if _fft.real_dtype(a, b) == np.float32 else 8
     work = nfft * itemsize * (4 if normalize is None else 2) + (0 if normalize is None else 12 * nfft * 8)
-    check_memory(work, f"cross_correlate of {a.shape} and {b.shape} (~{format_bytes(work)})")
+    check_memory(work, f"cross_correlate of {a.shape} and {b.shape}")  # before any pass over the data
+    for x, name in ((a, "a"), (b, "b")):
+        if has_nonfinite(x):
+            raise NonFiniteError(f"{name}: contains NaN/Inf; replace or crop them before cross_correlate")
     if normalize is None:
         return _fft.fft_correlate(a, b, mode)
 

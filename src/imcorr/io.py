@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from ._results import Result, no_json
-from ._validate import as_image
+from ._validate import as_image, check_memory
 from .errors import ImageFormatError, ImageReadError, InputError, UnsafeFileError
 
 __all__ = ["load", "read", "save", "LoadedImage", "to_gray", "match_shapes", "LUMA_WEIGHTS"]
@@ -282,6 +282,7 @@ def match_shapes(a: np.ndarray, b: np.ndarray, how: str) -> tuple[np.ndarray, np
     if how == "resize":
         from scipy import ndimage
 
+        check_memory(8 * (b.size + 2 * a.size), f"resize of {b.shape} to {a.shape}")
         factors = [n / m for n, m in zip(a.shape, b.shape)]
         out = ndimage.zoom(b.astype(np.float64), factors, order=1, mode="nearest", grid_mode=True)
         out = out[tuple(slice(0, n) for n in a.shape)]
