@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import traceback
 
 import click
 
@@ -29,8 +30,10 @@ for _name in _COMMAND_MODULES:
     importlib.import_module(f"{__name__}.{_name}")
 
 
-def _fail(message: str, code: int) -> int:
-    click.echo(f"imcorr: error: {message}", err=True)
+def _fail(message: str, code: int, debug: bool = False) -> int:
+    if debug:
+        traceback.print_exc()
+    click.echo(f"imcorr: error: {' '.join(str(message).split())}", err=True)
     return code
 
 
@@ -38,25 +41,27 @@ def main(argv: list[str] | None = None) -> int:
     """Console entry point. Returns (and exits with) the process exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    if debug:  # accepted anywhere on the command line; click wants it before the command
+        args = ["--debug"] + [a for a in args if a != "--debug"]
+    no_args_help = getattr(click.exceptions, "NoArgsIsHelpError", ())
     try:
-        app.main(args=args, prog_name="imcorr", standalone_mode=False)
-        code = 0
+        rv = app.main(args=args, prog_name="imcorr", standalone_mode=False)
+        code = rv if isinstance(rv, int) and not isinstance(rv, bool) else 0  # click returns Exit codes
     except click.exceptions.Exit as exc:
         code = exc.exit_code
     except click.exceptions.Abort:
         code = _fail("aborted", 1)
+    except no_args_help as exc:  # bare `imcorr`: show the help, like `imcorr --help`
+        click.echo(exc.ctx.get_help())
+        code = 0
     except click.ClickException as exc:
-        if debug:
-            raise
-        code = _fail(exc.format_message().replace("\n", " "), exc.exit_code)
+        code = _fail(exc.format_message(), exc.exit_code, debug)
     except ImcorrError as exc:
-        if debug:
-            raise
-        code = _fail(str(exc).replace("\n", " "), 1)
+        code = _fail(str(exc), 1, debug)
     except (OSError, ValueError, MemoryError) as exc:
-        if debug:
-            raise
-        code = _fail(f"{type(exc).__name__}: {exc}".replace("\n", " "), 1)
+        code = _fail(f"{type(exc).__name__}: {exc}", 1, debug)
+    except Exception as exc:  # a bug: still one line, the traceback with --debug
+        code = _fail(f"internal error, {type(exc).__name__}: {exc} (run with --debug for the traceback)", 1, debug)
     if argv is None:
         sys.exit(code)
     return code

@@ -89,11 +89,17 @@ def load_pair(path_a: str, path_b: str, *, gray: bool, crop: bool, resize: bool,
     return a, b, channel_axis
 
 
-def load_mask(path: str | None, shape: tuple[int, ...] | None = None):
-    """Load a mask image (non-zero = valid)."""
+def load_mask(path: str | None, shape: tuple[int, ...] | None = None, *, crop: bool = False):
+    """Load a mask image (non-zero = valid), in the first image's coordinates.
+
+    With ``crop`` (the --crop option) a mask larger than the spatial ``shape`` of the
+    cropped images is cropped to the same common top-left region.
+    """
     if path is None:
         return None
     from ..io import load
 
-    m = load(path, gray=True)
-    return m != 0
+    m = load(path, gray=True) != 0
+    if crop and shape is not None and m.ndim == len(shape) and all(n >= s for n, s in zip(m.shape, shape)):
+        m = m[tuple(slice(0, s) for s in shape)]
+    return m

@@ -24,7 +24,8 @@ def corr(image_a, image_b, mask_path, method, level, gray, crop, resize, channel
     import imcorr
 
     a, b, channel_axis = load_pair(image_a, image_b, gray=gray, crop=crop, resize=resize, channel_axis=channel_axis)
-    mask = load_mask(mask_path)
+    spatial = a.shape if channel_axis is None else tuple(n for i, n in enumerate(a.shape) if i != channel_axis % a.ndim)
+    mask = load_mask(mask_path, spatial, crop=crop)
     fn = getattr(imcorr, method)
     res = fn(a, b, mask=mask, channel_axis=channel_axis)
     if as_json:
