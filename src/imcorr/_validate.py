@@ -159,9 +159,12 @@ def available_memory() -> int:
     env = os.environ.get("IMCORR_MEMORY_LIMIT")
     if env:
         try:
-            return _parse_size(env)
+            limit = _parse_size(env)
         except ValueError as exc:
             raise InputError(f"IMCORR_MEMORY_LIMIT: cannot parse {env!r} (use e.g. 8G)") from exc
+        if limit <= 0:
+            raise InputError(f"IMCORR_MEMORY_LIMIT: must be positive, got {env!r} (use e.g. 8G)")
+        return limit
     try:
         with open("/proc/meminfo") as fh:
             for line in fh:
