@@ -43,6 +43,13 @@ def test_as_image_refuses_dtypes(x, kind):
     assert isinstance(exc.value, TypeError) and isinstance(exc.value, ValueError)
 
 
+def test_as_image_refuses_scalars():
+    with pytest.raises(InputError, match="scalar"):
+        v.as_image(np.float64(3.0), "a")
+    with pytest.raises(InputError, match="scalar"):
+        v.as_image(7, "b")
+
+
 def test_as_image_empty_and_min_size():
     with pytest.raises(EmptyInputError, match="empty"):
         v.as_image(np.zeros((0, 3)), "a")

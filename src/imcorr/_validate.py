@@ -60,6 +60,8 @@ def as_image(x, name: str = "image", *, min_size: int = 1) -> np.ndarray:
         )
     if kind not in "uif":
         raise UnsupportedDTypeError(f"{name}: dtype {arr.dtype} is not a real numeric type")
+    if arr.ndim == 0:
+        raise InputError(f"{name}: got a scalar ({arr.item()!r}); pass an array with at least one axis")
     if arr.size == 0:
         raise EmptyInputError(f"{name}: the array is empty (shape {arr.shape})")
     if arr.size < min_size:
