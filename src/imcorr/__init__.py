@@ -18,3 +18,4 @@ from . import errors  # noqa: E402,F401
 from .correlate import *  # noqa: E402,F401,F403
 from .errors import *  # noqa: E402,F401,F403
 from .io import load, read, save  # noqa: E402,F401
+from .similarity import *  # noqa: E402,F401,F403

@@ -14,15 +14,47 @@ borders, i.e. zero padding):
   ``[i - w + 1, i]``.
 * ``same``: output ``N``; element ``i`` covers ``[i - w // 2, i + (w - 1) // 2]``
   (scipy.signal.correlate's 'same' centring; for odd ``w`` the window is centred on ``i``).
+
+Implementation (speed)
+----------------------
+Along each axis the prefix sums ``E`` (with the zero padding of the mode built in) are
+accumulated into one preallocated buffer and the window sums are ``E[w:] - E[:-w]``,
+two slice operations (no fancy indexing). The last (contiguous) axis uses
+``np.cumsum``; any other axis is accumulated slab by slab (``E[j + 1] = E[j] + x[j]``,
+each a vectorised add over a contiguous slab), because numpy's ``cumsum`` along a
+non-contiguous axis walks memory column-wise and is several times slower. Large
+arrays are split along the first axis into independent chunks that run on a small
+thread pool (numpy releases the GIL in its loops); every chunk computes exactly the
+same sums as the serial code, so results do not depend on the thread count.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-__all__ = ["box_sum"]
+__all__ = ["box_sum", "weighted_sum_axis", "weighted_window_sum"]
+
+_PAR_MIN = 1 << 20  # elements: below this, threads cost more than they save
+_LOOP_MIN_SLAB = 256  # slab size from which the slab loop beats cumsum on a non-last axis
+_pool: ThreadPoolExecutor | None = None
+
+
+def _workers() -> int:
+    env = os.environ.get("IMCORR_BOXSUM_WORKERS")
+    if env:
+        return max(1, int(env))
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def _get_pool() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=_workers(), thread_name_prefix="imcorr-boxsum")
+    return _pool
 
 
 def _normalize_window(window: int | Sequence[int], ndim: int) -> tuple[int, ...]:
@@ -34,29 +66,70 @@ def _normalize_window(window: int | Sequence[int], ndim: int) -> tuple[int, ...]
     return w
 
 
-def _box_sum_axis(x: np.ndarray, w: int, axis: int, mode: str, dtype) -> np.ndarray:
+def _lead(mode: str, w: int) -> int:
+    """Input offset ``a``: output element ``i`` covers input ``[i - a, i - a + w)``."""
+    return {"valid": 0, "same": w // 2, "full": w - 1}[mode]
+
+
+def _out_len(mode: str, n: int, w: int) -> int:
+    return {"valid": n - w + 1, "same": n, "full": n + w - 1}[mode]
+
+
+def _axis_pass(x: np.ndarray, w: int, a: int, start: int, m: int, axis: int, dtype, out=None) -> np.ndarray:
+    """Window sums along ``axis`` for outputs ``start .. start + m - 1``.
+
+    Output ``i`` is ``sum x[clip(i - a): clip(i - a + w)]`` (indices clipped to
+    ``[0, n]``). ``x`` is the full input along ``axis``. Buffers keep ``x``'s axis order.
+    """
     n = x.shape[axis]
-    shape = list(x.shape)
-    shape[axis] = n + 1
-    cs = np.empty(shape, dtype=dtype)
-    head = [slice(None)] * x.ndim
-    head[axis] = slice(0, 1)
-    cs[tuple(head)] = 0
-    head[axis] = slice(1, None)
-    np.cumsum(x, axis=axis, dtype=dtype, out=cs[tuple(head)])
-    if mode == "valid":
-        hi = [slice(None)] * x.ndim
-        lo = [slice(None)] * x.ndim
-        hi[axis] = slice(w, n + 1)
-        lo[axis] = slice(0, n + 1 - w)
-        return np.subtract(cs[tuple(hi)], cs[tuple(lo)])
-    idx = np.arange(n + w - 1)
-    if mode == "same":
-        start = (w - 1) // 2
-        idx = idx[start : start + n]
-    hi_idx = np.clip(idx + 1, 0, n)
-    lo_idx = np.clip(idx + 1 - w, 0, n)
-    return np.take(cs, hi_idx, axis=axis) - np.take(cs, lo_idx, axis=axis)
+    first = start - a  # input index of prefix position 0
+    b = min(max(first, 0), n)
+    stop = min(max(first + m + w - 1, 0), n)
+    used = max(stop - b, 0)
+    jb = min(max(b - first, 0), m + w - 1)  # prefix positions 0..jb are zero
+
+    def sl(lo, hi):
+        idx = [slice(None)] * x.ndim
+        idx[axis] = slice(lo, hi)
+        return tuple(idx)
+
+    eshape = list(x.shape)
+    eshape[axis] = m + w
+    E = np.empty(eshape, dtype=dtype)
+    if not used:
+        E[...] = 0
+    else:
+        E[sl(0, jb + 1)] = 0
+        src = x[sl(b, stop)]
+        dst = E[sl(jb + 1, jb + 1 + used)]
+        slab = x.size // max(n, 1)
+        if axis == x.ndim - 1 or slab < _LOOP_MIN_SLAB:
+            np.cumsum(src, axis=axis, dtype=dtype, out=dst)
+        else:
+            sv = np.moveaxis(src, axis, 0)
+            dv = np.moveaxis(dst, axis, 0)
+            add = np.add
+            dv[0] = sv[0]
+            for j in range(1, used):
+                add(dv[j - 1], sv[j], out=dv[j])
+        E[sl(jb + 1 + used, None)] = E[sl(jb + used, jb + used + 1)]
+    oshape = list(x.shape)
+    oshape[axis] = m
+    res = np.empty(oshape, dtype=dtype) if out is None else out
+    np.subtract(E[sl(w, None)], E[sl(0, m)], out=res)
+    return res
+
+
+def _box_chunk(x, win, mode, dtype, start, m0, out=None):
+    """Box sum for outputs ``start .. start + m0 - 1`` along axis 0, all of the other axes."""
+    res = _axis_pass(x, win[0], _lead(mode, win[0]), start, m0, 0, dtype,
+                     out=out if x.ndim == 1 else None)
+    for ax in range(1, x.ndim):
+        w = win[ax]
+        last = ax == x.ndim - 1
+        res = _axis_pass(res, w, _lead(mode, w), 0, _out_len(mode, res.shape[ax], w), ax, dtype,
+                         out=out if last else None)
+    return res
 
 
 def box_sum(
@@ -65,6 +138,8 @@ def box_sum(
     *,
     mode: str = "valid",
     dtype: type = np.float64,
+    out: np.ndarray | None = None,
+    workers: int | None = None,
 ) -> np.ndarray:
     """Sum of ``x`` over every box of size ``window`` (see module docstring for modes).
 
@@ -79,18 +154,127 @@ def box_sum(
         Output extent, see module docstring.
     dtype : dtype
         Accumulation dtype (float64 by default).
+    out : ndarray, optional
+        Preallocated C-contiguous output of the result's shape and ``dtype`` (reused on hot paths).
+    workers : int, optional
+        Threads for large arrays (default: ``IMCORR_BOXSUM_WORKERS`` or the core count).
+        Results are identical for any value.
     """
     if mode not in ("valid", "full", "same"):
         raise ValueError(f"mode must be 'valid', 'full' or 'same', got {mode!r}")
+    x = np.asarray(x)
+    if x.ndim == 0:
+        return np.asarray(x, dtype=dtype).copy()
     win = _normalize_window(window, x.ndim)
     for ax, w in enumerate(win):
         if w < 1:
             raise ValueError(f"window must be >= 1 on every axis, got {win}")
         if mode == "valid" and w > x.shape[ax]:
             raise ValueError(f"window {win} is larger than the array {x.shape} in 'valid' mode")
+    oshape = tuple(_out_len(mode, n, w) for n, w in zip(x.shape, win))
+    if out is None:
+        out = np.empty(oshape, dtype=dtype)
+    elif out.shape != oshape or out.dtype != np.dtype(dtype) or not out.flags.c_contiguous:
+        raise ValueError(f"out must be a C-contiguous {np.dtype(dtype)} array of shape {oshape}")
+    nw = _workers() if workers is None else max(1, int(workers))
+    m_total = oshape[0]
+    nchunks = min(nw, m_total) if (x.size >= _PAR_MIN and x.ndim >= 2 and nw > 1) else 1
+    if nchunks <= 1:
+        _box_chunk(x, win, mode, dtype, 0, m_total, out=out)
+        return out
+    bounds = np.linspace(0, m_total, nchunks + 1).astype(int)
+    futs = [
+        _get_pool().submit(_box_chunk, x, win, mode, dtype, int(s), int(e - s), out[s:e])
+        for s, e in zip(bounds[:-1], bounds[1:])
+        if e > s
+    ]
+    for f in futs:
+        f.result()
+    return out
+
+
+# ------------------------------------------------------------------ weighted windows
+# ``weighted_sum_axis`` is the same local-sum kernel with per-tap weights (a box is all
+# ones): the window sums along one axis are products with a banded matrix, applied
+# block by block so that each product is a small dense BLAS call (fast, and exact for
+# integer-valued data with unit weights, since every partial sum is an integer).
+_BAND_BLOCK = 32
+_band_cache: dict = {}
+
+
+def _band(weights: np.ndarray, nout: int) -> np.ndarray:
+    key = (weights.tobytes(), weights.dtype.str, nout)
+    band = _band_cache.get(key)
+    if band is None:
+        w = weights.size
+        band = np.zeros((nout, nout + w - 1), dtype=weights.dtype)
+        for i in range(nout):
+            band[i, i : i + w] = weights
+        if len(_band_cache) > 64:
+            _band_cache.clear()
+        _band_cache[key] = band
+    return band
+
+
+def weighted_sum_axis(
+    x: np.ndarray, weights, axis: int, *, out: np.ndarray | None = None, block: int = _BAND_BLOCK
+) -> np.ndarray:
+    """Weighted window sums along one axis, ``valid`` mode.
+
+    ``out[..., i, ...] = sum_k weights[k] * x[..., i + k, ...]`` for
+    ``i = 0 .. n - len(weights)`` (correlation, like ``box_sum``: with all-ones weights
+    this equals ``box_sum(x, window, mode="valid")`` on that axis).
+
+    Parameters
+    ----------
+    x : ndarray of float
+        Input (float32 or float64; the weights are cast to its dtype).
+    weights : 1-D array_like
+        Window weights (length ``w <= x.shape[axis]``).
+    axis : int
+        Axis to filter.
+    out : ndarray, optional
+        Output buffer of shape ``x.shape`` with ``n - w + 1`` on ``axis`` (reused on hot paths).
+    block : int
+        Output rows per banded product (trades BLAS efficiency against the
+        ``(block + w - 1) / w`` redundant multiplications).
+    """
+    wts = np.asarray(weights, dtype=x.dtype).ravel()
+    axis = axis % x.ndim
+    n, w = x.shape[axis], wts.size
+    m = n - w + 1
+    if w < 1 or m < 1:
+        raise ValueError(f"window of {w} taps does not fit an axis of length {n}")
+    shape = list(x.shape)
+    shape[axis] = m
+    if out is None:
+        out = np.empty(shape, dtype=x.dtype)
+    elif tuple(out.shape) != tuple(shape):
+        raise ValueError(f"out has shape {out.shape}, expected {tuple(shape)}")
+    last = axis == x.ndim - 1
+    xv = x if last else np.moveaxis(x, axis, -2)
+    ov = out if last else np.moveaxis(out, axis, -2)
+    bs = max(1, min(block, m))
+    band = _band(wts, bs)
+    for j0 in range(0, m, bs):
+        nb = min(bs, m - j0)
+        bnd = band if nb == bs else band[:nb, : nb + w - 1]
+        if last:
+            np.matmul(xv[..., j0 : j0 + nb + w - 1], bnd.T, out=ov[..., j0 : j0 + nb])
+        else:
+            np.matmul(bnd, xv[..., j0 : j0 + nb + w - 1, :], out=ov[..., j0 : j0 + nb, :])
+    return out
+
+
+def weighted_window_sum(x: np.ndarray, weights_per_axis) -> np.ndarray:
+    """Separable weighted window sums over every axis (``valid`` mode).
+
+    ``weights_per_axis`` holds one 1-D weight vector per axis of ``x``; see
+    :func:`weighted_sum_axis`.
+    """
+    if len(weights_per_axis) != x.ndim:
+        raise ValueError(f"{len(weights_per_axis)} weight vectors for a {x.ndim}-D array")
     out = x
-    for ax, w in enumerate(win):
-        out = _box_sum_axis(out, w, ax, mode, dtype)
-    if out is x:  # pragma: no cover - ndim == 0
-        out = np.asarray(x, dtype=dtype).copy()
+    for ax, wts in enumerate(weights_per_axis):
+        out = weighted_sum_axis(out, wts, ax)
     return out
