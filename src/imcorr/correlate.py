@@ -73,14 +73,17 @@ class CorrelationResult(Result):
         Two-sided p-value of ``r = 0`` under ``pvalue_method``.
     pvalue_method : str
         ``"iid"``: the classical p-value for independent samples. It is naive for
-        images, whose neighbouring pixels are correlated.
+        images, whose neighbouring pixels are correlated. ``"effective_n"`` and
+        ``"block_permutation"``: see :mod:`imcorr.stats`.
     reason : str or None
-        Why ``r`` is NaN (e.g. ``"zero variance in a"``), else None.
+        Why ``r`` (or the p-value) is NaN (e.g. ``"zero variance in a"``), else None.
     n_effective : float or None
         Effective sample size used for the p-value and CI when it differs from ``n``.
     channels : tuple of CorrelationResult
         Per-channel results when ``channel_axis`` was given (the top-level fields then
         describe all channels pooled); empty otherwise.
+    permutations, seed, block_size : int, int, tuple or None
+        Details of a ``"block_permutation"`` p-value (None otherwise).
     """
 
     method: str
@@ -91,6 +94,9 @@ class CorrelationResult(Result):
     reason: str | None = None
     n_effective: float | None = None
     channels: tuple = ()
+    permutations: int | None = None
+    seed: int | None = None
+    block_size: tuple | None = None
 
     @property
     def statistic(self) -> float:
@@ -229,7 +235,17 @@ def _pearson_values(av: np.ndarray, bv: np.ndarray) -> CorrelationResult:
     return CorrelationResult("pearson", r, n, pvalue_from_r(r, n))
 
 
-def pearson(a, b, *, mask=None, channel_axis: int | None = None) -> CorrelationResult:
+def pearson(
+    a,
+    b,
+    *,
+    mask=None,
+    channel_axis: int | None = None,
+    pvalue_method: str = "iid",
+    block_size=None,
+    permutations: int = 999,
+    seed: int | None = 0,
+) -> CorrelationResult:
     """Pearson correlation coefficient of two images, exact in float64.
 
     Parameters
@@ -243,6 +259,15 @@ def pearson(a, b, *, mask=None, channel_axis: int | None = None) -> CorrelationR
     channel_axis : int, optional
         Axis holding colour channels: per-channel results go to ``.channels`` and the
         top-level fields describe all channels pooled.
+    pvalue_method : {"iid", "effective_n", "block_permutation"}
+        ``"iid"``: classical t-test (naive for images). ``"effective_n"``: Dutilleul's
+        modified t-test with the effective sample size from both images'
+        autocorrelation (fills ``n_effective``, used by the CI). ``"block_permutation"``:
+        permutation p-value from block-scrambled copies of ``b`` (no mask). See
+        :mod:`imcorr.stats`.
+    block_size, permutations, seed :
+        Options of ``"block_permutation"`` (block shape, default from the
+        autocorrelation length; number of scrambles; random seed).
 
     Returns
     -------
@@ -259,12 +284,21 @@ def pearson(a, b, *, mask=None, channel_axis: int | None = None) -> CorrelationR
     channels, (av, bv) = prepare_pair(a, b, mask=mask, channel_axis=channel_axis, check_finite=False)
     per = tuple(_pearson_values(ca, cb) for ca, cb in channels)
     res = _pearson_values(av, bv)
-    return dataclasses.replace(res, channels=per) if per else res
+    res = dataclasses.replace(res, channels=per) if per else res
+    if pvalue_method != "iid":
+        from .stats import with_pvalue_method  # lazy: stats imports this module
+
+        res = with_pvalue_method(
+            res, a, b, mask=mask, channel_axis=channel_axis, pvalue_method=pvalue_method,
+            block_size=block_size, permutations=permutations, seed=seed,
+        )
+    return res
 
 
 # ------------------------------------------------------------------- cross-correlation
 def _zncc_from_sums(
-    sab: np.ndarray, sa: np.ndarray, sb: np.ndarray, saa: np.ndarray, sbb: np.ndarray, cnt: np.ndarray, tol: float
+    sab: np.ndarray, sa: np.ndarray, sb: np.ndarray, saa: np.ndarray, sbb: np.ndarray, cnt: np.ndarray,
+    tol_a: float, tol_b: float,
 ) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         inv = 1.0 / cnt
@@ -273,7 +307,7 @@ def _zncc_from_sums(
         vb = sbb - sb * sb * inv
         den = np.sqrt(np.maximum(va, 0) * np.maximum(vb, 0))
         out = num / den
-    out[(va <= tol * cnt) | (vb <= tol * cnt) | ~np.isfinite(out)] = np.nan
+    out[(va <= tol_a * cnt) | (vb <= tol_b * cnt) | ~np.isfinite(out)] = np.nan
     np.clip(out, -1.0, 1.0, out=out)
     return out
 
@@ -353,11 +387,15 @@ def cross_correlate(a, b, mode: str = "full", *, normalize: str | None = None) -
         shape[ax] = n + m - 1
         cnt = cnt * length.reshape(shape)
     sl = _fft.correlation_slices(a.shape, b.shape, mode)
+    # "zero variance" thresholds: rounding noise of each array's own sums (zncc is scale invariant,
+    # so a and b may differ in scale by any factor)
     eps = np.finfo(np.float64).eps
-    tol = 64 * eps * max(float(np.mean(a64 * a64)), float(np.mean(b64 * b64)), np.finfo(float).tiny) * max(
-        a.size, b.size
-    ) ** 0.5
-    return _zncc_from_sums(sab[sl], sa[sl], sb[sl], saa[sl], sbb[sl], np.broadcast_to(cnt, sab.shape)[sl], tol)
+    size = max(a.size, b.size) ** 0.5
+    tol_a = 64 * eps * size * max(float(np.mean(a64 * a64)), np.finfo(float).tiny)
+    tol_b = 64 * eps * size * max(float(np.mean(b64 * b64)), np.finfo(float).tiny)
+    return _zncc_from_sums(
+        sab[sl], sa[sl], sb[sl], saa[sl], sbb[sl], np.broadcast_to(cnt, sab.shape)[sl], tol_a, tol_b
+    )
 
 
 # ------------------------------------------------------------------ rank correlations
