@@ -259,6 +259,29 @@ def test_property_zncc_in_range_and_matches_brute_force(shapes, mode, seed, scal
 
 
 @settings(max_examples=40, deadline=None)
+@given(
+    _shape_pair(),
+    st.sampled_from(MODES),
+    st.integers(0, 2**31),
+    st.sampled_from([1e-6, 1e-3, 1.0, 1e3, 1e6]),
+    st.sampled_from([1e-6, 1e-3, 1.0, 1e3, 1e6]),
+    st.sampled_from([0.0, 1e3]),
+)
+def test_property_zncc_scale_invariant(shapes, mode, seed, ka, kb, offset):
+    # a and b on wildly different scales (e.g. uint16 counts vs a 0..1 template)
+    sa, sb = shapes
+    if mode == "valid" and not _valid_ok(sa, sb):
+        return
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=sa)
+    b = rng.normal(size=sb)
+    z = cross_correlate(ka * a + offset * ka, kb * b, mode, normalize="zncc")
+    ref = brute_zncc(a, b, mode)
+    np.testing.assert_array_equal(np.isnan(z), np.isnan(ref))
+    np.testing.assert_allclose(z, ref, atol=1e-6, equal_nan=True)
+
+
+@settings(max_examples=40, deadline=None)
 @given(hnp.arrays(np.float64, st.tuples(st.integers(2, 12), st.integers(2, 12)),
                   elements=st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)),
        st.data())
