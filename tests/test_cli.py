@@ -318,3 +318,23 @@ def test_demo_writes_figures(capsys, tmp_path):
         with Image.open(f) as im:
             assert im.size[0] > 50 and im.size[1] > 50
     assert "pearson r" in out and "figures written" in out
+
+
+def test_corr_tiff_stacks(capsys, tmp_path):
+    import tifffile
+
+    rng = np.random.default_rng(3)
+    a = rng.integers(0, 4000, (6, 20, 24), dtype=np.uint16)
+    b = (a // 2 + rng.integers(0, 500, a.shape)).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "a.tif", a)
+    tifffile.imwrite(tmp_path / "b.tif", b)
+    code, out, _ = run(capsys, "corr", tmp_path / "a.tif", tmp_path / "b.tif", "--json")
+    d = json.loads(out)
+    assert code == 0 and d["n"] == a.size and d["channels"] == []
+    assert d["r"] == pytest.approx(ref_r(a, b), abs=1e-12)
+    # a stack against a 2-D image: a data error about ndim, not a colour hint
+    Image.fromarray(a[0]).save(tmp_path / "one.png")
+    code, _, err = run(capsys, "corr", tmp_path / "a.tif", tmp_path / "one.png")
+    assert code == 1
+    assert_one_error_line(err)
+    assert "ndim" in err and "--gray" not in err

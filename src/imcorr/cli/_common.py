@@ -77,7 +77,8 @@ def load_pair(path_a: str, path_b: str, *, gray: bool, crop: bool, resize: bool,
     ia = read(path_a, gray=gray)
     ib = read(path_b, gray=gray)
     a, b = ia.data, ib.data
-    if a.ndim != b.ndim and not gray and (a.ndim == 3 or b.ndim == 3):
+    one_colour = (a.ndim == b.ndim + 1 and a.shape[-1] == 3) or (b.ndim == a.ndim + 1 and b.shape[-1] == 3)
+    if one_colour and not gray:
         raise click.UsageError(
             f"{path_a} has shape {a.shape} and {path_b} has shape {b.shape}: one is colour; add --gray"
         )
