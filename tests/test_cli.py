@@ -338,3 +338,19 @@ def test_corr_tiff_stacks(capsys, tmp_path):
     assert code == 1
     assert_one_error_line(err)
     assert "ndim" in err and "--gray" not in err
+
+
+def test_demo_correlation_section_finds_the_known_shift(tmp_path):
+    from rich.console import Console
+
+    from imcorr.demo import correlation, make_context
+
+    console = Console(record=True, width=200, file=open(tmp_path / "log.txt", "w"))  # noqa: SIM115
+    ctx = make_context(tmp_path, seed=1, console=console)
+    correlation.run(ctx)
+    console.file.close()
+    text = console.export_text()
+    dy, dx = (int(round(s)) for s in ctx.true_shift)  # moving = shift(reference, true_shift)
+    assert f"({dy}, {dx})" in text
+    assert f"{ref_r(ctx.reference, ctx.moving):.6f}".rstrip("0") in text
+    assert (tmp_path / "correlation.png").exists() and ctx.figures
