@@ -19,7 +19,8 @@ kl_div         ``sum_{H1>0} H1 log(H1 / H2')``, ``H2' = 1e-10`` where ``H2 = 0``
 bins whose denominator is below DBL_EPSILON; we do the same, so the numbers equal
 ``cv2.compareHist`` on the same histograms. Where OpenCV's one-pass correlation
 (``s12 - s1 s2 / N`` ...) cancels badly, we use the two-pass centred sums
-(``math.fsum``): a histogram compared with itself gives exactly 1.0.
+(``math.fsum``): a histogram compared with itself gives exactly 1.0, and a flat
+histogram compared with a different one gives NaN with a reason (OpenCV returns 1.0).
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ def histogram_distance(h1, h2, method: str = "correl") -> tuple[float, str | Non
         db = b - _fsum(b) / b.size
         saa, sbb = _fsum(da * da), _fsum(db * db)
         if np.array_equal(a, b):
-            return (1.0, None) if saa > 0 else (math.nan, "flat histograms (zero variance): correlation undefined")
+            return 1.0, None  # self-comparison (flat histograms included, as in OpenCV)
         if saa <= 0 or sbb <= 0:
             return math.nan, "a flat histogram (zero variance): correlation undefined"
         r = _fsum(da * db) / math.sqrt(saa * sbb)

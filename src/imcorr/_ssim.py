@@ -149,7 +149,7 @@ class MSSSIMResult(Result):
     ms_ssim : float
         ``luminance_M ** w_M * prod_j cs_j ** w_j`` with negative terms clamped to 0.
     weights : tuple of float
-        Scale weights (finest first).
+        Scale weights used (finest first; normalised to sum 1 by default).
     cs : tuple of float
         Mean contrast-structure term per scale (unclamped; the last entry is the mean
         SSIM of the coarsest scale, as in Wang's reference code).
@@ -524,6 +524,7 @@ def ms_ssim(
     K1: float = 0.01,
     K2: float = 0.03,
     channel_axis: int | None = None,
+    normalize_weights: bool = True,
 ) -> MSSSIMResult:
     """Multi-scale SSIM (Wang, Simoncelli & Bovik 2003).
 
@@ -548,7 +549,11 @@ def ms_ssim(
     data_range : float, optional
         See :func:`ssim` (required for float input).
     weights : sequence of float
-        Per-scale exponents, finest first; default Wang et al. 2003 (sum 1.0).
+        Per-scale exponents, finest first; default Wang et al. 2003. The published
+        five values sum to 1.0001 (rounding); with ``normalize_weights=True`` (default)
+        they are divided by their sum so the exponents sum to exactly 1 (a change of
+        <= 1e-4 in each exponent). ``normalize_weights=False`` uses them as given
+        (TensorFlow's and pytorch-msssim's behaviour).
     sigma, win_size, K1, K2 : float, int
         Gaussian window parameters and constants of each scale's SSIM.
     channel_axis : int, optional
@@ -568,6 +573,11 @@ def ms_ssim(
     w = tuple(float(v) for v in np.atleast_1d(np.asarray(weights, dtype=np.float64)))
     if len(w) < 1 or not all(math.isfinite(v) and v >= 0 for v in w):
         raise InputError(f"weights: must be a non-empty sequence of finite numbers >= 0, got {weights!r}")
+    if normalize_weights:
+        total = math.fsum(w)
+        if total <= 0:
+            raise InputError(f"weights: sum to {total}; need a positive sum")
+        w = tuple(v / total for v in w)
     a, b, dr, spatial, _ = _prepare(a, b, None, channel_axis, data_range)
     ws = int(win_size)
     if ws < 1 or ws % 2 == 0:

@@ -271,10 +271,13 @@ class Comparison(Result):
 
     ``comparison["ssim"]`` returns a value; ``metrics`` keeps name, value, range and the
     "higher is more similar" flag of each (a skipped metric has NaN and a ``reason``).
+    ``shift`` is the (z,) y, x translation of ``b`` relative to ``a`` when the ``shift``
+    metric ran (its length is the ``shift`` metric).
     """
 
     metrics: tuple
     data_range: float | None
+    shift: tuple | None = None
     ssim_map: np.ndarray | None = no_json()
 
     def __getitem__(self, name: str) -> float:
@@ -356,7 +359,7 @@ def compare(a, b, *, metrics=None, data_range=None, channel_axis: int | None = N
             raise
         dr, dr_reason = None, str(exc)
     out = []
-    smap = None
+    smap = shift = None
     for name in names:
         rng, hib = COMPARE_METRICS[name]
         value, reason = math.nan, None
@@ -373,6 +376,8 @@ def compare(a, b, *, metrics=None, data_range=None, channel_axis: int | None = N
                 value, reason, smap = r.ssim, r.reason, r.map
             elif name == "psnr":
                 value = psnr(a, b, data_range=dr, mask=mask, channel_axis=channel_axis)
+                if value == math.inf:
+                    reason = "identical images (MSE 0): PSNR is +inf"
             elif name == "mse":
                 value = mse(a, b, mask=mask, channel_axis=channel_axis)
             elif name == "nmi":
@@ -387,8 +392,8 @@ def compare(a, b, *, metrics=None, data_range=None, channel_axis: int | None = N
             elif name == "phash_distance":
                 try:
                     from . import hashing
-                except ImportError as exc:
-                    reason = f"imcorr.hashing is not available ({exc})"
+                except ImportError:
+                    reason = "imcorr.hashing is not available"
                 else:
                     ga = _gray_for_hash(a, channel_axis)
                     gb = _gray_for_hash(b, channel_axis)
@@ -396,17 +401,14 @@ def compare(a, b, *, metrics=None, data_range=None, channel_axis: int | None = N
             elif name == "shift":
                 try:
                     from .register import estimate_shift
-                except ImportError as exc:
-                    reason = f"imcorr.register is not available ({exc})"
+                except ImportError:
+                    reason = "imcorr.register is not available"
                 else:
                     r = estimate_shift(a, b, channel_axis=channel_axis)
-                    value = float(np.hypot.reduce(np.asarray(r.shift, dtype=np.float64)))
+                    shift = tuple(float(v) for v in r.shift)
+                    value = float(np.sqrt(np.sum(np.square(shift))))
                     reason = r.reason
-                    out.append(Metric(name, value, rng, hib, reason))
-                    for axis_name, v in zip(("dz", "dy", "dx")[-len(r.shift):], r.shift):
-                        out.append(Metric(f"shift_{axis_name}", float(v), (-math.inf, math.inf), False, reason))
-                    continue
         except (ImcorrError, ValueError, TypeError, AttributeError) as exc:
             value, reason = math.nan, f"{type(exc).__name__}: {exc}"
         out.append(Metric(name, float(value), rng, hib, reason))
-    return Comparison(tuple(out), dr, smap)
+    return Comparison(tuple(out), dr, shift, smap)

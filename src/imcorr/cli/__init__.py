@@ -22,6 +22,7 @@ from ._app import app
 __all__ = ["main", "app"]
 
 _COMMAND_MODULES = [
+    "cmd_compare",
     "cmd_corr",
     "cmd_demo",
 ]
