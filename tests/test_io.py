@@ -53,6 +53,98 @@ def test_png_16bit_matches_opencv_writer(tmp_path):
     np.testing.assert_array_equal(out, img)
 
 
+def _png16_gray_alpha(path, ga):
+    """Write a 16-bit gray+alpha PNG by hand (Pillow cannot): ga is (h, w, 2) uint16."""
+    import struct
+    import zlib
+
+    h, w, _ = ga.shape
+    big = ga.astype(">u2")
+    raw = b"".join(b"\x00" + big[r].tobytes() for r in range(h))
+
+    def chunk(tag, data):
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+
+    ihdr = chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 4, 0, 0, 0))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + ihdr + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def _add_png_exif_orientation(path, orientation):
+    """Insert an eXIf chunk with the Orientation tag after IHDR."""
+    import struct
+    import zlib
+
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = exif.tobytes()
+    data = data[6:] if data.startswith(b"Exif\x00\x00") else data
+    chunk = struct.pack(">I", len(data)) + b"eXIf" + data + struct.pack(">I", zlib.crc32(b"eXIf" + data) & 0xFFFFFFFF)
+    raw = path.read_bytes()
+    path.write_bytes(raw[:33] + chunk + raw[33:])
+
+
+def test_png_16bit_colour_keeps_16_bits(tmp_path):
+    import cv2
+
+    rng = _rng()
+    rgb = rng.integers(0, 65536, (21, 34, 3), dtype=np.uint16)
+    p = tmp_path / "rgb16.png"
+    assert cv2.imwrite(str(p), rgb[..., ::-1])  # OpenCV writes BGR
+    out = io.load(p)
+    assert out.dtype == np.uint16
+    np.testing.assert_array_equal(out, rgb)
+    ref = rgb.astype(float) @ np.array([0.299, 0.587, 0.114])
+    np.testing.assert_array_equal(io.load(p, gray=True), np.rint(ref).astype(np.uint16))
+
+    alpha = np.full(rgb.shape[:2], 65535, np.uint16)
+    alpha[:4] = 0
+    q = tmp_path / "rgba16.png"
+    assert cv2.imwrite(str(q), np.dstack([rgb[..., ::-1], alpha]))
+    r = io.read(q)
+    np.testing.assert_array_equal(r.data, rgb)
+    np.testing.assert_array_equal(r.mask, alpha > 0)
+
+    ga = rng.integers(0, 65536, (9, 13, 2), dtype=np.uint16)
+    g = tmp_path / "ga16.png"
+    _png16_gray_alpha(g, ga)
+    r = io.read(g)
+    assert r.data.dtype == np.uint16
+    np.testing.assert_array_equal(r.data, ga[..., 0])
+    np.testing.assert_array_equal(r.mask, ga[..., 1] > 0)
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_png_16bit_colour_exif_orientation(tmp_path, orientation):
+    import cv2
+
+    rgb = _rng().integers(0, 65536, (10, 16, 3), dtype=np.uint16)
+    p = tmp_path / "o.png"
+    cv2.imwrite(str(p), rgb[..., ::-1])
+    _add_png_exif_orientation(p, orientation)
+    with Image.open(p) as im:
+        assert im.getexif().get(0x0112) == orientation
+    np.testing.assert_array_equal(io.load(p), _ORIENT[orientation](rgb))
+    # the same orientation on an 8-bit PNG goes through Pillow: both paths agree
+    q = tmp_path / "o8.png"
+    Image.fromarray((rgb >> 8).astype(np.uint8)).save(q)
+    _add_png_exif_orientation(q, orientation)
+    np.testing.assert_array_equal(io.load(q), _ORIENT[orientation]((rgb >> 8).astype(np.uint8)))
+
+
+def test_png_16bit_colour_without_opencv_refuses(tmp_path, monkeypatch):
+    import sys
+
+    import cv2
+
+    from imcorr.errors import MissingDependencyError
+
+    p = tmp_path / "rgb16.png"
+    cv2.imwrite(str(p), np.full((4, 5, 3), 1000, np.uint16))
+    monkeypatch.setitem(sys.modules, "cv2", None)
+    with pytest.raises(MissingDependencyError, match="opencv"):
+        io.load(p)
+
+
 def test_jpeg_equals_pillow_decoding(tmp_path, rgb8):
     p = tmp_path / "a.jpg"
     Image.fromarray(rgb8).save(p, quality=95)

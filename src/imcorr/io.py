@@ -23,8 +23,10 @@ Colour policy
 Dtype policy
 ------------
 Integer images keep their dtype (uint8, uint16, int32 ...), float images keep theirs.
-Computation happens in float64 unless a function documents float32. Pillow's 16-bit
-RGB PNGs are reduced to 8 bits by Pillow; use TIFF for 16-bit colour.
+Computation happens in float64 unless a function documents float32. Pillow reduces
+16-bit colour (and gray + alpha) PNGs to 8 bits, so those are decoded with OpenCV (the
+``opencv`` extra) instead; without it they raise :class:`~imcorr.errors.MissingDependencyError`
+rather than silently losing 8 bits (TIFF keeps 16-bit colour without extras).
 """
 
 from __future__ import annotations
@@ -72,9 +74,67 @@ def _missing(path: Path) -> ImageReadError:
     return ImageReadError(f"{path}: no such file; check the path")
 
 
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_EXIF_ORIENT = {  # EXIF orientation -> what a viewer shows
+    2: lambda x: x[:, ::-1],
+    3: lambda x: x[::-1, ::-1],
+    4: lambda x: x[::-1],
+    5: lambda x: np.swapaxes(x, 0, 1),
+    6: lambda x: np.rot90(x, -1),
+    7: lambda x: np.rot90(x, -1)[::-1],
+    8: lambda x: np.rot90(x, 1),
+}
+
+
+def _png_16bit_colour(path: Path) -> int | None:
+    """PNG colour type if ``path`` is a 16-bit PNG with colour or alpha (which Pillow truncates)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(26)
+    except OSError:
+        return None
+    if len(head) < 26 or head[:8] != _PNG_SIGNATURE or head[12:16] != b"IHDR":
+        return None
+    depth, colour = head[24], head[25]
+    return colour if depth == 16 and colour in (2, 4, 6) else None
+
+
+def _read_png16(path: Path, colour: int) -> tuple[np.ndarray, np.ndarray | None, bool]:
+    try:
+        import cv2
+    except ImportError as exc:
+        from .errors import MissingDependencyError
+
+        raise MissingDependencyError(
+            f"{path}: 16-bit colour PNG; Pillow would reduce it to 8 bits. Install OpenCV "
+            "(pip install 'imcorr[opencv]') or convert the file to TIFF"
+        ) from exc
+    from PIL import Image
+
+    arr = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if arr is None or arr.ndim != 3:
+        raise ImageFormatError(f"{path}: cannot decode 16-bit PNG, the file may be truncated or corrupt")
+    with Image.open(path) as im:
+        orientation = im.getexif().get(0x0112, 1)
+    alpha = None
+    if colour == 4:  # gray + alpha, returned by OpenCV as BGRA with gray replicated
+        alpha, arr = arr[..., 3] > 0, arr[..., 0]
+    elif colour == 6:
+        alpha, arr = arr[..., 3] > 0, arr[..., 2::-1]
+    else:
+        arr = arr[..., ::-1]
+    if orientation in _EXIF_ORIENT:
+        arr = _EXIF_ORIENT[orientation](arr)
+        alpha = None if alpha is None else _EXIF_ORIENT[orientation](alpha)
+    return np.ascontiguousarray(arr), alpha, alpha is not None
+
+
 def _read_pillow(path: Path) -> tuple[np.ndarray, np.ndarray | None, bool]:
     from PIL import Image, ImageOps, UnidentifiedImageError
 
+    colour16 = _png_16bit_colour(path)
+    if colour16 is not None:
+        return _read_png16(path, colour16)
     try:
         with Image.open(path) as im:
             im = ImageOps.exif_transpose(im)
