@@ -229,6 +229,7 @@ def test_bad_mask_is_data_error(capsys, files):
         ["no-such-command"],
         ["corr", "A", "B", "--method", "magic"],
         ["corr", "A", "B", "--level", "high"],
+        ["corr", "A", "B", "--level", "1.5"],
     ],
 )
 def test_usage_errors_exit_2(capsys, args):

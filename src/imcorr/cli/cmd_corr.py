@@ -16,7 +16,8 @@ METHODS = ("pearson", "spearman", "kendall")
 @click.option("--mask", "mask_path", type=click.Path(dir_okay=False), default=None,
               help="Mask image: non-zero pixels are used.")
 @click.option("--method", type=click.Choice(METHODS), default="pearson", show_default=True)
-@click.option("--level", type=float, default=0.95, show_default=True, help="Confidence level of the CI.")
+@click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.95,
+              show_default=True, help="Confidence level of the CI.")
 @pair_options
 @json_option
 def corr(image_a, image_b, mask_path, method, level, gray, crop, resize, channel_axis, as_json):
