@@ -198,9 +198,10 @@ def color_histogram(x, *, color_space="gray", bins=None, range=None, mask=None, 
         ax = -1 if channel_axis is None else channel_axis
         x = np.moveaxis(x, ax, -1)
         other = np.moveaxis(other, ax, -1)
-        if x.shape[-1] < 3:
+        if x.ndim < 3 or x.shape[-1] not in (3, 4):
             raise InputError(
-                f"color_space={color_space!r}: needs an RGB image with 3 channels on channel_axis, got shape {x.shape}"
+                f"color_space={color_space!r}: needs an RGB(A) image with 3 (or 4) channels "
+                f"on channel_axis, got shape {x.shape}"
             )
         if color_space == "rgb":
             nb = (8, 8, 8) if bins is None else tuple(np.broadcast_to(np.atleast_1d(bins), (3,)).astype(int))
