@@ -193,6 +193,28 @@ def test_channel_axis_with_spatial_mask():
         assert res.channels[c].r == pytest.approx(ref_r(a[..., c][m], b[..., c][m]), abs=1e-12)
 
 
+def test_channel_axis_with_per_channel_mask():
+    rng = np.random.default_rng(8)
+    a = rng.random((3, 20, 30))  # channels first
+    b = a + rng.random(a.shape)
+    m = rng.random(a.shape) > 0.4
+    res = pearson(a, b, mask=m, channel_axis=0)
+    for c in range(3):
+        assert res.channels[c].n == m[c].sum()
+        assert res.channels[c].r == pytest.approx(ref_r(a[c][m[c]], b[c][m[c]]), abs=1e-12)
+    assert res.n == m.sum() and res.r == pytest.approx(ref_r(a[m], b[m]), abs=1e-12)
+
+
+def test_channel_axis_mask_shape_error_names_the_shapes():
+    from imcorr.errors import MaskError
+
+    a = np.zeros((3, 20, 30))
+    with pytest.raises(MaskError) as exc:
+        pearson(a, a, mask=np.ones((20, 30, 3), bool), channel_axis=0)
+    msg = str(exc.value)
+    assert "(20, 30, 3)" in msg and "(3, 20, 30)" in msg and "(20, 30)" in msg
+
+
 def test_no_channels_without_channel_axis():
     a, b = _pair(np.float64, shape=(10, 10, 3))
     assert pearson(a, b).channels == ()

@@ -33,7 +33,7 @@ from ._validate import (
     check_same_shape,
     has_nonfinite,
 )
-from .errors import EmptyInputError, InputError, NonFiniteError, ShapeMismatchError
+from .errors import EmptyInputError, InputError, MaskError, NonFiniteError, ShapeMismatchError
 
 __all__ = [
     "CorrelationResult",
@@ -175,6 +175,7 @@ def prepare_pair(
     a = as_image(a, names[0])
     b = as_image(b, names[1])
     check_same_shape(a, b, names)
+    shape_in = a.shape
     a = channel_last(a, channel_axis, names[0])
     b = channel_last(b, channel_axis, names[1])
     spatial = a.shape[:-1] if channel_axis is not None else a.shape
@@ -182,6 +183,11 @@ def prepare_pair(
     if mask is not None:
         mask = np.asarray(mask)
         if channel_axis is not None and mask.shape != spatial:
+            if mask.shape != shape_in:
+                raise MaskError(
+                    f"mask: shape {mask.shape} matches neither the images {shape_in} nor their spatial "
+                    f"shape {spatial} (without channel_axis={channel_axis})"
+                )
             mask = channel_last(mask, channel_axis, "mask")  # a per-channel mask
         m = as_mask(mask, spatial if mask.shape == spatial else a.shape, "mask")
         if m.shape == spatial and channel_axis is not None:
