@@ -1,0 +1,286 @@
+"""Subpixel refinement of a translation: Gauss-Newton on consistently windowed spectra.
+
+Why this method
+---------------
+Phase correlation with DFT upsampling finds the peak of the *windowed* correlation.
+On non-periodic images a window is needed (else the image borders lock the peak to
+(0, 0)), but a window that stays put on both images makes the windowed images *not*
+translates of each other: ``w * moving != shift(w * reference)``. That mismatch, not
+the upsampling grid, limits phase correlation to about 0.01 px on real crops.
+
+The refinement removes it. On the overlap of the two images (for the current shift
+``s``), the reference is windowed by ``W(u)`` and the moving image by the *same
+continuous window moved by s*, ``W(x - s)``. Then ``W(x - s) * moving(x) = g(x - s)``
+with ``g = W * reference``: the two windowed images are exact translates of one
+band-limited, compactly supported function, and the Fourier shift model
+``B(k) = A(k) exp(-i w.s)`` holds. We maximise ``Re sum_k A(k) conj(B(k)) exp(-i w.s)``
+(the cross-correlation of the windowed images at subpixel ``s``; equivalently the
+Gauss-Newton least-squares fit of ``B`` by the shifted ``A``, which is the maximum
+likelihood estimate for white noise) by Newton steps on ``s``, re-window the moving
+image at the new ``s`` and repeat (2-4 outer iterations: one FFT each). All work is
+on the spectra, so it is N-D and needs no spatial interpolation (spline interpolation
+is itself not a pure translation and would bias the answer by ~0.02 px).
+
+Uncertainty
+-----------
+From the final fit: the residual spectrum ``B - A exp(-i w.s)`` gives the per-pixel
+noise variance ``sigma^2 = sum(res^2) / sum(W^2)`` (both images' noise), the Gauss-Newton
+normal matrix ``J^T J = sum_x grad(g) grad(g)^T`` (Parseval, from ``|A|^2 w w^T``);
+``Cov = sigma^2 * (sum W^4 / sum W^2) * (J^T J)^-1`` (the sandwich covariance for the
+windowed noise) and ``uncertainty = sqrt(trace(Cov))``, the RMS error radius in px.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from . import _fft
+from ._register_dft import REFINE_TUKEY_ALPHA, separable_window
+
+__all__ = ["refine_translation", "RefineOutput"]
+
+MARGIN = 2.0  # px between the window support and the crop edge (room for |s - round(s)| + updates)
+
+
+@dataclasses.dataclass
+class RefineOutput:
+    shift: np.ndarray
+    peak: float
+    uncertainty: float
+    iterations: int
+    converged: bool
+
+
+def _overlap_box(shape_r, shape_m, shift, max_size):
+    """Integer boxes (ref slices, mov slices) of the overlap for an integer shift, central crop."""
+    sl_r, sl_m = [], []
+    for nr, nm, s, cap in zip(shape_r, shape_m, shift, max_size):
+        lo = max(0, -s)
+        hi = min(nr, nm - s)
+        if hi - lo > cap:
+            mid = (lo + hi) // 2
+            lo, hi = mid - cap // 2, mid - cap // 2 + cap
+        sl_r.append(slice(lo, hi))
+        sl_m.append(slice(lo + s, hi + s))
+    return tuple(sl_r), tuple(sl_m)
+
+
+def _omegas(shape):
+    """Per-axis angular frequencies of the rfftn layout (last axis is the half axis)."""
+    out = []
+    for ax, n in enumerate(shape):
+        if ax == len(shape) - 1:
+            k = np.arange(n // 2 + 1, dtype=np.float64)
+        else:
+            k = np.fft.fftfreq(n, 1.0 / n)
+        out.append(2 * np.pi * k / n)
+    return out
+
+
+def _half_weights(shape):
+    n = shape[-1]
+    w = np.full(n // 2 + 1, 2.0)
+    w[0] = 1.0
+    if n % 2 == 0:
+        w[-1] = 1.0
+    return w
+
+
+def _bshape(v, ax, nd):
+    s = [1] * nd
+    s[ax] = v.size
+    return v.reshape(s)
+
+
+def _phase(omegas, r, nd):
+    """exp(-i w.r) on the rfft grid as a broadcastable product of per-axis factors."""
+    out = None
+    for ax in range(nd):
+        f = _bshape(np.exp(-1j * omegas[ax] * r[ax]), ax, nd)
+        out = f if out is None else out * f
+    return out
+
+
+def _newton(C, omegas, wlast, r0, nd, steps=6):
+    """Maximise f(r) = sum_k wlast * Re(C exp(-i w.r)) by Gauss-Newton steps."""
+    r = np.array(r0, dtype=np.float64)
+    # Gauss-Newton curvature -sum |C| w w^T (negative definite, so every step ascends)
+    mag = np.abs(C) * _bshape(wlast, nd - 1, nd)
+    H = np.empty((nd, nd))
+    for i in range(nd):
+        wi = _bshape(omegas[i], i, nd)
+        for j in range(i, nd):
+            H[i, j] = H[j, i] = -float(np.sum(mag * (wi * _bshape(omegas[j], j, nd))))
+    for _ in range(steps):
+        z = C * _phase(omegas, r, nd)
+        z *= _bshape(wlast, nd - 1, nd)
+        g = np.empty(nd)
+        im = z.imag
+        for i in range(nd):
+            g[i] = float(np.sum(im * _bshape(omegas[i], i, nd)))
+        try:
+            step = np.linalg.solve(H, g)
+        except np.linalg.LinAlgError:
+            break
+        # f'(r) = sum Im(z) w ; Newton: r_new = r - H^-1 f'
+        step = -step
+        if not np.all(np.isfinite(step)):
+            break
+        step = np.clip(step, -0.5, 0.5)
+        r = r + step
+        if np.max(np.abs(step)) < 1e-7:
+            break
+    return r
+
+
+def refine_translation(
+    reference: np.ndarray,
+    moving: np.ndarray,
+    shift0,
+    *,
+    window: str = "hann",
+    max_pixels: int = 512 * 512,
+    iterations: int = 10,
+    tol: float = 1e-4,
+    newton: bool = True,
+) -> RefineOutput | None:
+    """Refine ``shift0`` (moving ~= shift(reference, shift)); channels on a trailing axis if 3 extra dims.
+
+    ``reference`` and ``moving`` have shape ``spatial + (channels,)``; pass a trailing
+    length-1 axis for single-channel images. Returns None when the overlap is too small.
+    With ``newton=False`` the shift is kept and only ``peak``/``uncertainty`` are computed.
+    """
+    nd = reference.ndim - 1
+    shape_r = reference.shape[:nd]
+    shape_m = moving.shape[:nd]
+    s = np.asarray(shift0, dtype=np.float64)
+    cap = max(16, int(max_pixels ** (1.0 / nd)))
+    it = 0
+    cache: dict = {}
+    converged = False
+    last = None
+    k = np.round(s).astype(int)
+    history = [s.copy()]
+    for it in range(1, iterations + 1):  # noqa: B007 - reported in RefineOutput
+        if np.any(np.abs(s - k) > 1.0):  # hysteresis: keep the crop unless the residual grows large
+            k = np.round(s).astype(int)
+        sl_r, sl_m = _overlap_box(shape_r, shape_m, k, (cap,) * nd)
+        box = tuple(x.stop - x.start for x in sl_r)
+        if any(b < 2 * MARGIN + 4 for b in box):
+            return None
+        r_res = s - k
+        fac_r = separable_window(window, box, (0.0,) * nd, MARGIN, REFINE_TUKEY_ALPHA)
+        fac_m = separable_window(window, box, tuple(r_res), MARGIN, REFINE_TUKEY_ALPHA)
+        key = (sl_r, sl_m[0].start - sl_r[0].start)
+        if cache.get("key") != key:
+            cache["key"] = key
+            cache["A"] = _spectra(reference[sl_r], _outer(fac_r), nd)
+        A = cache["A"]
+        B = _spectra(moving[sl_m], _outer(fac_m), nd)
+        omegas = _omegas(box)
+        wlast = _half_weights(box)
+        C = np.sum(A * np.conj(B), axis=-1)  # sum over channels
+        if newton:
+            r_new = _newton(C, omegas, wlast, r_res, nd)
+        else:
+            r_new = r_res
+        s_new = k + r_new
+        last = (A, B, C, omegas, wlast, r_new, box, fac_r)
+        delta = float(np.max(np.abs(s_new - s)))
+        s = s_new
+        history.append(s.copy())
+        if not newton or delta < tol:
+            converged = True
+            break
+        if len(history) >= 3:  # Steffensen: extrapolate, then restart the history there
+            s = _aitken(history)
+            history = [s.copy()]
+    if newton and not converged and delta < 10 * tol:
+        converged = True
+    A, B, C, omegas, wlast, r, box, fac_r = last
+    ph = _phase(omegas, r, nd)
+    wl = _bshape(wlast, nd - 1, nd)
+    num = float(np.sum((C * ph).real * wl))
+    ea = float(np.sum((np.abs(A) ** 2).sum(axis=-1) * wl))
+    eb = float(np.sum((np.abs(B) ** 2).sum(axis=-1) * wl))
+    peak = num / math.sqrt(ea * eb) if ea > 0 and eb > 0 else math.nan
+    peak = float(np.clip(peak, -1.0, 1.0))
+    unc = _uncertainty(A, B, ph, omegas, wl, nd)
+    return RefineOutput(np.asarray(s, dtype=np.float64), peak, unc, it, converged)
+
+
+def _aitken(history):
+    """Aitken extrapolation of the (linearly converging) re-windowing fixed point, per axis."""
+    s0, s1, s2 = history[-3:]
+    d1, d2 = s1 - s0, s2 - s1
+    out = s2.copy()
+    for i in range(s2.size):
+        if abs(d1[i]) > 1e-9:
+            c = d2[i] / d1[i]
+            if 0.05 < c < 0.9:
+                jump = d2[i] * c / (1 - c)
+                if abs(jump) < 0.25:
+                    out[i] = s2[i] + jump
+    return out
+
+
+def _outer(factors):
+    w = factors[0]
+    for f in factors[1:]:
+        w = np.multiply.outer(w, f)
+    return w
+
+
+def _spectra(x, w, nd):
+    """rfft of the weighted-mean-removed, windowed crop ``x`` (channels last), stacked on the last axis."""
+    w2 = w * w
+    w2sum = float(w2.sum())
+    buf = np.empty(w.shape)
+    out = []
+    for c in range(x.shape[-1]):
+        xc = x[..., c]
+        np.multiply(xc, w2, out=buf)
+        mean = float(buf.sum()) / w2sum
+        np.subtract(xc, mean, out=buf)
+        buf *= w
+        out.append(_fft.rfftn(buf, dtype=np.float64))
+    return out[0][..., None] if len(out) == 1 else np.stack(out, axis=-1)
+
+
+def _uncertainty(A, B, ph, omegas, wl, nd) -> float:
+    """Sandwich-covariance radius (px) of the shift, see the module docstring."""
+    res = B - A * ph[..., None]
+    wfull = np.broadcast_to(wl, res.shape[:nd])
+    # noise power per frequency from the low half band of the residual: near Nyquist the
+    # residual also holds the aliasing error of the windowed model; white noise is flat
+    band = None
+    for ax in range(nd):
+        m = _bshape(np.abs(omegas[ax]) <= np.pi / 2, ax, nd)
+        band = m if band is None else band & m
+    band = np.broadcast_to(band, res.shape[:nd])
+    wb = wfull[band]
+    H = np.zeros((nd, nd))
+    V = np.zeros((nd, nd))
+    for c in range(A.shape[-1]):
+        n_tot = float(np.sum((np.abs(res[..., c]) ** 2)[band] * wb)) / float(np.sum(wb))
+        half = n_tot / 2  # each image's share
+        s2 = np.maximum(0.5 * (np.abs(A[..., c]) ** 2 + np.abs(B[..., c]) ** 2) - half, 0.0)
+        h_w = s2 * wfull
+        v_w = (s2 * n_tot + half * half) * 0.5 * wfull * wfull
+        for i in range(nd):
+            wi = _bshape(omegas[i], i, nd)
+            for j in range(i, nd):
+                wij = wi * _bshape(omegas[j], j, nd)
+                H[i, j] += float(np.sum(h_w * wij))
+                V[i, j] += float(np.sum(v_w * wij))
+    H = H + np.triu(H, 1).T
+    V = V + np.triu(V, 1).T
+    try:
+        Hi = np.linalg.inv(H)
+    except np.linalg.LinAlgError:
+        return math.nan
+    tr = float(np.trace(Hi @ V @ Hi))
+    return math.sqrt(tr) if tr >= 0 and math.isfinite(tr) else math.nan

@@ -1,0 +1,501 @@
+"""Registration: subpixel translation (masked too), rotation and scale, align and overlay.
+
+Convention (README "Conventions"): a shift is the displacement of the *moving* image's
+content relative to the *reference*, ``moving ~= scipy.ndimage.shift(reference, shift)``,
+in (z,) y, x order; JSON names ``dz``, ``dy``, ``dx``. scikit-image's
+``phase_cross_correlation`` returns the negated shift; OpenCV's ``phaseCorrelate``
+returns the same sign in (x, y) order.
+
+Translation (:func:`estimate_shift`, :class:`Registrar`)
+---------------------------------------------------------
+1. **Coarse**: both images are mean-removed and apodized (Hann by default, so that
+   non-periodic images do not lock to (0, 0)), their spectra multiplied
+   (``M conj(R)``, summed over channels when ``channel_axis`` is given) and
+   phase-normalized; the integer peak of the inverse FFT is the coarse shift. This
+   stage runs in float32: its only output is a peak position.
+2. **Disambiguation**: a circular peak at index ``p`` may mean ``p`` or ``p - n`` on every
+   axis (2^ndim candidates); candidates whose overlap is at least ``overlap_ratio`` are
+   scored by the Pearson correlation of the overlapping pixels.
+3. **Subpixel**: matrix-multiply DFT upsampling around the peak (Guizar-Sicairos 2008).
+4. **Refinement** (``refine=True``): Gauss-Newton on the translation with consistently
+   windowed spectra (see :mod:`imcorr._register_refine` for why and how); this removes the
+   window bias that limits plain phase correlation to ~0.01 px on real crops.
+
+Masked translation (Padfield 2012) lives in :mod:`imcorr._register_masked`, similarity
+(Fourier-Mellin) in :mod:`imcorr._register_similarity`, :func:`align` and
+:func:`overlay` in :mod:`imcorr._register_overlay`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+
+from . import _fft
+from ._register_dft import WINDOWS, peak_to_sidelobe, separable_window, upsampled_dft
+from ._register_refine import refine_translation
+from ._results import Result, no_json
+from ._threads import single_blas_thread
+from ._validate import as_image, as_mask, channel_last, check_memory, has_nonfinite
+from .errors import EmptyInputError, InputError, ShapeMismatchError
+
+__all__ = [
+    "ShiftResult",
+    "Registrar",
+    "estimate_shift",
+    "estimate_similarity",
+    "SimilarityResult",
+    "align",
+    "overlay",
+]
+
+MIN_SIZE = 8
+_BAND = 256  # frequency band of the DFT-upsampling seed when the refinement follows
+_SEED_UPSAMPLE = 20  # DFT upsampling of that seed (the refinement converges from +-0.5 px)
+
+
+REFINE_WINDOW = {"hann": "tukey", "tukey": "tukey", None: "tukey"}
+
+
+class RegistrationWarning(UserWarning):
+    """Input was adjusted (e.g. NaN pixels treated as masked)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ShiftResult(Result):
+    """Result of :func:`estimate_shift` / :meth:`Registrar.estimate`.
+
+    Attributes
+    ----------
+    shift : tuple of float
+        (z,) y, x displacement of the moving content: ``moving ~= ndimage.shift(reference, shift)``.
+        NaN when undefined (see ``reason``).
+    peak : float
+        Zero-normalized correlation of the overlapping region at ``shift`` in [-1, 1]
+        (Hann-weighted over the overlap and evaluated at the subpixel shift for the
+        unmasked path; the masked NCC of Padfield for the masked path).
+    peak_to_sidelobe : float
+        ``(peak - mean) / std`` of the coarse correlation surface outside an 11-px box.
+    uncertainty : float
+        Estimated RMS error radius of ``shift`` in px (sandwich covariance of the
+        Gauss-Newton fit; see :mod:`imcorr._register_refine`). NaN when not estimated.
+    overlap : float
+        Fraction of the reference's pixels (valid pixels for the masked path) that overlap
+        the moving image at ``shift``.
+    method : str
+        ``"phase"``, ``"cross"`` (normalization=None) or ``"masked"``.
+    upsample : int
+        DFT upsampling factor used.
+    refined : bool
+        Whether the Gauss-Newton refinement ran and converged.
+    reason : str or None
+        Why values are NaN, else None.
+    surface : ndarray or None
+        The coarse correlation surface (only with ``return_surface=True``), fft-shifted so
+        that element ``n // 2 + s`` is shift ``s`` (masked path: the NCC over all lags,
+        element ``i`` is shift ``i - (n_ref - 1)``). Not in ``to_dict()``.
+    """
+
+    shift: tuple
+    peak: float
+    peak_to_sidelobe: float
+    uncertainty: float
+    overlap: float
+    method: str
+    upsample: int
+    refined: bool = False
+    reason: str | None = None
+    surface: np.ndarray | None = no_json()
+
+    def to_dict(self) -> dict[str, Any]:
+        d = super().to_dict()
+        names = ("dz", "dy", "dx")[-len(self.shift):] if len(self.shift) <= 3 else ()
+        for name, v in zip(names, d["shift"]):
+            d[name] = v
+        return d
+
+
+# ----------------------------------------------------------------------------- validation
+def _check_upsample(upsample) -> int:
+    if isinstance(upsample, (bool, np.bool_)):
+        raise InputError(f"upsample: must be a positive integer, got {upsample!r}")
+    try:
+        val = float(upsample)
+    except (TypeError, ValueError):
+        raise InputError(f"upsample: must be a positive integer, got {upsample!r}") from None
+    if not math.isfinite(val) or val != int(val) or val < 1:
+        raise InputError(f"upsample: must be an integer >= 1 (e.g. 100 for 0.01 px), got {upsample!r}")
+    return int(val)
+
+
+def _check_options(window, normalization, overlap_ratio):
+    if window is not None and window not in WINDOWS:
+        raise InputError(f"window: must be one of {WINDOWS} or None, got {window!r}")
+    if normalization not in ("phase", None):
+        raise InputError(f"normalization: must be 'phase' or None, got {normalization!r}")
+    if not (isinstance(overlap_ratio, (int, float)) and 0 <= overlap_ratio < 1):
+        raise InputError(f"overlap_ratio: must be a number in [0, 1), got {overlap_ratio!r}")
+
+
+def _prepare(x, name: str, channel_axis) -> np.ndarray:
+    """Validate and return ``spatial + (channels,)`` (channels last, length 1 for gray)."""
+    arr = as_image(x, name)
+    arr = channel_last(arr, channel_axis, name)
+    if channel_axis is None:
+        arr = arr[..., None]
+    spatial = arr.shape[:-1]
+    if len(spatial) < 1:
+        raise InputError(f"{name}: needs at least one spatial axis, got shape {np.shape(x)}")
+    if min(spatial) < MIN_SIZE:
+        raise EmptyInputError(
+            f"{name}: spatial shape {spatial} is too small for registration (and its window); "
+            f"every axis needs at least {MIN_SIZE} px"
+        )
+    return arr
+
+
+def _memory(shape, nch, what):
+    n = float(np.prod(shape))
+    # two float32 half spectra + surface + float64 refinement crops and spectra
+    check_memory(n * nch * 8 * 2 + n * 8 * 2 + min(n, 2**20) * nch * 8 * 8, what)
+
+
+# ----------------------------------------------------------------------------- helpers
+def _overlap_slices(shape_r, shape_m, k):
+    sr, sm = [], []
+    for nr, nm, s in zip(shape_r, shape_m, k):
+        lo, hi = max(0, -s), min(nr, nm - s)
+        if hi <= lo:
+            return None
+        sr.append(slice(lo, hi))
+        sm.append(slice(lo + s, hi + s))
+    return tuple(sr), tuple(sm)
+
+
+def _overlap_corr(ref, mov, k, min_frac=0.0, max_samples=1 << 18) -> tuple[float, float]:
+    """(Pearson r, overlap fraction) of the overlap at integer shift ``k`` (strided subsample)."""
+    nd = ref.ndim - 1
+    sl = _overlap_slices(ref.shape[:nd], mov.shape[:nd], k)
+    if sl is None:
+        return -math.inf, 0.0
+    sr, sm = sl
+    n = math.prod(s.stop - s.start for s in sr)
+    frac = n / math.prod(ref.shape[:nd])
+    if frac < min_frac:
+        return -math.inf, frac
+    stride = max(1, int(math.ceil((n / max_samples) ** (1.0 / nd))))
+    sr = tuple(slice(s.start, s.stop, stride) for s in sr)
+    sm = tuple(slice(s.start, s.stop, stride) for s in sm)
+    a = ref[sr].astype(np.float64).ravel()
+    b = mov[sm].astype(np.float64).ravel()
+    if a.size < 3:
+        return -math.inf, frac
+    a = a - a.mean()
+    b = b - b.mean()
+    den = math.sqrt(float(np.dot(a, a)) * float(np.dot(b, b)))
+    return (float(np.dot(a, b)) / den if den > 0 else -math.inf), frac
+
+
+def _coarse_window(kind, shape):
+    return separable_window(kind, shape) if kind else None
+
+
+def _windowed_f32(x: np.ndarray, factors) -> np.ndarray:
+    """Per channel: (x - mean) * window, as float32 ``spatial + (c,)``."""
+    out = np.empty(x.shape, np.float32)
+    nd = x.ndim - 1
+    for c in range(x.shape[-1]):
+        xc = x[..., c]
+        mean = float(np.add.reduce(xc, axis=None, dtype=np.float64) / xc.size)
+        o = out[..., c]
+        np.subtract(xc, mean, out=o, casting="unsafe")
+        if factors is not None:
+            for ax, f in enumerate(factors):
+                shape = [1] * nd
+                shape[ax] = f.size
+                o *= f.reshape(shape).astype(np.float32)
+    return out
+
+
+# ----------------------------------------------------------------------------- Registrar
+class Registrar:
+    """Register many moving images against one reference, computing its spectrum once.
+
+    Parameters are those of :func:`estimate_shift` (without masks: images with masks,
+    NaN or a different shape go through :func:`estimate_shift`).
+
+    Examples
+    --------
+    >>> reg = Registrar(reference)                        # doctest: +SKIP
+    >>> shifts = [reg.estimate(frame).shift for frame in frames]  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        reference,
+        *,
+        upsample: int = 100,
+        window: str | None = "hann",
+        normalization: str | None = "phase",
+        overlap_ratio: float = 0.3,
+        channel_axis: int | None = None,
+        disambiguate: bool = True,
+        refine: bool = True,
+    ):
+        upsample = _check_upsample(upsample)
+        _check_options(window, normalization, overlap_ratio)
+        ref = _prepare(reference, "reference", channel_axis)
+        if has_nonfinite(ref):
+            raise InputError(
+                "reference: contains NaN/Inf; Registrar needs finite images (estimate_shift treats NaN as masked)"
+            )
+        _registrar_for(self, ref, upsample, window, normalization, overlap_ratio, disambiguate, refine)
+        self.channel_axis = channel_axis
+
+    def estimate(self, moving, *, return_surface: bool = False) -> ShiftResult:
+        """Shift of ``moving`` relative to the reference (see :func:`estimate_shift`)."""
+        mov = _prepare(moving, "moving", self.channel_axis)
+        if mov.ndim != self.reference.ndim:
+            raise ShapeMismatchError(
+                f"reference and moving differ in ndim: {self.reference.shape} vs {mov.shape}"
+            )
+        if mov.shape != self.reference.shape:
+            raise ShapeMismatchError(
+                f"reference and moving differ in shape: {self.reference.shape} vs {mov.shape}; "
+                "use estimate_shift (it registers images of different shapes through the masked path)"
+            )
+        if has_nonfinite(mov):
+            raise InputError("moving: contains NaN/Inf; use estimate_shift, which treats them as masked")
+        return self._estimate(mov, return_surface)
+
+    def _nan_result(self, reason: str) -> ShiftResult:
+        nd = len(self.shape)
+        return ShiftResult(
+            (math.nan,) * nd, math.nan, math.nan, math.nan, math.nan, self._method, self.upsample, False, reason
+        )
+
+    @property
+    def _method(self) -> str:
+        return "phase" if self.normalization == "phase" else "cross"
+
+    def _estimate(self, mov: np.ndarray, return_surface: bool) -> ShiftResult:
+        # the BLAS calls here are small; many BLAS threads only add spin-wait overhead
+        with single_blas_thread():
+            return self._estimate_impl(mov, return_surface)
+
+    def _estimate_impl(self, mov: np.ndarray, return_surface: bool) -> ShiftResult:
+        ref = self.reference
+        if all(self._const):
+            return self._nan_result("reference is constant: no shift is defined")
+        if all(float(np.ptp(mov[..., c])) == 0.0 for c in range(mov.shape[-1])):
+            return self._nan_result("moving is constant: no shift is defined")
+        w = _windowed_f32(mov, self._factors)
+        prod = None
+        for c, spec_r in enumerate(self._spectra):
+            spec_m = _fft.rfftn(w[..., c], self.fft_shape, dtype=np.float32)
+            spec_m *= np.conj(spec_r.spectrum)
+            prod = spec_m if prod is None else np.add(prod, spec_m, out=prod)
+        del w
+        if self.normalization == "phase":
+            mag = np.abs(prod)
+            eps = float(mag.max()) * 1e-12 + np.finfo(np.float32).tiny
+            mag += eps
+            prod /= mag
+            del mag
+        surface = _fft.irfftn(prod, self.fft_shape, overwrite=False)
+        peak_idx = np.unravel_index(int(np.argmax(surface)), surface.shape)
+        psr = peak_to_sidelobe(surface, peak_idx)
+        base = np.array([p if p <= n // 2 else p - n for p, n in zip(peak_idx, self.shape)])
+        k = base
+        if self.disambiguate:
+            k = self._disambiguate(ref, mov, base)
+        shift = k.astype(np.float64)
+        refined = False
+        if self.upsample > 1:
+            band, usf = (_BAND, min(self.upsample, _SEED_UPSAMPLE)) if self.refine else (None, self.upsample)
+            vals, offs = upsampled_dft(prod, self.fft_shape, shift, usf, band=band)
+            j = np.unravel_index(int(np.argmax(vals)), vals.shape)
+            shift = shift + offs[list(j)]
+        wkind = REFINE_WINDOW.get(self.window, "tukey")
+        out = refine_translation(ref, mov, shift, window=wkind, newton=self.refine and self.upsample > 1)
+        peak = unc = math.nan
+        reason = None
+        if out is None:
+            reason = "overlap too small for the refinement window"
+        else:
+            if self.refine and self.upsample > 1:
+                if out.converged and np.all(np.abs(out.shift - shift) < 1.5):
+                    shift = out.shift
+                    refined = True
+            peak, unc = out.peak, out.uncertainty
+            if not refined and self.refine and self.upsample > 1:
+                unc = math.nan
+        overlap = math.prod(max(0.0, n - abs(s)) for n, s in zip(self.shape, shift)) / math.prod(self.shape)
+        surf = None
+        if return_surface:
+            surf = np.fft.fftshift(surface)
+        return ShiftResult(
+            tuple(float(v) for v in shift), float(peak), float(psr), float(unc), float(overlap), self._method,
+            self.upsample, refined, reason, surf,
+        )
+
+    def _disambiguate(self, ref, mov, base):
+        nd = len(self.shape)
+        cands = [()]
+        for ax in range(nd):
+            n = self.shape[ax]
+            opts = [int(base[ax])]
+            if base[ax] > 0:
+                opts.append(int(base[ax]) - n)
+            elif base[ax] < 0:
+                opts.append(int(base[ax]) + n)
+            cands = [c + (o,) for c in cands for o in opts]
+        if len(cands) == 1:
+            return base
+        best, best_r = base, _overlap_corr(ref, mov, base)[0]
+        for c in cands[1:]:
+            r, frac = _overlap_corr(ref, mov, c, self.overlap_ratio)
+            if frac >= self.overlap_ratio and r > best_r:
+                best, best_r = np.array(c), r
+        return np.asarray(best)
+
+
+# ----------------------------------------------------------------------------- public
+def estimate_shift(
+    reference,
+    moving,
+    *,
+    upsample: int = 100,
+    window: str | None = "hann",
+    normalization: str | None = "phase",
+    reference_mask=None,
+    moving_mask=None,
+    overlap_ratio: float = 0.3,
+    channel_axis: int | None = None,
+    disambiguate: bool = True,
+    return_surface: bool = False,
+    refine: bool = True,
+) -> ShiftResult:
+    """Subpixel translation of ``moving`` relative to ``reference``.
+
+    Parameters
+    ----------
+    reference, moving : array_like
+        2-D images or 3-D volumes (plus a channel axis if ``channel_axis`` is given), at
+        least 8 px per axis. Different shapes are allowed on the masked path (with masks,
+        NaN, or shapes that differ).
+    upsample : int
+        DFT upsampling factor of the subpixel stage (1 = integer shift, no refinement).
+    window : {"hann", "tukey", None}
+        Apodization before the FFT (default Hann). ``None`` reproduces unwindowed phase
+        correlation (non-periodic images may then lock to (0, 0)); the refinement still
+        uses a Tukey window of the overlap.
+    normalization : {"phase", None}
+        ``"phase"``: phase correlation; None: plain cross-correlation of the windowed images.
+    reference_mask, moving_mask : array_like of bool, optional
+        Valid pixels (True); switches to masked normalized cross-correlation (Padfield 2012).
+        NaN/Inf pixels of either image are treated as masked automatically (with a warning).
+    overlap_ratio : float
+        Minimum overlap (fraction of the largest possible overlap on the masked path, of the
+        image on the unmasked path) for a shift to be accepted.
+    channel_axis : int, optional
+        Axis of colour channels: the correlation is the *sum of the per-channel
+        cross-power spectra* (phase-normalized after summing), not a 3-D correlation.
+    disambiguate : bool
+        Resolve the wrap-around ambiguity of the circular correlation (2^ndim candidates)
+        by the real-space correlation of the overlap.
+    return_surface : bool
+        Attach the coarse correlation surface to the result.
+    refine : bool
+        Run the Gauss-Newton refinement after DFT upsampling (default; see module docs).
+
+    Returns
+    -------
+    ShiftResult
+
+    Notes
+    -----
+    ``moving ~= scipy.ndimage.shift(reference, result.shift)``. scikit-image's
+    ``phase_cross_correlation`` returns ``-shift``; OpenCV's ``phaseCorrelate`` returns
+    ``(dx, dy)``.
+
+    References
+    ----------
+    .. [1] Kuglin, C. D., Hines, D. C. (1975). The phase correlation image alignment method.
+       Proc. IEEE Conf. Cybernetics and Society, 163-165.
+    .. [2] Guizar-Sicairos, M., Thurman, S. T., Fienup, J. R. (2008). Efficient subpixel image
+       registration algorithms. Optics Letters 33(2), 156-158. doi:10.1364/OL.33.000156
+    .. [3] Padfield, D. (2012). Masked object registration in the Fourier domain. IEEE Trans.
+       Image Processing 21(5), 2706-2718. doi:10.1109/TIP.2011.2181402
+    """
+    upsample = _check_upsample(upsample)
+    _check_options(window, normalization, overlap_ratio)
+    ref = _prepare(reference, "reference", channel_axis)
+    mov = _prepare(moving, "moving", channel_axis)
+    if ref.ndim != mov.ndim:
+        raise ShapeMismatchError(
+            f"reference and moving differ in ndim: {np.shape(reference)} vs {np.shape(moving)}; "
+            "register images with the same number of axes (convert colour to gray or pass channel_axis)"
+        )
+    if ref.shape[-1] != mov.shape[-1]:
+        raise ShapeMismatchError(f"reference and moving have different channel counts: {ref.shape} vs {mov.shape}")
+    nan_r, nan_m = has_nonfinite(ref), has_nonfinite(mov)
+    masked = reference_mask is not None or moving_mask is not None or nan_r or nan_m or ref.shape != mov.shape
+    if not masked:
+        reg = Registrar.__new__(Registrar)
+        return _registrar_for(reg, ref, upsample, window, normalization, overlap_ratio, disambiguate, refine)._estimate(
+            mov, return_surface
+        )
+    from ._register_masked import masked_shift
+
+    mr = _mask_for(reference_mask, ref, "reference_mask", channel_axis)
+    mm = _mask_for(moving_mask, mov, "moving_mask", channel_axis)
+    if nan_r or nan_m:
+        names = [n for n, f in (("reference", nan_r), ("moving", nan_m)) if f]
+        warnings.warn(
+            f"{' and '.join(names)}: NaN/Inf pixels are treated as masked (invalid)",
+            RegistrationWarning,
+            stacklevel=2,
+        )
+    return masked_shift(
+        ref, mov, mr, mm, upsample=upsample, overlap_ratio=overlap_ratio, refine=refine,
+        return_surface=return_surface,
+    )
+
+
+def _registrar_for(reg, ref, upsample, window, normalization, overlap_ratio, disambiguate, refine):
+    """Initialise a Registrar from already validated channel-last arrays (no re-validation)."""
+    reg.upsample = upsample
+    reg.window = window
+    reg.normalization = normalization
+    reg.overlap_ratio = float(overlap_ratio)
+    reg.channel_axis = None
+    reg.disambiguate = bool(disambiguate)
+    reg.refine = bool(refine)
+    reg.reference = ref
+    reg.shape = ref.shape[:-1]
+    _memory(reg.shape, ref.shape[-1], "estimate_shift")
+    reg._factors = _coarse_window(window, reg.shape)
+    reg.fft_shape = reg.shape
+    reg._const = [float(np.ptp(ref[..., c])) == 0.0 for c in range(ref.shape[-1])]
+    w = _windowed_f32(ref, reg._factors)
+    reg._spectra = [_fft.Spectrum(w[..., c], reg.fft_shape, dtype=np.float32) for c in range(w.shape[-1])]
+    return reg
+
+
+def _mask_for(mask, img, name, channel_axis) -> np.ndarray:
+    """Spatial validity mask: user mask (spatial shape) AND finite in every channel."""
+    spatial = img.shape[:-1]
+    finite = np.isfinite(img).all(axis=-1) if img.dtype.kind == "f" else np.ones(spatial, bool)
+    if mask is None:
+        return finite
+    m = as_mask(mask, spatial, name)
+    return m & finite
+
+
+from ._register_overlay import align, overlay  # noqa: E402
+from ._register_similarity import SimilarityResult, estimate_similarity  # noqa: E402
