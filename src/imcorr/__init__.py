@@ -19,3 +19,4 @@ from .correlate import *  # noqa: E402,F401,F403
 from .errors import *  # noqa: E402,F401,F403
 from .io import load, read, save  # noqa: E402,F401
 from .similarity import *  # noqa: E402,F401,F403
+from .register import *  # noqa: E402,F401,F403
