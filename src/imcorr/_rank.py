@@ -176,34 +176,67 @@ def dense_codes(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Returns ``(codes, counts)``: ``codes`` has x's length (uint16 when ``K <= 65536``,
     else int32), ``counts[k]`` is how often code ``k`` occurs (int64).
     """
-    codes, counts, _ = _codes_perm(x.reshape(-1))
-    return codes, counts
+    d = _Dense(x.reshape(-1))
+    return d.codes(), d.counts
 
 
-def _codes_perm(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Dense codes, their counts and, if a sort was needed, the stable sorting permutation."""
-    cr = _counting_range(x)
-    if cr is not None:
-        lo, span = cr
-        v = _offset_values(x, lo)
-        full = np.bincount(v, minlength=span)
-        present = full > 0
-        k = int(np.count_nonzero(present))
-        table = (np.cumsum(present) - 1).astype(_code_dtype(k))
-        return table[v], full[present].astype(np.int64), None
-    perm = stable_argsort(x)
-    sv = x[perm]
-    new = np.empty(x.size, dtype=bool)
-    new[0] = True
-    np.not_equal(sv[1:], sv[:-1], out=new[1:])
-    starts = np.flatnonzero(new)
-    k = starts.size
-    codes = np.empty(x.size, dtype=_code_dtype(k))
-    if k == x.size:
-        codes[perm] = np.arange(k)
-    else:
-        codes[perm] = np.cumsum(new, dtype=np.int64) - 1
-    return codes, np.diff(np.append(starts, x.size)).astype(np.int64), perm
+class _Dense:
+    """Dense codes of a flat array, computed lazily in original and/or sorted order.
+
+    Integers with a small range get their codes by counting (``perm`` is made only
+    when asked for); other data are sorted once and the codes are known in sorted
+    order (``sorted_codes``) without the scatter back to the original order.
+    """
+
+    def __init__(self, x: np.ndarray):
+        self.n = x.size
+        self._codes = None
+        self._perm = None
+        self._sorted = None
+        cr = _counting_range(x)
+        if cr is not None:
+            lo, span = cr
+            v = _offset_values(x, lo)
+            full = np.bincount(v, minlength=span)
+            present = full > 0
+            k = int(np.count_nonzero(present))
+            table = (np.cumsum(present) - 1).astype(_code_dtype(k))
+            self._codes = table[v]
+            self.counts = full[present].astype(np.int64)
+            return
+        perm = stable_argsort(x)
+        sv = x[perm]
+        new = np.empty(x.size, dtype=bool)
+        new[0] = True
+        np.not_equal(sv[1:], sv[:-1], out=new[1:])
+        starts = np.flatnonzero(new)
+        k = starts.size
+        self._perm = perm
+        self._sorted = np.arange(k) if k == x.size else np.cumsum(new, dtype=np.int64) - 1
+        self.counts = np.diff(np.append(starts, x.size)).astype(np.int64)
+
+    @property
+    def k(self) -> int:
+        return self.counts.size
+
+    def codes(self) -> np.ndarray:
+        """Codes in the original order."""
+        if self._codes is None:
+            self._codes = np.empty(self.n, dtype=_code_dtype(self.k))
+            self._codes[self._perm] = self._sorted
+        return self._codes
+
+    def perm(self) -> np.ndarray:
+        """A stable sorting permutation (ties keep index order)."""
+        if self._perm is None:
+            self._perm = stable_argsort(self._codes)
+        return self._perm
+
+    def sorted_codes(self) -> np.ndarray:
+        """Codes in sorted order (``codes()[perm()]``)."""
+        if self._sorted is None:
+            self._sorted = np.repeat(np.arange(self.k), self.counts)
+        return self._sorted
 
 
 # ---------------------------------------------------------------------------- kendall
@@ -310,6 +343,7 @@ def _inversions(z: np.ndarray) -> int:
     notmask = np.empty(big, dtype=bool)
     cs = np.empty(big, dtype=it)
     half_all = big // 2
+    half_buf = np.empty(half_all, dtype=it)
     total = 0
     b = levels - 1
     while (2 << b) > _BRUTE_GROUP:
@@ -322,8 +356,10 @@ def _inversions(z: np.ndarray) -> int:
         # stable split of every group: its h zeros, then its h ones (np.compress keeps order)
         np.logical_not(mask, out=notmask)
         nxt = other.reshape(groups, 2, h)
-        nxt[:, 0, :] = np.compress(notmask, z).reshape(groups, h)
-        nxt[:, 1, :] = np.compress(mask, z).reshape(groups, h)
+        np.compress(notmask, z, out=half_buf)
+        nxt[:, 0, :] = half_buf.reshape(groups, h)
+        np.compress(mask, z, out=half_buf)
+        nxt[:, 1, :] = half_buf.reshape(groups, h)
         z, other = other, z
         b -= 1
     # remaining levels: all inversions left lie inside consecutive groups of size s
@@ -348,53 +384,47 @@ def kendall_counts(x: np.ndarray, y: np.ndarray, *, method: str = "auto") -> Ken
     x = x.reshape(-1)
     y = y.reshape(-1)
     n = x.size
-    cx, nx, px = _codes_perm(x)
-    cy, ny, py = _codes_perm(y)
-    kx, ky = nx.size, ny.size
-    xtie, x0, x1 = _tie_stats(nx)
-    ytie, y0, y1 = _tie_stats(ny)
+    dx = _Dense(x)
+    dy = _Dense(y)
+    kx, ky = dx.k, dy.k
+    xtie, x0, x1 = _tie_stats(dx.counts)
+    ytie, y0, y1 = _tie_stats(dy.counts)
     tot = n * (n - 1) // 2
     if method == "auto":
         limit = max(_TABLE_MIN_CELLS, min(_TABLE_MAX_CELLS, 8 * n))
         method = "table" if kx * ky <= limit else "inversions"
     if method == "table":
-        dis, ntie = _discordant_table(cx, cy, kx, ky)
+        dis, ntie = _discordant_table(dx.codes(), dy.codes(), kx, ky)
     else:
-        dis, ntie = _discordant_inversions(cx, nx, px, cy, ny)
+        dis, ntie = _discordant_inversions(dx, dy)
     return KendallCounts(n, tot, xtie, ytie, ntie, dis, x0, x1, y0, y1, method)
 
 
-def _sort_within_ties(perm: np.ndarray, counts: np.ndarray, primary: np.ndarray, secondary: np.ndarray) -> None:
-    """Reorder, in place, the tie groups of ``primary`` in the stable sort ``perm`` by ``secondary``."""
-    tied = np.flatnonzero(np.repeat(counts > 1, counts))  # sorted positions inside tie groups
-    if tied.size == 0:
-        return
-    sub = perm[tied]
-    o = stable_argsort(secondary[sub])
-    o = o[stable_argsort(primary[sub][o])]
-    perm[tied] = sub[o]
-
-
-def _discordant_inversions(cx, nx, px, cy, ny) -> tuple[int, int]:
+def _discordant_inversions(dx: _Dense, dy: _Dense) -> tuple[int, int]:
     """Discordant pairs (inversion count) and joint ties from dense codes.
 
     Orders the pixels by ``(a, b)``; the discordant pairs are the strict inversions of
     ``b``'s codes in that order. ``b``'s codes are turned into a permutation by
     breaking ties in ``b`` by position (tied pairs never become inversions).
     """
-    n = cx.size
-    kx, ky = nx.size, ny.size
+    n = dx.n
+    kx, ky = dx.k, dy.k
     it = np.int32 if n < (1 << 31) else np.int64
-    # order by (x, y): the stable sort of x, tie groups re-sorted by y
-    order = stable_argsort(cx) if px is None else px
+    cy = dy.codes()
+    # order by (x, y): the stable sort of x, its tie groups re-sorted by y
+    order = dx.perm()
+    sx = dx.sorted_codes()  # x codes in this order (unchanged by the re-sort)
     if kx < n:
-        order = order.copy() if order is px else order
-        _sort_within_ties(order, nx, cx, cy)
+        tied = np.flatnonzero(np.repeat(dx.counts > 1, dx.counts))  # positions inside x tie groups
+        sub = order[tied]
+        o = stable_argsort(cy[sub])
+        o = o[stable_argsort(sx[tied][o])]
+        order = order.copy()
+        order[tied] = sub[o]
     s = cy[order]
     # joint ties: runs of equal (x, y) in this order
     ntie = 0
     if kx < n and ky < n:
-        sx = cx[order]
         new = np.empty(n + 1, dtype=bool)
         new[0] = new[n] = True
         np.not_equal(sx[1:], sx[:-1], out=new[1:n])
@@ -405,10 +435,10 @@ def _discordant_inversions(cx, nx, px, cy, ny) -> tuple[int, int]:
         seq = s.astype(it, copy=False)
     else:
         # ordinal rank of s, ties broken by position: start of the tie group + occurrence
+        ny = dy.counts
         starts = (np.cumsum(ny) - ny).astype(it)
         seq = starts[s]
-        tiedcode = (ny > 1)[s]
-        idx = np.flatnonzero(tiedcode)
+        idx = np.flatnonzero((ny > 1)[s])
         sub = s[idx]
         o = stable_argsort(sub)
         sc = sub[o]
