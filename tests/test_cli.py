@@ -355,3 +355,17 @@ def test_demo_correlation_section_finds_the_known_shift(tmp_path):
     assert f"({dy}, {dx})" in text
     assert f"{ref_r(ctx.reference, ctx.moving):.6f}".rstrip("0") in text
     assert (tmp_path / "correlation.png").exists() and ctx.figures
+
+
+def test_python_dash_m_entry_point_exit_codes(tmp_path):
+    import subprocess
+    import sys
+
+    ok = subprocess.run([sys.executable, "-m", "imcorr", "--version"], capture_output=True, text=True)
+    assert ok.returncode == 0 and imcorr.__version__ in ok.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "imcorr", "corr", str(tmp_path / "x.png"), str(tmp_path / "y.png")],
+        capture_output=True, text=True,
+    )
+    assert bad.returncode == 1 and bad.stdout == ""
+    assert_one_error_line(bad.stderr)
