@@ -24,6 +24,7 @@ __all__ = ["main", "app"]
 _COMMAND_MODULES = [
     "cmd_compare",
     "cmd_corr",
+    "cmd_delay",
     "cmd_demo",
 ]
 
