@@ -270,6 +270,21 @@ def test_to_gray_needs_3_or_4_channels():
         io.to_gray(np.zeros((5, 5, 2)))
 
 
+def test_channel_axis_out_of_range(tmp_path, rgb8):
+    with pytest.raises(InputError, match="channel_axis"):
+        io.to_gray(rgb8, channel_axis=5)
+    p = tmp_path / "rgb.png"
+    Image.fromarray(rgb8).save(p)
+    with pytest.raises(InputError, match="channel_axis"):
+        io.load(p, channel_axis=3)
+    np.testing.assert_array_equal(io.load(p, channel_axis=-3), np.moveaxis(rgb8, -1, 0))
+
+
+def test_save_unknown_extension(tmp_path):
+    with pytest.raises(InputError, match="cannot save"):
+        io.save(tmp_path / "noext", np.zeros((4, 4), np.uint8))
+
+
 # ------------------------------------------------------------------------------ TIFF
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.uint32, np.int16, np.int32, np.float32, np.float64])
 def test_tiff_dtypes_kept(tmp_path, dtype):

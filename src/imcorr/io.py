@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from ._results import Result, no_json
-from ._validate import as_image, check_memory
+from ._validate import as_image, channel_last, check_memory
 from .errors import ImageFormatError, ImageReadError, InputError, UnsafeFileError
 
 __all__ = ["load", "read", "save", "LoadedImage", "to_gray", "match_shapes", "LUMA_WEIGHTS"]
@@ -228,7 +228,7 @@ def to_gray(image: np.ndarray, channel_axis: int = -1) -> np.ndarray:
     channel_axis : int
         Axis holding the channels.
     """
-    arr = np.moveaxis(np.asarray(image), channel_axis, -1)
+    arr = channel_last(np.asarray(image), channel_axis)
     if arr.shape[-1] not in (3, 4):
         raise InputError(
             f"image: to_gray needs 3 or 4 channels on axis {channel_axis}, got shape {np.shape(image)}"
@@ -282,6 +282,8 @@ def read(path: str | os.PathLike, *, gray: bool = False, channel_axis: int = -1)
     if gray and colour:
         arr = to_gray(arr, -1)
         colour = False
+    if colour:
+        channel_last(arr, channel_axis, str(p))  # validates the axis
     if colour and channel_axis not in (-1, arr.ndim - 1):
         arr = np.moveaxis(arr, -1, channel_axis)
     arr = np.ascontiguousarray(arr)
