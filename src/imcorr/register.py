@@ -121,7 +121,7 @@ class ShiftResult(Result):
 
 # ----------------------------------------------------------------------------- validation
 def _check_upsample(upsample) -> int:
-    if isinstance(upsample, (bool, np.bool_)):
+    if isinstance(upsample, (bool, np.bool_, str, bytes)):
         raise InputError(f"upsample: must be a positive integer, got {upsample!r}")
     try:
         val = float(upsample)

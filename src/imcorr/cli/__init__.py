@@ -26,6 +26,7 @@ _COMMAND_MODULES = [
     "cmd_corr",
     "cmd_delay",
     "cmd_demo",
+    "cmd_shift",
 ]
 
 for _name in _COMMAND_MODULES:
