@@ -42,6 +42,8 @@ PRESETS = {
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 
 _STRIP_ELEMS = 1 << 16  # elements per strip of one quantity (keeps buffers in L2)
+_VBLOCK = 8  # output rows per banded product, vertical pass
+_HBLOCK = 32  # output columns per banded product, horizontal pass
 
 
 # ------------------------------------------------------------------------ data range
@@ -185,14 +187,26 @@ def _windows(wts: list[np.ndarray], shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(n - w.size + 1 for n, w in zip(shape, wts))
 
 
-def _ssim_kernel(a, b, invalid, wts, cov_norm, C1, C2, *, want_map=False, want_cs=False):
+def _ssim_kernel(a, b, invalid, wts, cov_norm, C1, C2, *, want_map=False, want_cs=False, exact32=False):
     """Pooled SSIM of two same-shape spatial arrays over every *valid* window.
 
     ``invalid``: bool array (True = excluded pixel) or None. Returns
     ``(_Stats, map or None)``; the map has the valid-window shape, NaN where excluded.
     Row strips are shared out to ``_fft.get_workers()`` threads (numpy and BLAS release
     the GIL); BLAS itself runs single-threaded inside (small products).
+
+    ``exact32``: uniform window on integer data whose window sums stay below 2**24. The
+    window *sums* are then formed with unit weights in float32, which is exact (every
+    partial sum is an integer < 2**24) and twice as fast, and the SSIM formula is
+    evaluated in float64 on the sums (the 1/N factors cancel:
+    ``cov = (N sum(ab) - sum(a) sum(b)) / N**2`` etc., constants scaled by ``N**2``).
     """
+    if exact32:
+        n_taps = int(np.prod([w.size for w in wts]))
+        wts = [np.ones(w.size, dtype=np.float32) for w in wts]
+        C1, C2 = C1 * n_taps * n_taps, C2 * n_taps * n_taps
+    else:
+        n_taps = 0
     oshape = _windows(wts, a.shape)
     smap = np.empty(oshape, dtype=np.float64) if want_map else None
     nw = _fft.get_workers()
@@ -200,7 +214,7 @@ def _ssim_kernel(a, b, invalid, wts, cov_norm, C1, C2, *, want_map=False, want_c
     row = int(np.prod(a.shape[1:], dtype=np.int64)) if a.ndim > 1 else 1
     nw = max(1, min(nw, oshape[0] * row // (4 * _STRIP_ELEMS)))
     bounds = np.linspace(0, oshape[0], nw + 1).astype(int)
-    args = (a, b, invalid, wts, cov_norm, C1, C2, smap, want_cs)
+    args = (a, b, invalid, wts, cov_norm, C1, C2, smap, want_cs, n_taps)
     with single_blas_thread():
         if nw == 1:
             parts = [_ssim_rows(*args, 0, oshape[0])]
@@ -215,7 +229,7 @@ def _ssim_kernel(a, b, invalid, wts, cov_norm, C1, C2, *, want_map=False, want_c
     return st, smap
 
 
-def _ssim_rows(a, b, invalid, wts, cov_norm, C1, C2, smap, want_cs, start, stop):
+def _ssim_rows(a, b, invalid, wts, cov_norm, C1, C2, smap, want_cs, n_taps, start, stop):
     shape = a.shape
     oshape = _windows(wts, shape)
     w0 = wts[0].size
@@ -226,21 +240,24 @@ def _ssim_rows(a, b, invalid, wts, cov_norm, C1, C2, smap, want_cs, start, stop)
     st = _Stats()
     bufs: dict[int, tuple] = {}
 
+    fdt = np.float32 if n_taps else np.float64
+
     def buffers(h: int):
         if h not in bufs:
-            q = np.empty((nq, h + w0 - 1) + shape[1:])
-            chain = [np.empty((nq, h) + shape[1:])]
+            q = np.empty((nq, h + w0 - 1) + shape[1:], dtype=fdt)
+            chain = [np.empty((nq, h) + shape[1:], dtype=fdt)]
             cur = (nq, h) + shape[1:]
             for ax in range(1, len(shape)):
                 cur = cur[: ax + 1] + (oshape[ax],) + cur[ax + 2 :]
-                chain.append(np.empty(cur))
+                chain.append(np.empty(cur, dtype=fdt))
             tmp = [np.empty((h,) + oshape[1:]) for _ in range(3)]
-            bufs[h] = (q, chain, tmp)
+            sums64 = np.empty(cur) if n_taps else None
+            bufs[h] = (q, chain, tmp, sums64)
         return bufs[h]
 
     for r0 in range(start, stop, hs):
         h = min(hs, stop - r0)
-        q, chain, (t1, t2, t3) = buffers(h)
+        q, chain, (t1, t2, t3), sums64 = buffers(h)
         sl = slice(r0, r0 + h + w0 - 1)
         xa, xb = q[0], q[1]
         np.copyto(xa, a[sl], casting="unsafe")
@@ -254,16 +271,21 @@ def _ssim_rows(a, b, invalid, wts, cov_norm, C1, C2, smap, want_cs, start, stop)
         np.multiply(xb, xb, out=q[3])
         q[2] += q[3]
         np.multiply(xa, xb, out=q[3])
-        cur = weighted_sum_axis(q, wts[0], 1, out=chain[0])
+        cur = weighted_sum_axis(q, wts[0], 1, out=chain[0], block=_VBLOCK)
         for ax in range(1, len(shape)):
             src = cur
             if ax == len(shape) - 1 and src.flags.c_contiguous:
                 flat_in = src.reshape(-1, src.shape[-1])
                 flat_out = chain[ax].reshape(-1, chain[ax].shape[-1])
-                weighted_sum_axis(flat_in, wts[ax], 1, out=flat_out)
+                weighted_sum_axis(flat_in, wts[ax], 1, out=flat_out, block=_HBLOCK)
                 cur = chain[ax]
             else:
                 cur = weighted_sum_axis(src, wts[ax], ax + 1, out=chain[ax])
+        if n_taps:  # exact float32 window sums -> float64, sums form of the formula
+            np.copyto(sums64, cur)
+            cur = sums64
+            cur[2] *= n_taps
+            cur[3] *= n_taps
         mx, my, s2, sxy = cur[0], cur[1], cur[2], cur[3]
         np.multiply(mx, my, out=t1)  # P = mx * my
         np.multiply(mx, mx, out=t2)
@@ -301,6 +323,17 @@ def _ssim_rows(a, b, invalid, wts, cov_norm, C1, C2, smap, want_cs, start, stop)
 
 
 # ------------------------------------------------------------------------- parameters
+def _small_ints(a: np.ndarray, b: np.ndarray, n_taps: int) -> bool:
+    """True if window sums of a*a + b*b (integer data) stay exactly representable in float32."""
+    if a.dtype.kind not in "ui" or b.dtype.kind not in "ui":
+        return False
+    if a.itemsize == 1 and b.itemsize == 1:
+        m = 255
+    else:
+        m = max(abs(int(a.min())), abs(int(a.max())), abs(int(b.min())), abs(int(b.max())))
+    return 2 * m * m * n_taps < (1 << 24)
+
+
 def _params(preset, win_size, gaussian_weights_, sigma, K1, K2, use_sample_covariance):
     if preset not in PRESETS:
         raise InputError(f"preset: must be one of {sorted(PRESETS)}, got {preset!r}")
@@ -466,13 +499,15 @@ def ssim(
     C1, C2 = (K1 * dr) ** 2, (K2 * dr) ** 2
     r = (ws - 1) // 2
     pad_full = full or p["pool"] == "full"
+    exact32 = not p["gaussian_weights"] and _small_ints(a, b, n_taps)
     per, maps, total_n = [], [], 0
     for ca, cb, inv in _channels(a, b, invalid, channel_axis, spatial):
         if pad_full and r > 0:
             ca = np.pad(ca, r, mode=p["border"])
             cb = np.pad(cb, r, mode=p["border"])
             inv = None if inv is None else np.pad(inv, r, mode=p["border"])
-        st, smap = _ssim_kernel(ca, cb, inv, wts, cov_norm, C1, C2, want_map=pad_full)
+        st, smap = _ssim_kernel(ca, cb, inv, wts, cov_norm, C1, C2, want_map=pad_full,
+                                exact32=exact32)
         if pad_full and p["pool"] == "valid":
             inner = smap[(slice(r, -r or None),) * nd] if r else smap
             good = np.isfinite(inner)
