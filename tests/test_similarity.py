@@ -341,3 +341,20 @@ def test_cli_compare_table_and_errors(files, capsys):
     assert json.loads(capsys.readouterr().out)["values"]["ssim"] == pytest.approx(1.0)
     assert main(["compare", pa, pb, "--data-range", "-1"]) == 1
     assert "data_range" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------ demo
+def test_demo_section_runs_and_writes_figure(tmp_path):
+    from rich.console import Console
+
+    from imcorr.demo import make_context, similarity
+
+    console = Console(record=True, width=120)
+    ctx = make_context(tmp_path, console=console)
+    similarity.run(ctx)
+    text = console.export_text()
+    assert "MS-SSIM" in text and "PSNR" in text
+    assert (tmp_path / "similarity.png").exists()
+    # undoing the known shift must make the pair much more similar
+    s0 = imcorr.ssim(ctx.reference, ctx.moving, data_range=255).ssim
+    assert s0 < 0.6
