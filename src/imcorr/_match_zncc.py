@@ -1,0 +1,127 @@
+"""Fast single-channel ZNCC (the hot path of :func:`imcorr.match_template`).
+
+1. Numerator: valid correlation of the image with the mean-removed template
+   (``sum T' = 0``, so each overlap-save tile's mean is subtracted before its FFT),
+   in the requested precision (:func:`imcorr._match_core.correlate_valid`).
+2. Denominator and normalisation, fused per strip of output rows on a thread pool:
+   float64 window sums of ``x`` and ``x**2`` (``x`` = image minus its global mean) by the
+   shared box-sum kernel, ``V = S2 - S1**2 / n``, ``r = num / sqrt(V * sum T'**2)``,
+   flat windows (``V`` below the running-sum rounding bound) -> 0, clip to [-1, 1].
+3. float32 refinement: the float32 FFT error of the numerator is about
+   ``eps32 * sqrt(log2 N) * rms(x) * ||T'|| * sqrt(n)``; divided by the denominator it
+   can exceed 1e-5 only in nearly flat windows. Those positions are recomputed in
+   float64 (block FFTs around them), so the float32 map stays within ~1e-5 of the float64
+   one everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+from ._boxsum import _get_pool, _scratch, box_sum
+from ._match_core import box_tolerance, correlate_valid, plan_tiles
+
+_STRIP_ELEMS = 1 << 18
+_REFINE_TOL = 2e-5  # zncc error bound above which float32 values are recomputed
+_REFINE_BLOCK = 256  # output block edge for float64 recomputation
+_EPS32 = float(np.finfo(np.float32).eps)
+
+
+def _strip(chan, num, out, defined, tshape, g, stt, tol, r0, r1, risky, rscale):
+    h = tshape[0]
+    lo, hi = r0, r1 + h - 1
+    shape = (hi - lo,) + chan.shape[1:]
+    x = np.subtract(chan[lo:hi], g, dtype=np.float64, out=_scratch(20, shape, np.float64))
+    oshape = (r1 - r0,) + num.shape[1:]
+    s1 = box_sum(x, tshape, mode="valid", workers=1, out=_scratch(21, oshape, np.float64))
+    np.multiply(x, x, out=x)
+    s2 = box_sum(x, tshape, mode="valid", workers=1, out=_scratch(22, oshape, np.float64))
+    n = float(math.prod(tshape))
+    np.multiply(s1, s1, out=s1)
+    s1 *= 1.0 / n
+    v = np.subtract(s2, s1, out=s2)
+    ok = np.greater(v, tol, out=defined[r0:r1])
+    if risky is not None:
+        # error bound of the float32 numerator relative to the denominator
+        np.less(v, rscale, out=risky[r0:r1])
+        risky[r0:r1] &= ok
+    v *= stt
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.sqrt(v, out=v)
+        np.divide(num[r0:r1], v, out=v)
+    np.clip(v, -1.0, 1.0, out=v)
+    v[~ok] = 0.0
+    np.copyto(out[r0:r1], v, casting="unsafe")
+
+
+def zncc_single(chan: np.ndarray, templ: np.ndarray, dtype, *, refine: bool = True):
+    """ZNCC map and ``defined`` mask of one channel (any ndim) in ``dtype`` precision."""
+    tshape = templ.shape
+    t64 = templ.astype(np.float64)
+    kern = t64 - t64.mean()
+    stt = float(np.sum(kern * kern))
+    oshape = tuple(a - b + 1 for a, b in zip(chan.shape, tshape))
+    if np.ptp(templ) == 0 or stt <= 0:
+        return np.zeros(oshape, dtype=dtype), np.zeros(oshape, dtype=bool)
+    (num,) = correlate_valid([chan], [kern], [(0, 0)], dtype, center_tiles=True)
+    g = float(np.mean(chan, dtype=np.float64))
+    dev = max(float(chan.max()) - g, g - float(chan.min()))
+    tol = box_tolerance(chan.shape, tshape, dev * dev)
+    n = float(math.prod(tshape))
+    out = np.empty(oshape, dtype=dtype)
+    defined = np.empty(oshape, dtype=bool)
+    risky = None
+    rscale = 0.0
+    if refine and dtype == np.float32:
+        tile, _ = plan_tiles(chan.shape, tshape)
+        rms = math.sqrt(max(float(np.var(chan[(slice(None, None, 4),) * chan.ndim], dtype=np.float64)), 0.0))
+        # |err| <= eps32 sqrt(log2 N) rms sqrt(n) ||T'|| ; zncc err = that / (||T'|| sqrt(V))
+        bound = _EPS32 * math.sqrt(math.log2(max(math.prod(tile), 2))) * rms * math.sqrt(n)
+        rscale = (bound / _REFINE_TOL) ** 2  # V below this -> recompute
+        risky = np.empty(oshape, dtype=bool)
+    row = math.prod(oshape[1:]) if len(oshape) > 1 else 1
+    step = max(1, _STRIP_ELEMS // max(row, 1))
+    bounds = list(range(0, oshape[0], step)) + [oshape[0]]
+    jobs = list(zip(bounds[:-1], bounds[1:]))
+    args = (chan, num, out, defined, tshape, g, stt, tol)
+    if len(jobs) == 1 or (os.cpu_count() or 1) == 1:
+        for r0, r1 in jobs:
+            _strip(*args, r0, r1, risky, rscale)
+    else:
+        for f in [_get_pool().submit(_strip, *args, r0, r1, risky, rscale) for r0, r1 in jobs]:
+            f.result()
+    if risky is not None and risky.any():
+        _refine(chan, kern, out, risky, tshape, g, stt)
+    return out, defined
+
+
+def _refine(chan, kern, out, risky, tshape, g, stt):
+    """Recompute risky positions in float64, block by block."""
+    B = _REFINE_BLOCK
+    nb = [-(-s // B) for s in out.shape]
+    padded = np.zeros([k * B for k in nb], dtype=bool)
+    padded[tuple(slice(0, s) for s in out.shape)] = risky
+    split = []
+    for k in nb:
+        split += [k, B]
+    hit = padded.reshape(split).any(axis=tuple(range(1, 2 * len(nb), 2)))
+    blocks = [tuple(int(v) for v in b) for b in np.argwhere(hit)]
+    if len(blocks) > 0.5 * hit.size:
+        blocks = list(np.ndindex(*nb))
+    for blk in blocks:
+        o0 = tuple(b * B for b in blk)
+        o1 = tuple(min(a + B, s) for a, s in zip(o0, out.shape))
+        src = tuple(slice(a, b + t - 1) for a, b, t in zip(o0, o1, tshape))
+        sub = np.subtract(chan[src], g, dtype=np.float64)
+        (num,) = correlate_valid([sub], [kern], [(0, 0)], np.float64, center_tiles=True)
+        s1 = box_sum(sub, tshape, mode="valid")
+        s2 = box_sum(sub * sub, tshape, mode="valid")
+        v = s2 - s1 * s1 / float(math.prod(tshape))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.clip(num / np.sqrt(v * stt), -1.0, 1.0)
+        dst = tuple(slice(a, b) for a, b in zip(o0, o1))
+        sel = risky[dst]
+        out[dst][sel] = r[sel]

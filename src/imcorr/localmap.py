@@ -1,0 +1,258 @@
+"""Local correlation maps: where do two images agree?
+
+:func:`local_correlation` computes, for every pixel, the Pearson correlation of the
+two images over a centred window: a per-pixel confidence map (e.g. of a registration
+or of a stereo/seed match), N-D, in [-1, 1].
+
+Window rule
+-----------
+Windows are **odd** (``2 r + 1`` pixels per axis) and centred on their pixel, so that
+``map[i]`` describes the neighbourhood ``[i - r, i + r]``; an even window has no centre
+and is refused. At the borders the window is clipped to the image (fewer pixels, no
+padding values enter the statistics).
+
+Undefined values
+----------------
+Where either image is constant over the window (zero variance), or fewer than 3 valid
+pixels remain, the correlation is undefined: the map holds NaN there and ``valid`` is
+False.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+from ._boxsum import _get_pool, _scratch, box_sum
+from ._results import Result, no_json
+from ._validate import as_image, as_mask, check_memory, check_same_shape, format_bytes, has_nonfinite
+from .errors import InputError, MaskError, NonFiniteError
+
+__all__ = ["LocalCorrelationResult", "local_correlation"]
+
+_EPS = float(np.finfo(np.float64).eps)
+_STRIP_ELEMS = 1 << 17  # elements per strip: 5 float64 work arrays stay in L2
+
+
+@dataclasses.dataclass(frozen=True)
+class LocalCorrelationResult(Result):
+    """Result of :func:`local_correlation`.
+
+    Attributes
+    ----------
+    map : ndarray of float64
+        Windowed Pearson r per pixel, in [-1, 1]; NaN where undefined.
+    valid : ndarray of bool
+        True where ``map`` is defined.
+    window : tuple of int
+        Window size per axis (odd).
+    kind : str
+        ``pearson``.
+    mean : float
+        Mean of the defined values (NaN if none).
+    n_valid : int
+        Number of pixels with a defined value.
+    fraction_valid : float
+        Fraction of pixels with a defined value.
+    shape : tuple of int
+        Shape of the map.
+    reason : str or None
+        Why some values are NaN (``"zero variance in some windows"``), else None.
+    """
+
+    map: np.ndarray = no_json()
+    valid: np.ndarray = no_json()
+    window: tuple = ()
+    kind: str = "pearson"
+    mean: float = float("nan")
+    n_valid: int = 0
+    fraction_valid: float = 0.0
+    shape: tuple = ()
+    reason: str | None = None
+
+
+def _window(window, ndim: int) -> tuple[int, ...]:
+    if np.ndim(window) == 0:
+        win = (window,) * ndim
+    else:
+        win = tuple(window)
+        if len(win) != ndim:
+            raise InputError(f"window: {len(win)} sizes given for a {ndim}-D image; give one per axis or an int")
+    out = []
+    for v in win:
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise InputError(f"window: sizes must be positive odd integers, got {window!r}")
+        if v % 2 == 0:
+            raise InputError(
+                f"window: {int(v)} is even; windows must be odd (2r+1 pixels centred on each pixel), "
+                f"use {int(v) - 1} or {int(v) + 1}"
+            )
+        out.append(int(v))
+    return tuple(out)
+
+
+def _counts(shape: Sequence[int], win: Sequence[int], r0: int, r1: int) -> np.ndarray:
+    """Pixels per clipped centred window for rows ``r0:r1`` (a broadcastable product)."""
+    cnt = np.ones((1,) * len(shape))
+    for ax, (n, w) in enumerate(zip(shape, win)):
+        r = w // 2
+        i = np.arange(r0, r1) if ax == 0 else np.arange(n)
+        c = (np.minimum(i + r, n - 1) - np.maximum(i - r, 0) + 1).astype(np.float64)
+        sh = [1] * len(shape)
+        sh[ax] = c.size
+        cnt = cnt * c.reshape(sh)
+    return cnt
+
+
+def _strip_stats(a, b, m, ga, gb, win, r0, r1, out, valid, tol, totals, k):
+    """Pearson map rows ``r0:r1`` (axis 0) into ``out``; reads the slab with halo."""
+    rh = win[0] // 2
+    n0 = a.shape[0]
+    lo, hi = max(r0 - rh, 0), min(r1 + rh, n0)
+    shape = (hi - lo,) + a.shape[1:]
+    x = np.subtract(a[lo:hi], ga, dtype=np.float64, out=_scratch(10, shape, np.float64))
+    y = np.subtract(b[lo:hi], gb, dtype=np.float64, out=_scratch(11, shape, np.float64))
+    xy = _scratch(12, shape, np.float64)
+    sel = slice(r0 - lo, r1 - lo)
+    if m is not None:
+        ms = m[lo:hi]
+        x[~ms] = 0.0
+        y[~ms] = 0.0
+        np.copyto(xy, ms)
+        cnt = box_sum(xy, win, mode="same", workers=1, out=_scratch(13, shape, np.float64))[sel]
+    else:
+        cnt = _counts(a.shape, win, r0, r1)
+    sums = []
+    for q, arr in enumerate((x, y)):
+        sums.append(box_sum(arr, win, mode="same", workers=1, out=_scratch(14 + q, shape, np.float64))[sel])
+    np.multiply(x, y, out=xy)
+    np.multiply(x, x, out=x)
+    np.multiply(y, y, out=y)
+    for q, arr in enumerate((x, y, xy)):
+        sums.append(box_sum(arr, win, mode="same", workers=1, out=_scratch(16 + q, shape, np.float64))[sel])
+    sx, sy, sxx, syy, sxy = sums
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = 1.0 / cnt
+        # central sums: S_xy - S_x S_y / n etc.
+        sx *= inv
+        sy *= inv
+        np.multiply(sx, sy, out=x[sel])
+        x[sel] *= cnt
+        sxy -= x[sel]
+        sx *= sx
+        sx *= cnt
+        sxx -= sx
+        sy *= sy
+        sy *= cnt
+        syy -= sy
+        ok = (sxx > tol[0]) & (syy > tol[1])
+        if m is not None:
+            ok &= cnt >= 3
+        np.multiply(sxx, syy, out=sxx)
+        np.sqrt(sxx, out=sxx)
+        np.divide(sxy, sxx, out=sxy)
+    np.clip(sxy, -1.0, 1.0, out=sxy)
+    np.copyto(out[r0:r1], sxy)
+    out[r0:r1][~ok] = np.nan
+    valid[r0:r1] = ok
+    totals[k] = (float(np.sum(sxy, where=ok)), int(np.count_nonzero(ok)))
+
+
+def local_correlation(a, b, *, window=15, mask=None, kind: str = "pearson") -> LocalCorrelationResult:
+    """Per-pixel Pearson correlation of ``a`` and ``b`` over a centred window.
+
+    Parameters
+    ----------
+    a, b : array_like
+        Real images of the same shape, any ndim (1-D, 2-D, 3-D...).
+    window : int or sequence of int
+        Odd window size per axis (default 15). Even sizes raise :class:`InputError`.
+    mask : array_like of bool, optional
+        Valid pixels (True). Masked-out and NaN/Inf pixels are left out of every window.
+        Without a mask, NaN/Inf raise :class:`NonFiniteError`.
+    kind : {'pearson'}
+        Only the Pearson correlation is implemented.
+
+    Returns
+    -------
+    LocalCorrelationResult
+        ``map`` (NaN where a window has zero variance or < 3 pixels), ``valid``,
+        summary statistics.
+
+    Notes
+    -----
+    The five window sums (``x, y, x^2, y^2, xy`` after removing the global means, in
+    float64) come from the shared O(N) box-sum kernel [1]_, so the cost does not
+    depend on the window size. The image is processed in strips of rows (with a
+    halo) on a thread pool, so the work arrays stay in cache. Equal to
+    ``np.corrcoef`` of each window to ~1e-12.
+
+    References
+    ----------
+    .. [1] Crow, F. C. (1984). Summed-area tables for texture mapping. SIGGRAPH 84,
+       207-212. doi:10.1145/800031.808600
+    """
+    if kind != "pearson":
+        raise InputError(f"kind: only 'pearson' is implemented, got {kind!r}")
+    a = as_image(a, "a")
+    b = as_image(b, "b")
+    check_same_shape(a, b, ("a", "b"))
+    win = _window(window, a.ndim)
+    m = None
+    if mask is not None:
+        m = as_mask(mask, a.shape, "mask")
+        if has_nonfinite(a) or has_nonfinite(b):
+            m = m & np.isfinite(a) & np.isfinite(b)
+            if not m.any():
+                raise MaskError("mask: no valid (masked-in and finite) pixels remain")
+    else:
+        for x, nm in ((a, "a"), (b, "b")):
+            if has_nonfinite(x):
+                bad = int(np.count_nonzero(~np.isfinite(x)))
+                raise NonFiniteError(f"{nm}: contains {bad} NaN/Inf value(s); pass mask= to exclude invalid pixels")
+    work = a.size * 8 * 3
+    check_memory(work, f"local_correlation of {a.shape} (~{format_bytes(work)})")
+    if m is None:
+        ga = float(np.mean(a, dtype=np.float64))
+        gb = float(np.mean(b, dtype=np.float64))
+        da = max(float(a.max()) - ga, ga - float(a.min()))
+        db = max(float(b.max()) - gb, gb - float(b.min()))
+    else:
+        ga = float(np.mean(a[m], dtype=np.float64))
+        gb = float(np.mean(b[m], dtype=np.float64))
+        da = float(np.max(np.abs(a[m] - ga)))
+        db = float(np.max(np.abs(b[m] - gb)))
+    # rounding bound of the float64 running sums (per pixel of the window)
+    span = (float(sum(a.shape)) + 1.0) * float(np.prod(win))
+    tol = (16 * _EPS * span * max(da * da, 1e-300), 16 * _EPS * span * max(db * db, 1e-300))
+    out = np.empty(a.shape, dtype=np.float64)
+    valid = np.empty(a.shape, dtype=bool)
+    row = a.size // a.shape[0]
+    step = max(win[0], _STRIP_ELEMS // max(row, 1), 1)
+    bounds = list(range(0, a.shape[0], step)) + [a.shape[0]]
+    jobs = list(zip(bounds[:-1], bounds[1:]))
+    totals = [(0.0, 0)] * len(jobs)
+    args = (a, b, m, ga, gb, win)
+    if len(jobs) == 1 or (os.cpu_count() or 1) == 1:
+        for k, (r0, r1) in enumerate(jobs):
+            _strip_stats(*args, r0, r1, out, valid, tol, totals, k)
+    else:
+        futs = [_get_pool().submit(_strip_stats, *args, r0, r1, out, valid, tol, totals, k)
+                for k, (r0, r1) in enumerate(jobs)]
+        for f in futs:
+            f.result()
+    nvalid = sum(t[1] for t in totals)
+    return LocalCorrelationResult(
+        map=out,
+        valid=valid,
+        window=win,
+        kind=kind,
+        mean=sum(t[0] for t in totals) / nvalid if nvalid else float("nan"),
+        n_valid=nvalid,
+        fraction_valid=nvalid / out.size,
+        shape=tuple(out.shape),
+        reason=None if nvalid == out.size else "zero variance (or < 3 valid pixels) in some windows",
+    )
