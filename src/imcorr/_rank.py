@@ -10,9 +10,9 @@ Ranking
   ``np.bincount`` of the values and a ``cumsum`` give the average rank of every value,
   and one gather maps it to the pixels. O(n + range), no sort.
 * **Everything else** (floats, wide integers) is sorted once with a stable LSD radix
-  sort built from numpy's 16-bit radix ``argsort`` (values are mapped to
-  order-preserving unsigned keys; two passes for 32-bit, four for 64-bit data), which
-  is about twice as fast as ``np.argsort`` on 1 Mpx. Ties are found on the sorted
+  sort: values are mapped to order-preserving unsigned keys whose 16-bit digits go to
+  ``np.lexsort`` (numpy radix-sorts each 16-bit key; two passes for 32-bit, at most
+  four for 64-bit data), two to three times faster than ``np.argsort`` on 1 Mpx. Ties are found on the sorted
   values.
 
 Kendall's tau-b
@@ -88,26 +88,25 @@ def stable_argsort(x: np.ndarray) -> np.ndarray:
     """Stable argsort of a 1-D real array (ties keep their index order).
 
     8- and 16-bit data use numpy's radix ``argsort(kind="stable")`` directly; wider
-    data use an LSD radix sort over 16-bit digits (numpy's radix sort per digit),
-    skipping digits that are equal for all values.
+    data are split into 16-bit digits of an order-preserving unsigned key and sorted by
+    ``np.lexsort`` (an LSD radix sort: numpy's radix sort per digit), skipping digits
+    that are equal for all values.
     """
     if x.dtype.itemsize <= 2 and x.dtype.kind in "ui":
         return np.argsort(x, kind="stable")
     if x.dtype.kind == "f" and x.dtype.itemsize > 8:  # pragma: no cover - long double
         return np.argsort(x, kind="stable")
     key = _sort_key(x)
-    perm = None
+    digits = []
     for shift in range(0, 8 * key.dtype.itemsize, 16):
         digit = (key >> key.dtype.type(shift)).astype(np.uint16) if shift else key.astype(np.uint16)
-        if perm is not None:
-            digit = digit[perm]
         if digit[0] == digit[-1] and not (digit != digit[0]).any():
-            continue
-        p = np.argsort(digit, kind="stable")
-        perm = p if perm is None else perm[p]
-    if perm is None:  # all keys equal
-        perm = np.arange(x.size)
-    return perm
+            continue  # the same for every value: no information
+        digits.append(digit)
+    if not digits:  # all keys equal
+        return np.arange(x.size)
+    # np.lexsort runs numpy's radix sort on every 16-bit key, least significant first
+    return np.lexsort(digits)
 
 
 def _counting_range(x: np.ndarray) -> tuple[int, int] | None:
@@ -325,8 +324,10 @@ def _inversions(z: np.ndarray) -> int:
     ``G = N/S`` groups). The stable split of each group by bit ``b`` gives the next
     level's order: each group's zeros then its ones, i.e. the zeros and the ones of the
     whole array (``np.compress`` keeps their order) interleaved in blocks of ``h``.
-    Once groups have ``S <= 16`` entries, the remaining inversions (all
-    inside groups) are counted directly, one offset ``d = 1..S-1`` at a time.
+    Values inside a group differ only in their low ``b + 1`` bits, so from ``b < 16``
+    on they are kept as uint16 (uint8 from ``b < 8``). Once groups have ``S <= 16``
+    entries, the remaining inversions (all inside groups) are counted directly, one
+    offset ``d = 1..S-1`` at a time.
     """
     n = z.size
     if n < 2:
@@ -338,19 +339,28 @@ def _inversions(z: np.ndarray) -> int:
         z = np.concatenate([z.astype(it, copy=False), np.arange(n, big, dtype=it)])
     else:
         z = z.astype(it, copy=True)
-    other = np.empty_like(z)
     mask = np.empty(big, dtype=bool)
     notmask = np.empty(big, dtype=bool)
     cs = np.empty(big, dtype=it)
     half_all = big // 2
-    half_buf = np.empty(half_all, dtype=it)
     total = 0
     b = levels - 1
     while (2 << b) > _BRUTE_GROUP:
+        # inside a group only the low b+1 bits differ: narrow the values to save memory traffic
+        narrow = np.uint8 if b < 8 else (np.uint16 if b < 16 else it)
+        if z.dtype != narrow:
+            z = z.astype(narrow)  # wraps: keeps the low bits
+            other = np.empty_like(z)
+            tmpz = np.empty_like(z)
+            half_buf = np.empty(half_all, dtype=narrow)
+        elif b == levels - 1:
+            other = np.empty_like(z)
+            tmpz = np.empty_like(z)
+            half_buf = np.empty(half_all, dtype=narrow)
         h = 1 << b
         groups = big >> (b + 1)
-        np.bitwise_and(z, h, out=cs)
-        np.not_equal(cs, 0, out=mask)
+        np.bitwise_and(z, h, out=tmpz)
+        np.not_equal(tmpz, 0, out=mask)
         np.cumsum(mask.view(np.int8), dtype=it, out=cs)
         total += int(cs.sum(dtype=np.int64)) - half_all * (half_all + 1) // 2 - h * h * groups * (groups - 1) // 2
         # stable split of every group: its h zeros, then its h ones (np.compress keeps order)
