@@ -103,7 +103,7 @@ def bootstrap_ci(
         sa, sb, sn = _en._class_acfs(ac, bc, None, lags)
         from .stats import _default_block
 
-        block = _default_block(sa, sb, sn, a.shape)
+        block = _default_block(sa, sb, sn, a.shape, lags)
     else:
         block = normalize_block(blocks, a.shape, "blocks")
     rng = np.random.default_rng(seed)

@@ -123,6 +123,25 @@ def _half_classes(lags: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, int]:
     return c0, c1, int(cls.max()) + 1
 
 
+@functools.lru_cache(maxsize=16)
+def _class_distances(lags: tuple[int, ...]) -> np.ndarray:
+    """Mean distance ``|k|`` of the lags in each distance class (class 0 is 0)."""
+    c0, c1, nc = _half_classes(lags)
+    d2 = np.zeros((1,) * len(lags))
+    for ax, lag in enumerate(lags):
+        k = np.arange(0 if ax == 0 else -lag, lag + 1, dtype=np.float64)
+        sh = [1] * len(lags)
+        sh[ax] = k.size
+        d2 = d2 + (k * k).reshape(sh)
+    d = np.sqrt(d2)
+    tot = np.bincount(c0, weights=d[0].ravel(), minlength=nc) + np.bincount(c1, weights=d[1:].ravel(), minlength=nc)
+    cnt = np.bincount(c0, minlength=nc) + np.bincount(c1, minlength=nc)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(cnt > 0, tot / np.maximum(cnt, 1), np.arange(nc, dtype=np.float64))
+    out.setflags(write=False)
+    return out
+
+
 def _class_sums(full: np.ndarray, fshape, lags) -> np.ndarray:
     """Sum of a lag-symmetric array over each distance class (all lags |k_d| <= lags[d])."""
     h0, h1 = _half_box(full, fshape, lags)
@@ -224,8 +243,8 @@ class AutocorrelationResult(Result):
     Attributes
     ----------
     distance : ndarray
-        Distance class centres in pixels: 0, 1, 2, ... (class ``c`` pools lags with
-        ``c - 1 < |k| <= c``).
+        Mean distance (pixels) of the lags in each class; class ``c`` pools the lags
+        with ``c - 1 < |k| <= c`` (class 0 is lag 0).
     acf : ndarray
         Pooled autocorrelation of each class (1 at distance 0).
     pairs : ndarray
@@ -253,7 +272,8 @@ def _radial_acf(xc: np.ndarray, m: np.ndarray | None, lags: tuple[int, ...]):
     return acf, sn
 
 
-def _crossing(acf: np.ndarray, level: float) -> float:
+def _crossing(acf: np.ndarray, level: float, dist: np.ndarray) -> float:
+    """First distance where ``acf`` drops below ``level`` (linear interpolation in distance)."""
     below = np.flatnonzero(acf < level)
     if below.size == 0:
         return math.nan
@@ -261,7 +281,7 @@ def _crossing(acf: np.ndarray, level: float) -> float:
     if i == 0:  # pragma: no cover - acf[0] == 1
         return 0.0
     y0, y1 = acf[i - 1], acf[i]
-    return float(i - 1 + (y0 - level) / (y0 - y1))
+    return float(dist[i - 1] + (dist[i] - dist[i - 1]) * (y0 - level) / (y0 - y1))
 
 
 def autocorrelation(image, *, mask=None, max_lag=None) -> AutocorrelationResult:
@@ -295,9 +315,9 @@ def autocorrelation(image, *, mask=None, max_lag=None) -> AutocorrelationResult:
         return AutocorrelationResult(np.arange(1.0), np.full(1, np.nan), np.ones(1), math.nan, "zero variance in image")
     acf, sn = _radial_acf(xc, m, lags)
     keep = sn > 0
-    dist = np.arange(acf.size, dtype=np.float64)[keep]
+    dist = _class_distances(lags)[keep]
     acf = acf[keep]
-    length = _crossing(acf, math.exp(-1.0))
+    length = _crossing(acf, math.exp(-1.0), dist)
     reason = None if math.isfinite(length) else f"the ACF stays above 1/e up to the largest lag {max(lags)}"
     return AutocorrelationResult(dist, acf, sn[keep], length, reason)
 

@@ -116,13 +116,15 @@ def _within_block_class_counts(block, grid, lags) -> np.ndarray:
     return out
 
 
-def _default_block(sa, sb, sn, shape) -> tuple[int, ...]:
+def _default_block(sa, sb, sn, shape, lags) -> tuple[int, ...]:
     """Twice the larger 1/e autocorrelation length, at least 2 and leaving >= MIN_BLOCKS blocks."""
     lengths = []
     for s in (sa, sb):
         with np.errstate(invalid="ignore", divide="ignore"):
             acf = s / (sn * (s[0] / sn[0]))
-        lengths.append(_en._crossing(acf[sn > 0], math.exp(-1.0)))
+        keep = sn > 0
+        dist = _en._class_distances(tuple(lags))[keep]
+        lengths.append(_en._crossing(acf[keep], math.exp(-1.0), dist))
     finite = [v for v in lengths if math.isfinite(v)]
     ell = max(finite) if len(finite) == len(lengths) else math.inf
     size = max(2, math.ceil(2.0 * ell)) if math.isfinite(ell) else max(shape)
@@ -138,7 +140,7 @@ def _default_block(sa, sb, sn, shape) -> tuple[int, ...]:
 def _block_permutation_centred(ac, bc, m, lags, r_obs_exact, *, block_size, permutations, seed, correct_boundaries):
     sa, sb, sn = _en._class_acfs(ac, bc, m, lags)
     if block_size is None:
-        block = _default_block(sa, sb, sn, ac.shape)
+        block = _default_block(sa, sb, sn, ac.shape, lags)
     else:
         block = normalize_block(block_size, ac.shape)
     if math.prod(n // s for n, s in zip(ac.shape, block)) < 2:
