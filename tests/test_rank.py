@@ -101,6 +101,11 @@ def test_average_ranks_match_scipy_rankdata(rng, dtype):
 def test_average_ranks_small_range_wide_dtype_and_no_ties(rng):
     x = rng.integers(-40, 40, 1000).astype(np.int64)  # counting path with an offset
     np.testing.assert_array_equal(_rank.average_ranks(x), stats.rankdata(x))
+    for dt in (np.uint32, np.uint64, np.int32):  # counting path, wide dtypes
+        u = rng.integers(0, 300, 1000).astype(dt)
+        np.testing.assert_array_equal(_rank.average_ranks(u), stats.rankdata(u))
+        codes, counts = _rank.dense_codes(u)
+        np.testing.assert_array_equal(codes, np.unique(u, return_inverse=True)[1])
     y = rng.permutation(1000).astype(np.float64) / 7  # sort path, no ties
     np.testing.assert_array_equal(_rank.average_ranks(y), stats.rankdata(y))
 

@@ -125,8 +125,8 @@ def _counting_range(x: np.ndarray) -> tuple[int, int] | None:
 
 def _offset_values(x: np.ndarray, lo: int) -> np.ndarray:
     """Non-negative integer values ``x - lo`` usable by ``np.bincount``/indexing."""
-    if lo == 0 and x.dtype.kind == "u":
-        return x
+    if lo == 0 and x.dtype.kind == "u" and x.dtype.itemsize < 8:
+        return x  # bincount/indexing cast it to intp safely
     return x.astype(np.intp) - lo
 
 

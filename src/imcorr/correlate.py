@@ -472,7 +472,7 @@ def _kendall_values(av: np.ndarray, bv: np.ndarray) -> CorrelationResult:
 
     n = int(av.size)
     _min_pixels(n)
-    check_memory(64 * n, f"kendall of {n} pixel pairs")
+    check_memory(96 * n, f"kendall of {n} pixel pairs")
     kc = kendall_counts(av, bv)
     reason = "zero variance in a" if kc.xtie == kc.tot else ("zero variance in b" if kc.ytie == kc.tot else None)
     if reason:
