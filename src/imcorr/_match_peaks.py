@@ -148,7 +148,8 @@ def find_peaks(
     Notes
     -----
     Candidates are the points equal to the maximum of their ``(2 d + 1)`` neighbourhood
-    (``scipy.ndimage.maximum_filter``), then a greedy pass keeps the best and drops every
+    (``scipy.ndimage.maximum_filter``) and above the minimum of their 3x3(x3)
+    neighbourhood (a flat plateau is not a peak), then a greedy pass keeps the best and drops every
     candidate within ``min_distance`` of a kept one (non-maximum suppression, as in
     ``skimage.feature.peak_local_max``). NaN scores are ignored.
     """
@@ -185,6 +186,8 @@ def find_peaks(
         if d > 0:
             mx = ndimage.maximum_filter(work, size=2 * d + 1, mode="constant", cval=-np.inf)
             cand = (work == mx) & np.isfinite(work)
+            # a flat neighbourhood (plateau of equal values) is not a peak
+            cand &= work > ndimage.minimum_filter(work, size=3, mode="nearest")
         else:
             cand = np.isfinite(work)
         if thr is not None:

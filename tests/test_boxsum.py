@@ -1,0 +1,64 @@
+"""The shared box-sum kernel against scipy.ndimage and brute force."""
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from imcorr._boxsum import box_sum
+
+
+def brute_box(x, win, mode):
+    """Direct window sums with zero padding (independent of imcorr)."""
+    x = np.asarray(x, dtype=np.float64)
+    lead = {"valid": [0] * x.ndim, "same": [w // 2 for w in win], "full": [w - 1 for w in win]}[mode]
+    outn = {"valid": [n - w + 1 for n, w in zip(x.shape, win)], "same": list(x.shape),
+            "full": [n + w - 1 for n, w in zip(x.shape, win)]}[mode]
+    out = np.zeros(outn)
+    for idx in np.ndindex(*outn):
+        sl = tuple(slice(max(i - a, 0), max(min(i - a + w, n), 0)) for i, a, w, n in zip(idx, lead, win, x.shape))
+        out[idx] = x[sl].sum()
+    return out
+
+
+@pytest.mark.parametrize("mode", ["valid", "same", "full"])
+@pytest.mark.parametrize("shape,win", [((17,), (4,)), ((9, 12), (3, 4)), ((6, 7, 8), (2, 3, 5)), ((300, 5), (7, 2))])
+def test_box_sum_matches_brute_force(rng, mode, shape, win):
+    x = rng.normal(size=shape)
+    got = box_sum(x, win, mode=mode)
+    np.testing.assert_allclose(got, brute_box(x, win, mode), atol=1e-10)
+
+
+@pytest.mark.parametrize("w", [1, 3, 15, 63])
+def test_box_sum_same_equals_scipy_uniform_filter(rng, w):
+    # uniform_filter with mode='constant' is the mean over a window centred like ours for odd w
+    x = rng.normal(size=(70, 90))
+    ref = ndimage.uniform_filter(x, size=w, mode="constant", cval=0.0) * w * w
+    np.testing.assert_allclose(box_sum(x, w, mode="same"), ref, atol=1e-9)
+
+
+def test_box_sum_threads_identical_and_out(rng):
+    x = rng.normal(size=(1100, 1000)).astype(np.float32)
+    serial = box_sum(x, (15, 9), mode="same", workers=1)
+    out = np.empty_like(serial)
+    par = box_sum(x, (15, 9), mode="same", workers=4, out=out)
+    assert par is out
+    np.testing.assert_array_equal(serial, par)
+    np.testing.assert_allclose(serial, ndimage.uniform_filter(x.astype(np.float64), (15, 9), mode="constant") * 135,
+                               atol=1e-8)
+
+
+def test_box_sum_integer_exact():
+    x = np.random.default_rng(3).integers(0, 256, size=(200, 300)).astype(np.uint8)
+    got = box_sum(x.astype(np.float64) ** 2, (31, 17), mode="valid")
+    cs = np.cumsum(np.cumsum(np.pad(x.astype(np.int64) ** 2, ((1, 0), (1, 0))), 0), 1)
+    ref = cs[31:, 17:] - cs[:-31, 17:] - cs[31:, :-17] + cs[:-31, :-17]  # exact integer summed-area table
+    np.testing.assert_array_equal(got, ref.astype(np.float64))
+
+
+def test_box_sum_bad_window():
+    with pytest.raises(ValueError):
+        box_sum(np.ones((4, 4)), 5, mode="valid")
+    with pytest.raises(ValueError):
+        box_sum(np.ones((4, 4)), 0)
+    with pytest.raises(ValueError):
+        box_sum(np.ones((4, 4)), 3, out=np.empty((3, 3)))
