@@ -472,3 +472,21 @@ def test_one_megapixel_matches_scipy(dtype):
         exp = _ref(ref, a, b)
         assert res.n == 1 << 20
         assert res.r == pytest.approx(exp.statistic, abs=TOL_R)
+
+
+@pytest.mark.parametrize("fn", [spearman, kendall])
+def test_memory_limit_refuses_early(fn, monkeypatch):
+    from imcorr.errors import MemoryLimitError
+
+    monkeypatch.setenv("IMCORR_MEMORY_LIMIT", "1K")
+    with pytest.raises(MemoryLimitError, match="pixel pairs"):
+        fn(np.arange(1000.0), np.arange(1000.0)[::-1])
+
+
+def test_signed_zeros_are_ties():
+    a = np.array([-0.0, 0.0, 1.0, -0.0, 2.0, 0.0, 3.0])
+    b = np.array([0.0, -0.0, 5.0, 0.0, -1.0, -0.0, 2.0])
+    for method in ("table", "inversions"):
+        kc = _rank.kendall_counts(a, b, method=method)
+        assert kc.tau_b() == pytest.approx(stats.kendalltau(a, b).statistic, abs=TOL_R)
+    assert spearman(a, b).r == pytest.approx(stats.spearmanr(a, b).statistic, abs=TOL_R)
