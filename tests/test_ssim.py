@@ -220,6 +220,17 @@ def test_mismatched_channels_and_shapes():
         imcorr.ssim(a[..., 0], a[:100, :100, 0])
 
 
+def test_memory_limit_refuses_early(monkeypatch):
+    from imcorr.errors import MemoryLimitError
+
+    a = data.camera()
+    monkeypatch.setenv("IMCORR_MEMORY_LIMIT", "64K")
+    with pytest.raises(MemoryLimitError, match="ssim"):
+        imcorr.ssim(a, a, full=True)
+    with pytest.raises(MemoryLimitError, match="ms_ssim"):
+        imcorr.ms_ssim(a, a)
+
+
 def test_uint16_and_int_ranges():
     a = (data.camera().astype(np.uint16) * 200)
     b = _noisy(data.camera(), 10).astype(np.uint16) * 200

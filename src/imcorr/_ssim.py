@@ -398,8 +398,6 @@ def _prepare(a, b, mask, channel_axis, data_range, names=("a", "b")):
                     f"{name}: contains {bad} NaN/Inf value(s); pass mask= (e.g. np.isfinite({name})) "
                     "to exclude the windows that touch them"
                 )
-    check_memory(12 * a.size * 8 / max(1, a.shape[0]) + (a.size * 8 if channel_axis is not None else 0),
-                 "ssim")
     return a, b, dr, spatial, invalid
 
 
@@ -499,6 +497,13 @@ def ssim(
     C1, C2 = (K1 * dr) ** 2, (K2 * dr) ** 2
     r = (ws - 1) // 2
     pad_full = full or p["pool"] == "full"
+    n_spatial = int(np.prod(spatial, dtype=np.int64))
+    nch = a.shape[-1] if channel_axis is not None else 1
+    est = 40 * _STRIP_ELEMS * 8 * (os.cpu_count() or 1)  # strip buffers per worker
+    if pad_full:
+        padded = int(np.prod([n + 2 * ((ws - 1) // 2) for n in spatial], dtype=np.int64))
+        est += padded * (2 * a.itemsize + 8 + (1 if invalid is not None else 0)) + nch * n_spatial * 8
+    check_memory(est, "ssim")
     exact32 = not p["gaussian_weights"] and _small_ints(a, b, n_taps)
     per, maps, total_n = [], [], 0
     for ca, cb, inv in _channels(a, b, invalid, channel_axis, spatial):
@@ -623,6 +628,7 @@ def ms_ssim(
             f"a, b: spatial shape {spatial} is too small for {len(w)} MS-SSIM scales with an {ws}-px window: "
             f"every side must be >= {need} (= {ws} * 2**{len(w) - 1}); pass fewer weights (scales) or larger images"
         )
+    check_memory(3 * 8 * a.size + 40 * _STRIP_ELEMS * 8 * (os.cpu_count() or 1), "ms_ssim")
     g = gaussian_weights(sigma, (ws - 1) // 2)
     C1, C2 = (K1 * dr) ** 2, (K2 * dr) ** 2
     vals, cs_all, clamped_any = [], [], False
