@@ -27,6 +27,8 @@ _COMMAND_MODULES = [
     "cmd_delay",
     "cmd_demo",
     "cmd_shift",
+    "cmd_match",
+    "cmd_localmap",
 ]
 
 for _name in _COMMAND_MODULES:
