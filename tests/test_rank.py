@@ -480,7 +480,7 @@ def test_memory_limit_refuses_early(fn, monkeypatch):
 
     monkeypatch.setenv("IMCORR_MEMORY_LIMIT", "1K")
     with pytest.raises(MemoryLimitError, match="pixel pairs"):
-        fn(np.arange(1000.0), np.arange(1000.0)[::-1])
+        fn(np.arange(1000.0), np.arange(1000.0)[::-1].copy())
 
 
 def test_signed_zeros_are_ties():
