@@ -222,7 +222,7 @@ def test_hist_bad_input():
         imcorr.compare_histograms(a, a, method="emd")
     with pytest.raises(InputError, match="color_space"):
         imcorr.compare_histograms(data.astronaut(), data.astronaut(), color_space="lab")
-    with pytest.raises(InputError, match="3 channels"):
+    with pytest.raises(InputError, match="RGB"):
         imcorr.compare_histograms(a, a, color_space="rgb")
 
 
@@ -282,6 +282,23 @@ def test_compare_values_equal_individual_functions():
     assert math.isfinite(ph.value) or ph.reason
     d = json.loads(json.dumps(c.to_dict()))
     assert d["values"]["ssim"] == pytest.approx(c["ssim"])
+
+
+def test_compare_phash_distance_equals_imagehash():
+    imagehash = pytest.importorskip("imagehash")
+    from PIL import Image
+
+    a = data.camera()
+    b = np.ascontiguousarray(a[:, ::-1])
+    c = imcorr.compare(a, b, metrics=["phash_distance"])
+    ph = c.metrics[0]
+    if ph.reason and "not available" in ph.reason:
+        pytest.skip(ph.reason)
+    ref = imagehash.phash(Image.fromarray(a)) - imagehash.phash(Image.fromarray(b))
+    assert ph.value == ref and ref > 0
+    # float images are scaled by data_range before hashing: same distance
+    cf = imcorr.compare(a / 255.0, b / 255.0, metrics=["phash_distance"], data_range=1.0)
+    assert cf.metrics[0].value == ref
 
 
 def test_compare_float_without_range_skips_with_reason():

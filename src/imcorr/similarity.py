@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 
 from ._histogram import HIST_METHODS, HistogramComparison, compare_histograms, histogram_distance
+from ._msssim import MS_SSIM_WEIGHTS, MSSSIMResult, ms_ssim
 from ._mutual_info import JointHistogram, MutualInformationResult, joint_histogram, mutual_information
 from ._results import Result, no_json
-from ._ssim import MS_SSIM_WEIGHTS, MSSSIMResult, SSIMResult, ms_ssim, resolve_data_range, ssim
+from ._ssim import SSIMResult, resolve_data_range, ssim
 from ._validate import as_image, as_mask, channel_last, check_same_shape, has_nonfinite
 from .errors import ImcorrError, InputError, NonFiniteError
 
@@ -309,12 +310,20 @@ COMPARE_METRICS = {
 }
 
 
-def _gray_for_hash(x: np.ndarray, channel_axis):
+def _for_hash(x: np.ndarray, channel_axis, dr) -> np.ndarray:
+    """uint8 (or float in [0, 1]) input for :func:`imcorr.hashing.phash`, gray or RGB last."""
     if channel_axis is not None:
-        from .io import to_gray
-
-        x = to_gray(np.moveaxis(x, channel_axis, -1)[..., :3], -1)
-    return x
+        x = np.moveaxis(x, channel_axis, -1)
+        if x.ndim != 3 or x.shape[-1] not in (3, 4):
+            raise InputError("phash_distance: needs 2-D gray or RGB(A) images")
+    if x.dtype == np.uint8:
+        return x
+    if x.dtype.kind in "ui":
+        lo, hi = np.iinfo(x.dtype).min, np.iinfo(x.dtype).max
+        return np.rint((x.astype(np.float64) - lo) * (255.0 / (hi - lo))).astype(np.uint8)
+    if dr is None:
+        raise InputError("phash_distance: float images need data_range (values are scaled to [0, 1] by it)")
+    return np.clip(x.astype(np.float64) / dr, 0.0, 1.0)
 
 
 def compare(a, b, *, metrics=None, data_range=None, channel_axis: int | None = None, mask=None,
@@ -329,7 +338,8 @@ def compare(a, b, *, metrics=None, data_range=None, channel_axis: int | None = N
         Subset of :data:`COMPARE_METRICS` (default: all): ``pearson``, ``ssim``
         (skimage preset), ``psnr``, ``mse``, ``nmi`` (256 bins), ``hist_correl``
         (gray histograms, ``correl``), ``phash_distance`` (Hamming distance of 64-bit
-        pHashes; needs :mod:`imcorr.hashing`) and ``shift`` (length of the translation
+        pHashes; needs :mod:`imcorr.hashing`; uint8 as is, other integers rescaled from
+        their dtype range, floats divided by ``data_range``) and ``shift`` (length of the translation
         from :func:`imcorr.register.estimate_shift`; needs that module).
     data_range : float, optional
         For ``ssim`` and ``psnr``; float images without it get NaN with a reason.
@@ -395,8 +405,8 @@ def compare(a, b, *, metrics=None, data_range=None, channel_axis: int | None = N
                 except ImportError:
                     reason = "imcorr.hashing is not available"
                 else:
-                    ga = _gray_for_hash(a, channel_axis)
-                    gb = _gray_for_hash(b, channel_axis)
+                    ga = _for_hash(a, channel_axis, dr)
+                    gb = _for_hash(b, channel_axis, dr)
                     value = float(hashing.phash(ga) - hashing.phash(gb))
             elif name == "shift":
                 try:
