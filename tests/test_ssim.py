@@ -313,3 +313,21 @@ def test_ms_ssim_too_small_and_color():
     r = imcorr.ms_ssim(c, b, channel_axis=-1)
     per = [imcorr.ms_ssim(c[..., k], b[..., k]).ms_ssim for k in range(3)]
     assert r.ms_ssim == pytest.approx(np.mean(per), abs=1e-12)
+
+
+def test_threaded_strips_equal_skimage():
+    from imcorr import _fft
+
+    a = np.tile(data.camera(), (2, 2))[:1100, :1100]
+    b = _noisy(np.roll(a, 7, axis=0), 15, seed=9)
+    old = _fft.get_workers()
+    try:
+        _fft.set_workers(2)  # large enough for two strip workers
+        r = imcorr.ssim(a, b, full=True)
+        g = imcorr.ssim(a, b, preset="wang2004")
+    finally:
+        _fft.set_workers(old)
+    m, S = structural_similarity(a, b, full=True)
+    assert abs(r.ssim - m) <= 1e-9
+    np.testing.assert_allclose(r.map, S, atol=1e-9)
+    assert abs(g.ssim - structural_similarity(a, b, data_range=255, **WANG)) <= 1e-9
