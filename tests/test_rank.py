@@ -490,3 +490,21 @@ def test_signed_zeros_are_ties():
         kc = _rank.kendall_counts(a, b, method=method)
         assert kc.tau_b() == pytest.approx(stats.kendalltau(a, b).statistic, abs=TOL_R)
     assert spearman(a, b).r == pytest.approx(stats.spearmanr(a, b).statistic, abs=TOL_R)
+
+
+@pytest.mark.parametrize("fn, ref", [(spearman, stats.spearmanr), (kendall, stats.kendalltau)],
+                         ids=["spearman", "kendall"])
+def test_volumes_views_and_byte_orders(rng, fn, ref):
+    vol = rng.normal(size=(6, 40, 50))
+    other = 0.1 * vol + rng.normal(size=vol.shape)
+    exp = _ref(ref, vol, other)
+    assert fn(vol, other).r == pytest.approx(exp.statistic, abs=TOL_R)  # 3-D (z, y, x)
+    view_a, view_b = vol[:, ::2, 1::3], other[:, ::2, 1::3]  # non-contiguous views
+    assert fn(view_a, view_b).r == pytest.approx(_ref(ref, view_a, view_b).statistic, abs=TOL_R)
+    for dt in (">f4", ">u2", ">i4", "<f2"):
+        a = np.round(vol * 300 + 20000).astype(dt) if dt != "<f2" else vol.astype(dt)
+        b = np.round(other * 300 + 20000).astype(dt) if dt != "<f2" else other.astype(dt)
+        exp = _ref(ref, a.astype(np.float64), b.astype(np.float64))
+        res = fn(a, b)
+        assert res.r == pytest.approx(exp.statistic, abs=TOL_R), dt
+        _close_p(res.pvalue, exp.pvalue)
