@@ -25,3 +25,5 @@ from .localmap import *  # noqa: E402,F401,F403
 from .stats import *  # noqa: E402,F401,F403
 from .signal import *  # noqa: E402,F401,F403
 from .matrix import *  # noqa: E402,F401,F403
+from .hashing import *  # noqa: E402,F401,F403
+from .keypoints import *  # noqa: E402,F401,F403

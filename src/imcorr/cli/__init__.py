@@ -26,6 +26,7 @@ _COMMAND_MODULES = [
     "cmd_corr",
     "cmd_delay",
     "cmd_demo",
+    "cmd_hash",
     "cmd_shift",
     "cmd_match",
     "cmd_localmap",
