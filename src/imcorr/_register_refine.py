@@ -33,6 +33,7 @@ windowed noise) and ``uncertainty = sqrt(trace(Cov))``, the RMS error radius in 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 
 import numpy as np
@@ -42,6 +43,7 @@ from ._register_dft import REFINE_TUKEY_ALPHA, separable_window
 
 __all__ = ["refine_translation", "RefineOutput"]
 
+MAX_PIXELS = 256 * 256  # the refinement works on at most this many pixels of the overlap
 MARGIN = 2.0  # px between the window support and the crop edge (room for |s - round(s)| + updates)
 
 
@@ -54,18 +56,34 @@ class RefineOutput:
     converged: bool
 
 
-def _overlap_box(shape_r, shape_m, shift, max_size):
-    """Integer boxes (ref slices, mov slices) of the overlap for an integer shift, central crop."""
-    sl_r, sl_m = [], []
-    for nr, nm, s, cap in zip(shape_r, shape_m, shift, max_size):
-        lo = max(0, -s)
-        hi = min(nr, nm - s)
+def _overlap_box(reference, shape_m, shift, cap):
+    """Integer boxes (ref slices, mov slices) of the overlap for an integer shift.
+
+    When the overlap is longer than ``cap`` on an axis, a ``cap``-long window is chosen
+    among 3 positions per axis (start, centre, end) by the gradient energy of a strided
+    sample of the reference, so that a featureless centre (sky, background) is avoided.
+    """
+    nd = len(shape_m)
+    spans = []
+    for nr, nm, s in zip(reference.shape[:nd], shape_m, shift):
+        lo, hi = max(0, -s), min(nr, nm - s)
         if hi - lo > cap:
-            mid = (lo + hi) // 2
-            lo, hi = mid - cap // 2, mid - cap // 2 + cap
-        sl_r.append(slice(lo, hi))
-        sl_m.append(slice(lo + s, hi + s))
-    return tuple(sl_r), tuple(sl_m)
+            spans.append([(lo + f * (hi - lo - cap) // 2, lo + f * (hi - lo - cap) // 2 + cap) for f in (1, 0, 2)])
+        else:
+            spans.append([(lo, hi)])
+    best, best_e = None, -1.0
+    for combo in itertools.product(*spans):
+        if len(spans) == 1 or all(len(sp) == 1 for sp in spans):
+            best = combo
+            break
+        sl = tuple(slice(a, b, max(1, (b - a) // 64)) for a, b in combo)
+        sample = reference[sl].astype(np.float64)
+        e = sum(float(np.sum(np.diff(sample, axis=ax) ** 2)) for ax in range(nd))
+        if e > best_e * 1.2:  # prefer the centre (tried first) unless another is clearly richer
+            best, best_e = combo, e
+    sl_r = tuple(slice(a, b) for a, b in best)
+    sl_m = tuple(slice(a + s, b + s) for (a, b), s in zip(best, shift))
+    return sl_r, sl_m
 
 
 def _omegas(shape):
@@ -104,29 +122,41 @@ def _phase(omegas, r, nd):
     return out
 
 
+def _contract(T, vecs):
+    """``sum(T * outer(vecs))`` by successive matrix-vector products (no full-size temporaries)."""
+    for v in reversed(vecs):
+        T = T @ v
+    return T
+
+
 def _newton(C, omegas, wlast, r0, nd, steps=6):
-    """Maximise f(r) = sum_k wlast * Re(C exp(-i w.r)) by Gauss-Newton steps."""
+    """Maximise f(r) = sum_k wlast * Re(C exp(-i w.r)) by Gauss-Newton steps.
+
+    The curvature is the Gauss-Newton one, ``-sum |C| w w^T`` (negative definite, so every
+    step ascends); gradients are separable contractions of ``C`` with per-axis phase vectors.
+    """
     r = np.array(r0, dtype=np.float64)
-    # Gauss-Newton curvature -sum |C| w w^T (negative definite, so every step ascends)
-    mag = np.abs(C) * _bshape(wlast, nd - 1, nd)
+    mag = np.abs(C)
     H = np.empty((nd, nd))
     for i in range(nd):
-        wi = _bshape(omegas[i], i, nd)
         for j in range(i, nd):
-            H[i, j] = H[j, i] = -float(np.sum(mag * (wi * _bshape(omegas[j], j, nd))))
+            vecs = [np.ones(n) for n in C.shape]
+            vecs[i] = vecs[i] * omegas[i]
+            vecs[j] = vecs[j] * omegas[j]
+            vecs[-1] = vecs[-1] * wlast
+            H[i, j] = H[j, i] = -float(_contract(mag, vecs))
     for _ in range(steps):
-        z = C * _phase(omegas, r, nd)
-        z *= _bshape(wlast, nd - 1, nd)
+        e = [np.exp(-1j * omegas[ax] * r[ax]) for ax in range(nd)]
+        e[-1] = e[-1] * wlast
         g = np.empty(nd)
-        im = z.imag
         for i in range(nd):
-            g[i] = float(np.sum(im * _bshape(omegas[i], i, nd)))
+            vecs = list(e)
+            vecs[i] = vecs[i] * omegas[i]
+            g[i] = float(_contract(C, vecs).imag)
         try:
-            step = np.linalg.solve(H, g)
+            step = -np.linalg.solve(H, g)  # f'(r) = sum Im(z) w ; Newton: r_new = r - H^-1 f'
         except np.linalg.LinAlgError:
             break
-        # f'(r) = sum Im(z) w ; Newton: r_new = r - H^-1 f'
-        step = -step
         if not np.all(np.isfinite(step)):
             break
         step = np.clip(step, -0.5, 0.5)
@@ -142,7 +172,7 @@ def refine_translation(
     shift0,
     *,
     window: str = "hann",
-    max_pixels: int = 512 * 512,
+    max_pixels: int = MAX_PIXELS,
     iterations: int = 10,
     tol: float = 1e-4,
     newton: bool = True,
@@ -154,7 +184,6 @@ def refine_translation(
     With ``newton=False`` the shift is kept and only ``peak``/``uncertainty`` are computed.
     """
     nd = reference.ndim - 1
-    shape_r = reference.shape[:nd]
     shape_m = moving.shape[:nd]
     s = np.asarray(shift0, dtype=np.float64)
     cap = max(16, int(max_pixels ** (1.0 / nd)))
@@ -167,7 +196,10 @@ def refine_translation(
     for it in range(1, iterations + 1):  # noqa: B007 - reported in RefineOutput
         if np.any(np.abs(s - k) > 1.0):  # hysteresis: keep the crop unless the residual grows large
             k = np.round(s).astype(int)
-        sl_r, sl_m = _overlap_box(shape_r, shape_m, k, (cap,) * nd)
+        if cache.get("k") != tuple(k):
+            cache["k"] = tuple(k)
+            cache["box"] = _overlap_box(reference, shape_m, k, cap)
+        sl_r, sl_m = cache["box"]
         box = tuple(x.stop - x.start for x in sl_r)
         if any(b < 2 * MARGIN + 4 for b in box):
             return None
@@ -177,12 +209,12 @@ def refine_translation(
         key = (sl_r, sl_m[0].start - sl_r[0].start)
         if cache.get("key") != key:
             cache["key"] = key
-            cache["A"] = _spectra(reference[sl_r], _outer(fac_r), nd)
+            cache["A"] = _spectra(reference[sl_r], fac_r, nd)
         A = cache["A"]
-        B = _spectra(moving[sl_m], _outer(fac_m), nd)
+        B = _spectra(moving[sl_m], fac_m, nd)
         omegas = _omegas(box)
         wlast = _half_weights(box)
-        C = np.sum(A * np.conj(B), axis=-1)  # sum over channels
+        C = np.sum(A * np.conj(B), axis=-1).astype(np.complex128)  # sum over channels
         if newton:
             r_new = _newton(C, omegas, wlast, r_res, nd)
         else:
@@ -203,7 +235,9 @@ def refine_translation(
     A, B, C, omegas, wlast, r, box, fac_r = last
     ph = _phase(omegas, r, nd)
     wl = _bshape(wlast, nd - 1, nd)
-    num = float(np.sum((C * ph).real * wl))
+    e = [np.exp(-1j * omegas[ax] * r[ax]) for ax in range(nd)]
+    e[-1] = e[-1] * wlast
+    num = float(_contract(C, e).real)
     ea = float(np.sum((np.abs(A) ** 2).sum(axis=-1) * wl))
     eb = float(np.sum((np.abs(B) ** 2).sum(axis=-1) * wl))
     peak = num / math.sqrt(ea * eb) if ea > 0 and eb > 0 else math.nan
@@ -234,19 +268,24 @@ def _outer(factors):
     return w
 
 
-def _spectra(x, w, nd):
-    """rfft of the weighted-mean-removed, windowed crop ``x`` (channels last), stacked on the last axis."""
-    w2 = w * w
-    w2sum = float(w2.sum())
-    buf = np.empty(w.shape)
+def _spectra(x, factors, nd):
+    """rfft of the weighted-mean-removed, windowed crop ``x`` (channels last), stacked on the last axis.
+
+    The weighted mean uses the weights ``W^2`` (``W = outer(factors)``), so that ``peak`` is
+    a weighted Pearson correlation.
+    """
+    w = _outer(factors)
+    sq = [f * f for f in factors]
+    w2sum = math.prod(float(f.sum()) for f in sq)
+    buf = np.empty(w.shape, np.float32)
+    w = w.astype(np.float32)
     out = []
     for c in range(x.shape[-1]):
         xc = x[..., c]
-        np.multiply(xc, w2, out=buf)
-        mean = float(buf.sum()) / w2sum
-        np.subtract(xc, mean, out=buf)
+        mean = float(_contract(xc, sq)) / w2sum
+        np.subtract(xc, mean, out=buf, casting="unsafe")
         buf *= w
-        out.append(_fft.rfftn(buf, dtype=np.float64))
+        out.append(_fft.rfftn(buf, dtype=np.float32))
     return out[0][..., None] if len(out) == 1 else np.stack(out, axis=-1)
 
 

@@ -165,16 +165,32 @@ def _wrap_angle(a):
 
 
 def _translation(ref, mov, angle, scale):
-    """Undo rotation/scale of ``mov`` then estimate the translation; returns (shift, peak)."""
-    from .register import estimate_shift
+    """Undo rotation/scale of ``mov`` then estimate the translation; returns (shift, peak).
+
+    The corners that the warp leaves empty are filled with the valid mean (the Hann
+    window of the phase correlation suppresses them); ``peak`` is the Pearson correlation
+    of the jointly valid overlap at the integer shift.
+    """
+    from .register import _overlap_slices, estimate_shift
 
     tmp = SimilarityResult(angle, scale, (0.0, 0.0), math.nan)
     und = align(mov, tmp, order=1, mode="constant", cval=np.nan)
     valid = np.isfinite(und)
-    res = estimate_shift(ref, np.where(valid, und, 0.0), moving_mask=valid, upsample=1, overlap_ratio=0.1)
+    if valid.sum() < 64:
+        return np.zeros(2), -math.inf
+    filled = np.where(valid, und, und[valid].mean())
+    res = estimate_shift(ref, filled, upsample=1)
+    k = np.round(np.asarray(res.shift)).astype(int)
+    sl = _overlap_slices(ref.shape, und.shape, k)
+    peak = -math.inf
+    if sl is not None:
+        v = valid[sl[1]]
+        a, b = ref[sl[0]][v], und[sl[1]][v]
+        if a.size > 16 and np.ptp(a) > 0 and np.ptp(b) > 0:
+            peak = float(np.corrcoef(a, b)[0, 1])
     # und(x) = mov(c + A(x - c)) = ref(x - A^-1 t), and und ~ shift(ref, s)  =>  t = A s
     shift = similarity_matrix(angle, scale) @ np.asarray(res.shift)
-    return shift, res.peak
+    return shift, peak
 
 
 def _gn_polish(ref, mov, angle, scale, shift, sigmas=(2.0, 0.0), iterations=30):

@@ -29,6 +29,7 @@ Masked translation (Padfield 2012) lives in :mod:`imcorr._register_masked`, simi
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import warnings
 from typing import Any
@@ -55,6 +56,7 @@ __all__ = [
 
 MIN_SIZE = 8
 _BAND = 256  # frequency band of the DFT-upsampling seed when the refinement follows
+_BIN_MIN = 512  # coarse stage on 2x2-binned images when every axis has at least this many px
 _SEED_UPSAMPLE = 20  # DFT upsampling of that seed (the refinement converges from +-0.5 px)
 
 
@@ -293,7 +295,8 @@ class Registrar:
             return self._nan_result("reference is constant: no shift is defined")
         if all(float(np.ptp(mov[..., c])) == 0.0 for c in range(mov.shape[-1])):
             return self._nan_result("moving is constant: no shift is defined")
-        w = _windowed_f32(mov, self._factors)
+        mov_c = _bin2(mov) if self._bin > 1 else mov
+        w = _windowed_f32(mov_c, self._factors)
         prod = None
         for c, spec_r in enumerate(self._spectra):
             spec_m = _fft.rfftn(w[..., c], self.fft_shape, dtype=np.float32)
@@ -309,10 +312,10 @@ class Registrar:
         surface = _fft.irfftn(prod, self.fft_shape, overwrite=False)
         peak_idx = np.unravel_index(int(np.argmax(surface)), surface.shape)
         psr = peak_to_sidelobe(surface, peak_idx)
-        base = np.array([p if p <= n // 2 else p - n for p, n in zip(peak_idx, self.shape)])
+        base = np.array([p if p <= n // 2 else p - n for p, n in zip(peak_idx, self.fft_shape)])
         k = base
         if self.disambiguate:
-            k = self._disambiguate(ref, mov, base)
+            k = self._disambiguate(self._ref_coarse, mov_c, base)
         shift = k.astype(np.float64)
         refined = False
         if self.upsample > 1:
@@ -320,6 +323,7 @@ class Registrar:
             vals, offs = upsampled_dft(prod, self.fft_shape, shift, usf, band=band)
             j = np.unravel_index(int(np.argmax(vals)), vals.shape)
             shift = shift + offs[list(j)]
+        shift = shift * self._bin
         wkind = REFINE_WINDOW.get(self.window, "tukey")
         out = refine_translation(ref, mov, shift, window=wkind, newton=self.refine and self.upsample > 1)
         peak = unc = math.nan
@@ -344,10 +348,10 @@ class Registrar:
         )
 
     def _disambiguate(self, ref, mov, base):
-        nd = len(self.shape)
+        nd = len(self.fft_shape)
         cands = [()]
         for ax in range(nd):
-            n = self.shape[ax]
+            n = self.fft_shape[ax]
             opts = [int(base[ax])]
             if base[ax] > 0:
                 opts.append(int(base[ax]) - n)
@@ -479,12 +483,27 @@ def _registrar_for(reg, ref, upsample, window, normalization, overlap_ratio, dis
     reg.reference = ref
     reg.shape = ref.shape[:-1]
     _memory(reg.shape, ref.shape[-1], "estimate_shift")
-    reg._factors = _coarse_window(window, reg.shape)
-    reg.fft_shape = reg.shape
+    # large images: the coarse (integer + DFT-upsampled) stage runs on 2x2-binned images; the
+    # refinement, at full resolution, converges from the +-0.2 px seed this gives
+    reg._bin = 2 if (refine and upsample > 1 and min(reg.shape) >= _BIN_MIN) else 1
+    reg._ref_coarse = _bin2(ref) if reg._bin > 1 else ref
+    reg.fft_shape = reg._ref_coarse.shape[:-1]
+    reg._factors = _coarse_window(window, reg.fft_shape)
     reg._const = [float(np.ptp(ref[..., c])) == 0.0 for c in range(ref.shape[-1])]
-    w = _windowed_f32(ref, reg._factors)
+    w = _windowed_f32(reg._ref_coarse, reg._factors)
     reg._spectra = [_fft.Spectrum(w[..., c], reg.fft_shape, dtype=np.float32) for c in range(w.shape[-1])]
     return reg
+
+
+def _bin2(x: np.ndarray) -> np.ndarray:
+    """2x binning (mean, float32) of every spatial axis of a channel-last array (odd edges dropped)."""
+    nd = x.ndim - 1
+    half = tuple(n // 2 for n in x.shape[:nd])
+    out = np.zeros(half + x.shape[-1:], np.float32)
+    for offs in itertools.product((0, 1), repeat=nd):
+        out += x[tuple(slice(o, o + 2 * h, 2) for o, h in zip(offs, half))]
+    out *= np.float32(0.5**nd)
+    return out
 
 
 def _mask_for(mask, img, name, channel_axis) -> np.ndarray:
