@@ -131,6 +131,17 @@ def test_inversions_closed_forms():
     assert _rank._inversions(np.arange(n)[::-1].copy()) == n * (n - 1) // 2
 
 
+@pytest.mark.parametrize("workers", [1, 2, 3, 4])
+def test_inversions_threaded_split(rng, workers):
+    n = (1 << 17) + 3  # above the threading threshold, not a power of two
+    assert _rank._inversions(np.arange(n)[::-1].copy(), workers=workers) == n * (n - 1) // 2
+    z = rng.permutation(n)
+    ref = stats.kendalltau(np.arange(n), z)  # no ties: tau = 1 - 4 D / (n (n - 1))
+    d = _rank._inversions(z, workers=workers)
+    assert 1 - 4 * d / (n * (n - 1)) == pytest.approx(ref.statistic, abs=1e-12)
+    assert d == _rank._inversions_serial(z)
+
+
 @pytest.mark.parametrize("method", ["table", "inversions"])
 @pytest.mark.parametrize("kind", ["int_ties", "float_unique", "float_ties", "one_sided_ties"])
 def test_kendall_counts_methods_vs_scipy(rng, method, kind):

@@ -31,6 +31,8 @@ integer methods, chosen automatically:
   (ties never count). The inversions are counted bit by bit from the most significant
   bit of the permutation's values (a wavelet-tree style stable partition): each of the
   ``ceil(log2 n)`` levels costs a few vectorized O(n) passes, O(n log n) in total.
+  Above 131072 pixels the top level(s) split the problem into independent halves that
+  run on a thread pool (one per CPU, at most 8).
 
 References
 ----------
@@ -43,9 +45,11 @@ References
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import itertools
 import math
+import os
 
 import numpy as np
 
@@ -311,7 +315,7 @@ def _discordant_table(cx: np.ndarray, cy: np.ndarray, kx: int, ky: int) -> tuple
 _BRUTE_GROUP = 16  # the last levels: count inside groups of this size by direct comparison
 
 
-def _inversions(z: np.ndarray) -> int:
+def _inversions_serial(z: np.ndarray) -> int:
     """Number of inversions ``#{i < j: z[i] > z[j]}`` of a permutation of ``0..n-1``.
 
     MSD bit partition (wavelet-tree style): pad to ``N = 2**L`` with the increasing
@@ -380,6 +384,47 @@ def _inversions(z: np.ndarray) -> int:
         f = flags[:, : s - d]
         np.greater(g[:, :-d], g[:, d:], out=f)
         total += int(np.count_nonzero(f))
+    return total
+
+
+_PARALLEL_MIN = 1 << 17  # below this size the inversion count stays on one thread
+
+
+def _inversions(z: np.ndarray, workers: int | None = None) -> int:
+    """Inversions of a permutation of ``0..n-1``, the top bit levels split over threads.
+
+    The top level separates the values below ``N/2`` from the others; the inversions
+    between the two classes are counted directly (every "high before low" pair), and
+    each class, in its original order, is again a permutation whose inversions are
+    independent of the other's. ``k`` such splits give ``2**k`` sub-problems for a
+    thread pool (numpy releases the GIL in the kernel's array operations).
+    ``workers`` defaults to the number of CPUs.
+    """
+    n = z.size
+    workers = (os.cpu_count() or 1) if workers is None else workers
+    if n < _PARALLEL_MIN or workers < 2:
+        return _inversions_serial(z)
+    levels = (n - 1).bit_length()
+    big = 1 << levels
+    it = np.int32 if big < (1 << 31) else np.int64
+    z = z.astype(it, copy=False)
+    if big != n:
+        z = np.concatenate([z, np.arange(n, big, dtype=it)])
+    total = 0
+    parts = [z]
+    while len(parts) < min(workers, 8):
+        nxt = []
+        for p in parts:
+            half = p.size // 2
+            mask = p >= half
+            total += int(np.cumsum(mask, dtype=it).sum(dtype=np.int64)) - half * (half + 1) // 2
+            nxt.append(np.compress(~mask, p))
+            hi = np.compress(mask, p)
+            hi -= half
+            nxt.append(hi)
+        parts = nxt
+    with concurrent.futures.ThreadPoolExecutor(len(parts)) as ex:
+        total += sum(ex.map(_inversions_serial, parts))
     return total
 
 
