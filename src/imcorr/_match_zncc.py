@@ -25,7 +25,7 @@ from ._boxsum import _get_pool, _scratch, box_sum
 from ._match_core import box_tolerance, correlate_valid, plan_tiles
 
 _STRIP_ELEMS = 1 << 18
-_REFINE_TOL = 2e-5  # zncc error bound above which float32 values are recomputed
+_REFINE_TOL = 5e-5  # zncc error bound above which float32 values are recomputed (observed error is ~8x smaller)
 _REFINE_BLOCK = 256  # output block edge for float64 recomputation
 _EPS32 = float(np.finfo(np.float32).eps)
 
