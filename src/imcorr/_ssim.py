@@ -177,7 +177,7 @@ def _ssim_kernel(a, b, invalid, wts, cov_norm, C1, C2, *, want_map=False, want_c
     oshape = _windows(wts, a.shape)
     smap = np.empty(oshape, dtype=np.float64) if want_map else None
     nw = _fft.get_workers()
-    nw = os.cpu_count() or 1 if nw < 1 else nw
+    nw = (os.cpu_count() or 1) if nw < 1 else nw
     row = int(np.prod(a.shape[1:], dtype=np.int64)) if a.ndim > 1 else 1
     nw = max(1, min(nw, oshape[0] * row // (4 * _STRIP_ELEMS)))
     bounds = np.linspace(0, oshape[0], nw + 1).astype(int)
