@@ -51,7 +51,14 @@ _CHUNK_ELEMENTS = 1 << 18  # input pixels per BLAS call (1 MiB of float32: stays
 # output pixels per banded product: small groups skip most zero weights (measured
 # fastest with OpenBLAS sgemm for rows; the batched column products prefer fewer calls)
 _GROUP_ROWS = 4
+_MIN_STACK = 4  # fewer images than this are resized by Pillow itself (same pixels, no set-up)
 _GROUP_COLS = 16
+
+
+def _LANCZOS():
+    from PIL import Image
+
+    return Image.Resampling.LANCZOS
 
 
 def _n_threads() -> int:
@@ -293,6 +300,14 @@ def resize_lanczos_u8(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     need_h, need_v = w != W, h != H
     if not (need_h or need_v):
         return images.copy()
+    if N < _MIN_STACK:
+        # a few images: Pillow itself is exact and needs no weight set-up
+        from PIL import Image
+
+        out = np.empty((N, h, w), dtype=np.uint8)
+        for i in range(N):
+            out[i] = np.asarray(Image.fromarray(np.ascontiguousarray(images[i])).resize((w, h), _LANCZOS()))
+        return out
     vertical_first = need_h and need_v and (H - h) > 0 and (H - h) > (W - w) * 2 and pillow_vertical_first()
     x = images
     for axis in ((1, 2) if vertical_first else (2, 1)):

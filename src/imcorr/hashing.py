@@ -65,7 +65,7 @@ __all__ = [
 HASH_METHODS = ("phash", "ahash", "dhash", "whash", "colorhash")
 
 #: Draft decoding asks libjpeg for at least this many times the resize target.
-DRAFT_OVERSAMPLE = 4
+DRAFT_OVERSAMPLE = 2
 
 _JPEG_FORMATS = ("JPEG", "MPO")
 
