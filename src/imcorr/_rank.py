@@ -215,7 +215,8 @@ class _Dense:
         starts = np.flatnonzero(new)
         k = starts.size
         self._perm = perm
-        self._sorted = np.arange(k) if k == x.size else np.cumsum(new, dtype=np.int64) - 1
+        sc = np.arange(k) if k == x.size else np.cumsum(new, dtype=np.int64) - 1
+        self._sorted = sc.astype(_code_dtype(k))
         self.counts = np.diff(np.append(starts, x.size)).astype(np.int64)
 
     @property
@@ -238,7 +239,7 @@ class _Dense:
     def sorted_codes(self) -> np.ndarray:
         """Codes in sorted order (``codes()[perm()]``)."""
         if self._sorted is None:
-            self._sorted = np.repeat(np.arange(self.k), self.counts)
+            self._sorted = np.repeat(np.arange(self.k, dtype=_code_dtype(self.k)), self.counts)
         return self._sorted
 
 
@@ -455,27 +456,38 @@ def kendall_counts(x: np.ndarray, y: np.ndarray, *, method: str = "auto") -> Ken
     return KendallCounts(n, tot, xtie, ytie, ntie, dis, x0, x1, y0, y1, method)
 
 
+def _digits(codes: np.ndarray, k: int) -> list[np.ndarray]:
+    """16-bit digits of dense codes ``< k``, least significant first (keys for ``np.lexsort``)."""
+    if k <= (1 << 16):
+        return [codes.astype(np.uint16, copy=False)]
+    return [codes.astype(np.uint16), (codes >> 16).astype(np.uint16)]
+
+
 def _discordant_inversions(dx: _Dense, dy: _Dense) -> tuple[int, int]:
     """Discordant pairs (inversion count) and joint ties from dense codes.
 
     Orders the pixels by ``(a, b)``; the discordant pairs are the strict inversions of
     ``b``'s codes in that order. ``b``'s codes are turned into a permutation by
-    breaking ties in ``b`` by position (tied pairs never become inversions).
+    breaking ties in ``b`` by position (tied pairs never become inversions). Few ties
+    are fixed up locally; many ties take one more radix sort.
     """
     n = dx.n
     kx, ky = dx.k, dy.k
     it = np.int32 if n < (1 << 31) else np.int64
     cy = dy.codes()
-    # order by (x, y): the stable sort of x, its tie groups re-sorted by y
-    order = dx.perm()
-    sx = dx.sorted_codes()  # x codes in this order (unchanged by the re-sort)
-    if kx < n:
-        tied = np.flatnonzero(np.repeat(dx.counts > 1, dx.counts))  # positions inside x tie groups
-        sub = order[tied]
-        o = stable_argsort(cy[sub])
-        o = o[stable_argsort(sx[tied][o])]
-        order = order.copy()
-        order[tied] = sub[o]
+    sx = dx.sorted_codes()  # x codes in (x, y) order
+    # order by (x, y)
+    x_tied = n - int(np.count_nonzero(dx.counts == 1))  # pixels inside x tie groups
+    if x_tied > n // 4:
+        order = np.lexsort(_digits(cy, ky) + _digits(dx.codes(), kx))
+    else:  # the stable sort of x with its few tie groups re-sorted by y
+        order = dx.perm()
+        if x_tied:
+            tied = np.flatnonzero(np.repeat(dx.counts > 1, dx.counts))  # sorted positions in x tie groups
+            sub = order[tied]
+            o = np.lexsort(_digits(cy[sub], ky) + _digits(sx[tied], kx))
+            order = order.copy()
+            order[tied] = sub[o]
     s = cy[order]
     # joint ties: runs of equal (x, y) in this order
     ntie = 0
@@ -486,8 +498,12 @@ def _discordant_inversions(dx: _Dense, dy: _Dense) -> tuple[int, int]:
         new[1:n] |= s[1:] != s[:-1]
         runs = np.diff(np.flatnonzero(new)).astype(np.int64)
         ntie = int((runs * (runs - 1) // 2).sum())
+    y_tied = n - int(np.count_nonzero(dy.counts == 1))
     if ky == n:
         seq = s.astype(it, copy=False)
+    elif y_tied > n // 4:  # ordinal ranks of s by a stable sort
+        seq = np.empty(n, dtype=it)
+        seq[np.lexsort(_digits(s, ky))] = np.arange(n, dtype=it)
     else:
         # ordinal rank of s, ties broken by position: start of the tie group + occurrence
         ny = dy.counts
@@ -495,7 +511,7 @@ def _discordant_inversions(dx: _Dense, dy: _Dense) -> tuple[int, int]:
         seq = starts[s]
         idx = np.flatnonzero((ny > 1)[s])
         sub = s[idx]
-        o = stable_argsort(sub)
+        o = np.lexsort(_digits(sub, ky))
         sc = sub[o]
         first = np.empty(sc.size, dtype=bool)
         first[0] = True
