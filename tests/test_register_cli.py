@@ -1,0 +1,90 @@
+"""``imcorr shift`` command line."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from scipy import fft, ndimage
+
+import imcorr
+from imcorr.cli import main
+
+
+@pytest.fixture
+def pair(tmp_path, camera):
+    ref = camera.astype(np.float64)
+    s = (3.25, -5.5)
+    mov = fft.ifftn(ndimage.fourier_shift(fft.fftn(ref), s)).real
+    a = tmp_path / "ref.tif"
+    b = tmp_path / "mov.tif"
+    imcorr.save(a, ref.astype(np.float32))
+    imcorr.save(b, mov.astype(np.float32))
+    return str(a), str(b), s, tmp_path
+
+
+def test_shift_json(pair, capsys):
+    a, b, s, _ = pair
+    assert main(["shift", a, b, "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["dy"] == pytest.approx(s[0], abs=0.005)
+    assert d["dx"] == pytest.approx(s[1], abs=0.005)
+    assert d["method"] == "phase" and -1 <= d["peak"] <= 1
+
+
+def test_shift_table_and_options(pair, capsys):
+    a, b, s, _ = pair
+    assert main(["shift", a, b, "--upsample", "1", "--no-window"]) == 0
+    out = capsys.readouterr().out
+    assert "dy" in out and "dx" in out and "peak" in out
+    assert main(["shift", a, b, "--upsample", "0"]) == 1
+    assert "upsample" in capsys.readouterr().err
+
+
+def test_shift_overlay_and_aligned(pair, capsys):
+    a, b, s, tmp = pair
+    ov = tmp / "ov.png"
+    al = tmp / "al.tif"
+    assert main(["shift", a, b, "--json", "--overlay", str(ov), "--aligned", str(al)]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["overlay"] == str(ov)
+    img = imcorr.load(ov)
+    assert img.shape == (512, 512, 3) and img.dtype == np.uint8
+    back = imcorr.load(al)
+    ref = imcorr.load(a)
+    inner = (slice(20, -20), slice(20, -20))
+    assert np.corrcoef(back[inner].ravel(), ref[inner].ravel())[0, 1] > 0.999
+
+
+def test_shift_masks(pair, capsys):
+    a, b, s, tmp = pair
+    m = np.full((512, 512), 255, np.uint8)
+    m[100:300, 50:250] = 0
+    mp = tmp / "mask.png"
+    imcorr.save(mp, m)
+    assert main(["shift", a, b, "--mask-ref", str(mp), "--mask-moving", str(mp), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["method"] == "masked"
+    assert d["dy"] == pytest.approx(s[0], abs=0.05) and d["dx"] == pytest.approx(s[1], abs=0.05)
+
+
+def test_shift_rotation(tmp_path, astronaut_gray, capsys):
+    from skimage import transform
+
+    a = tmp_path / "a.tif"
+    b = tmp_path / "b.tif"
+    imcorr.save(a, astronaut_gray.astype(np.float32))
+    rot = transform.rotate(astronaut_gray, 8.0, order=3, mode="reflect", preserve_range=True)
+    imcorr.save(b, rot.astype(np.float32))
+    assert main(["shift", str(a), str(b), "--rotation", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["angle_deg"] == pytest.approx(8.0, abs=0.05)
+    assert d["scale"] == pytest.approx(1.0, abs=1e-3)
+    assert main(["shift", str(a), str(b), "--rotation", "--mask-ref", str(a)]) == 2
+
+
+def test_shift_missing_file(pair, capsys):
+    a, _, _, tmp = pair
+    assert main(["shift", a, str(tmp / "nope.png")]) == 1
+    assert "nope.png" in capsys.readouterr().err
