@@ -10,7 +10,7 @@
 3. float32 refinement: the float32 FFT error of the numerator is about
    ``eps32 * sqrt(log2 N) * rms(x) * ||T'|| * sqrt(n)``; divided by the denominator it
    can exceed 1e-5 only in nearly flat windows. Those positions are recomputed in
-   float64 (block FFTs around them), so the float32 map stays within ~1e-5 of the float64
+   float64 (float64 FFTs of the 64-output blocks that contain them), so the float32 map stays within ~1e-5 of the float64
    one everywhere.
 """
 
@@ -26,7 +26,7 @@ from ._match_core import box_tolerance, correlate_valid, plan_tiles
 
 _STRIP_ELEMS = 1 << 18
 _REFINE_TOL = 5e-5  # zncc error bound above which float32 values are recomputed (observed error is ~8x smaller)
-_REFINE_BLOCK = 256  # output block edge for float64 recomputation
+_REFINE_BLOCK = 64  # output block edge for float64 recomputation (small: risky positions cluster)
 _EPS32 = float(np.finfo(np.float32).eps)
 
 
