@@ -358,3 +358,20 @@ def test_constant_image_gives_nan_with_reason():
     assert math.isnan(res.r) and res.reason == "zero variance in a"
     assert math.isnan(imcorr.effective_n(a, b).n_effective)
     assert imcorr.block_permutation_test(b, a, block_size=4).reason == "zero variance in b"
+
+
+@pytest.mark.parametrize("shape,fshape,rows", [((7,), (12,), 5), ((9, 6), (14, 10), 4), ((4, 5, 6), (8, 9, 10), 3)])
+def test_fft_autocorrelation_head_equals_scipy_correlate(shape, fshape, rows, rng):
+    from scipy import signal
+
+    from imcorr import _fft
+
+    x = rng.standard_normal(shape)
+    head = _fft.autocorrelation_head(x, fshape, rows)
+    full = signal.correlate(x, x, "full")  # lag k at index k + n - 1
+    assert head.shape == (rows if len(shape) > 1 else fshape[0],) + tuple(fshape[1:])
+    for idx in np.ndindex(head.shape):
+        # circular index i holds every linear lag k = i (mod p) (aliases when p < 2n - 1)
+        cands = [[k for k in range(-n + 1, n) if (k - i) % p == 0] for i, p, n in zip(idx, fshape, shape)]
+        expected = sum(full[tuple(k + n - 1 for k, n in zip(ks, shape))] for ks in itertools.product(*cands))
+        assert head[idx] == pytest.approx(expected, abs=1e-9)

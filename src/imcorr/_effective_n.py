@@ -159,18 +159,13 @@ def _acf_fshape(shape, lags):
 def _class_autocov(x32: np.ndarray, lags: tuple[int, ...]) -> np.ndarray:
     """Class sums of the linear autocovariance ``C(k) = sum_i x[i] x[i + k]``.
 
-    ``x32`` is the centred image (zero outside a mask) in float32. One forward and
-    one inverse transform at the shape padded by ``lags``.
+    ``x32`` is the centred image (zero outside a mask) in float32. One forward and one
+    (pruned) inverse transform at the shape padded by ``lags``
+    (:func:`imcorr._fft.autocorrelation_head`).
     """
     fshape = _acf_fshape(x32.shape, lags)
-    spec = _fft.rfftn(x32, fshape, dtype=_ACF_DTYPE)
-    v = spec.view(spec.real.dtype).reshape(spec.shape + (2,))
-    np.square(v, out=v)
-    v[..., 0] += v[..., 1]
-    v[..., 1] = 0.0
-    full = _fft.irfftn(spec, fshape)
-    del spec, v
-    return _class_sums(full, fshape, lags)
+    head = _fft.autocorrelation_head(x32, fshape, lags[0] + 1, dtype=_ACF_DTYPE)
+    return _class_sums(head, fshape, lags)
 
 
 @functools.lru_cache(maxsize=16)

@@ -32,6 +32,7 @@ __all__ = [
     "Spectrum",
     "fft_correlate",
     "correlation_slices",
+    "autocorrelation_head",
 ]
 
 _WORKERS: int = int(os.environ.get("IMCORR_FFT_WORKERS", "-1") or -1)
@@ -143,3 +144,28 @@ def fft_correlate(a: np.ndarray, b: np.ndarray, mode: str = "full") -> np.ndarra
     out = full[correlation_slices(a.shape, b.shape, mode)]
     # Return a view when it is most of the buffer, else a compact copy.
     return out if out.size * 2 >= full.size else out.copy()
+
+
+def autocorrelation_head(x: np.ndarray, shape: Sequence[int], rows: int, *, dtype: type | None = None) -> np.ndarray:
+    """Autocorrelation sums ``c[k] = sum_n x[n] x[n + k]`` of ``x`` zero-padded to ``shape``.
+
+    Returns only the first ``rows`` entries along axis 0 (lags ``0 .. rows - 1`` there;
+    every circular lag on the other axes), which is all that a lag-symmetric use needs.
+    Same values as ``irfftn(|rfftn(x, shape)|^2, shape)[:rows]``, with pruned transforms:
+    the last axis is transformed before axis 0 is padded (the zero rows are never
+    transformed), and the inverse last-axis transform runs on the kept rows only.
+    """
+    dtype = dtype or real_dtype(x)
+    if x.dtype != dtype:
+        x = x.astype(dtype)
+    shape = tuple(int(n) for n in shape)
+    spec = sfft.rfft(x, n=shape[-1], axis=-1, workers=_WORKERS)
+    if x.ndim > 1:
+        spec = sfft.fftn(spec, s=shape[:-1], axes=tuple(range(x.ndim - 1)), workers=_WORKERS, overwrite_x=True)
+    v = spec.view(spec.real.dtype).reshape(spec.shape + (2,))
+    np.square(v, out=v)
+    v[..., 0] += v[..., 1]
+    v[..., 1] = 0.0
+    if x.ndim > 1:
+        spec = sfft.ifftn(spec, axes=tuple(range(x.ndim - 1)), workers=_WORKERS, overwrite_x=True)[:rows]
+    return sfft.irfft(spec, n=shape[-1], axis=-1, workers=_WORKERS)
