@@ -1,4 +1,4 @@
-"""Rank correlations: Spearman and Kendall tau-b on 1 Mpx uint8 and float32 pairs vs scipy.stats.
+"""Rank correlations: Spearman and Kendall tau-b on 1 Mpx uint8, uint16 and float32 pairs vs scipy.stats.
 
 No official goal (report only); the accuracy column is the difference to a float64 reference
 computed independently of imcorr (scipy.stats on float64 copies).
@@ -24,6 +24,9 @@ def _setup(dtype, method):
         if dtype == np.uint8:
             a = np.clip(np.round(a), 0, 255).astype(np.uint8)
             b = np.clip(np.round(b), 0, 255).astype(np.uint8)
+        elif dtype == np.uint16:  # a 16-bit-like range: ~50k distinct values, ~20 pixels per value
+            a = np.clip(np.round(a * 200 + rng.integers(0, 200, a.shape)), 0, 65535).astype(np.uint16)
+            b = np.clip(np.round(b * 200), 0, 65535).astype(np.uint16)
         else:  # many distinct values
             a = (a + rng.normal(0, 2, a.shape)).astype(np.float32)
             b = b.astype(np.float32)
@@ -46,7 +49,7 @@ def _scipy(method):
 
 CASES = []
 for _method in ("spearman", "kendall"):
-    for _dt in (np.uint8, np.float32):
+    for _dt in (np.uint8, np.uint16, np.float32):
         CASES.append(
             Case(
                 name=f"{_method} 1024^2 {np.dtype(_dt).name}",
