@@ -174,7 +174,7 @@ def refine_translation(
     window: str = "hann",
     max_pixels: int = MAX_PIXELS,
     iterations: int = 10,
-    tol: float = 1e-4,
+    tol: float = 3e-4,
     newton: bool = True,
 ) -> RefineOutput | None:
     """Refine ``shift0`` (moving ~= shift(reference, shift)); channels on a trailing axis if 3 extra dims.

@@ -498,10 +498,15 @@ def _registrar_for(reg, ref, upsample, window, normalization, overlap_ratio, dis
 def _bin2(x: np.ndarray) -> np.ndarray:
     """2x binning (mean, float32) of every spatial axis of a channel-last array (odd edges dropped)."""
     nd = x.ndim - 1
-    half = tuple(n // 2 for n in x.shape[:nd])
-    out = np.zeros(half + x.shape[-1:], np.float32)
-    for offs in itertools.product((0, 1), repeat=nd):
-        out += x[tuple(slice(o, o + 2 * h, 2) for o, h in zip(offs, half))]
+    out = x
+    for ax in range(nd):
+        h = out.shape[ax] // 2
+        lo = [slice(None)] * out.ndim
+        hi = [slice(None)] * out.ndim
+        lo[ax] = slice(0, 2 * h, 2)
+        hi[ax] = slice(1, 2 * h, 2)
+        dtype = np.float32 if ax == 0 else None
+        out = np.add(out[tuple(lo)], out[tuple(hi)], dtype=dtype)
     out *= np.float32(0.5**nd)
     return out
 
