@@ -450,6 +450,9 @@ def kendall_counts(x: np.ndarray, y: np.ndarray, *, method: str = "auto") -> Ken
         limit = max(_TABLE_MIN_CELLS, min(_TABLE_MAX_CELLS, 8 * n))
         method = "table" if kx * ky <= limit else "inversions"
     if method == "table":
+        from ._validate import check_memory
+
+        check_memory(3 * 8 * kx * ky, f"Kendall contingency table of {kx} x {ky} distinct values")
         dis, ntie = _discordant_table(dx.codes(), dy.codes(), kx, ky)
     else:
         dis, ntie = _discordant_inversions(dx, dy)
