@@ -53,6 +53,8 @@ import os
 
 import numpy as np
 
+from ._validate import check_memory
+
 __all__ = [
     "KendallCounts",
     "average_ranks",
@@ -450,8 +452,6 @@ def kendall_counts(x: np.ndarray, y: np.ndarray, *, method: str = "auto") -> Ken
         limit = max(_TABLE_MIN_CELLS, min(_TABLE_MAX_CELLS, 8 * n))
         method = "table" if kx * ky <= limit else "inversions"
     if method == "table":
-        from ._validate import check_memory
-
         check_memory(3 * 8 * kx * ky, f"Kendall contingency table of {kx} x {ky} distinct values")
         dis, ntie = _discordant_table(dx.codes(), dy.codes(), kx, ky)
     else:
