@@ -248,8 +248,11 @@ def block_permutation_test(
                 math.nan, math.nan, permutations, seed, blk, 0, reason=f"zero variance in {name}",
                 null=np.empty(0),
             )
+    from .correlate import pearson
+
+    r_exact = pearson(a, b).r  # exact float64 r; the scrambles use the same (float32-centred) data
     return _block_permutation_centred(
-        ac, bc, None, lags, None, block_size=block_size, permutations=permutations, seed=seed,
+        ac, bc, None, lags, r_exact, block_size=block_size, permutations=permutations, seed=seed,
         correct_boundaries=correct_boundaries,
     )
 
