@@ -134,27 +134,28 @@ def _imcorr_similarity(d):
 
 
 def _cv2_logpolar(d):
-    """The usual OpenCV recipe: log-magnitude spectra, warpPolar(log), phaseCorrelate."""
+    """The usual OpenCV recipe: log-magnitude spectra, warpPolar(log), phaseCorrelate.
+
+    Radii below 5 px (the rotation-invariant blob around DC, ~30% of the log-radius columns)
+    are dropped, else the correlation locks to zero rotation.
+    """
     import cv2
 
     def logmag(img):
         win = cv2.createHanningWindow(img.shape[::-1], cv2.CV_64F)
-        f = np.fft.fftshift(np.abs(cv2.dft((img - img.mean()) * win, flags=cv2.DFT_COMPLEX_OUTPUT)
-                                   .view(np.complex128)[..., 0]))
-        return np.log1p(f)
+        f = cv2.dft((img - img.mean()) * win, flags=cv2.DFT_COMPLEX_OUTPUT)
+        return np.log1p(np.fft.fftshift(cv2.magnitude(f[..., 0], f[..., 1])))
 
     a, b = logmag(d["ref"]), logmag(d["mov"])
     h, w = a.shape
-    centre = (w / 2, h / 2)
     radius = min(h, w) / 2
-    size = (w, h)
     flags = cv2.WARP_POLAR_LOG + cv2.INTER_LINEAR + cv2.WARP_FILL_OUTLIERS
-    pa = cv2.warpPolar(a, size, centre, radius, flags)
-    pb = cv2.warpPolar(b, size, centre, radius, flags)
-    (dx, dy), _ = cv2.phaseCorrelate(pa, pb)
-    angle = -dy * 360.0 / h  # rows of the polar image span 360 degrees
-    klog = w / math.log(radius)
-    scale = math.exp(-dx / klog)
+    pa = cv2.warpPolar(a, (w, h), (w / 2, h / 2), radius, flags)
+    pb = cv2.warpPolar(b, (w, h), (w / 2, h / 2), radius, flags)
+    j0 = int(w * math.log(5.0) / math.log(radius))
+    (dx, dy), _ = cv2.phaseCorrelate(np.ascontiguousarray(pa[:, j0:]), np.ascontiguousarray(pb[:, j0:]))
+    angle = -dy * 360.0 / h  # rows span 360 degrees; the spectrum turns opposite to our display convention
+    scale = math.exp(-dx * math.log(radius) / w)
     angle = (angle + 90) % 180 - 90  # the magnitude spectrum cannot tell angle from angle + 180
     return angle, scale
 
