@@ -286,3 +286,24 @@ def test_bad_registrar_inputs(camera):
         reg.estimate(np.full(camera.shape, np.nan))
     with pytest.raises(InputError, match="NaN"):
         imcorr.Registrar(np.full((32, 32), np.nan))
+
+
+@pytest.mark.parametrize("window,normalization", [("tukey", "phase"), ("hann", None), (None, "phase")])
+def test_window_and_normalization_options(astronaut_gray, window, normalization):
+    s = (2.6, -4.3)
+    a = astronaut_gray[128:384, 128:384]
+    b = exact_shifted_crop(astronaut_gray, s)[128:384, 128:384]
+    res = imcorr.estimate_shift(a, b, window=window, normalization=normalization)
+    assert res.method == ("phase" if normalization else "cross")
+    np.testing.assert_allclose(res.shift, s, atol=0.01)
+
+
+def test_window_helps_without_refinement(astronaut_gray):
+    """Unwindowed phase correlation of non-periodic crops is pulled towards (0, 0) by the borders."""
+    s = (2.6, -4.3)
+    a = astronaut_gray[128:384, 128:384]
+    b = exact_shifted_crop(astronaut_gray, s)[128:384, 128:384]
+    locked = imcorr.estimate_shift(a, b, window=None, refine=False)
+    windowed = imcorr.estimate_shift(a, b, refine=False)
+    assert np.abs(np.asarray(windowed.shift) - s).max() < 0.05
+    assert np.abs(np.asarray(locked.shift) - s).max() > np.abs(np.asarray(windowed.shift) - s).max()
