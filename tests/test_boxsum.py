@@ -20,8 +20,12 @@ def brute_box(x, win, mode):
     return out
 
 
+CASES = [((17,), (4,)), ((9, 12), (3, 4)), ((6, 7, 8), (2, 3, 5)), ((300, 5), (7, 2)), ((40, 50), (8, 16)),
+         ((5, 6, 70), (2, 2, 64))]
+
+
 @pytest.mark.parametrize("mode", ["valid", "same", "full"])
-@pytest.mark.parametrize("shape,win", [((17,), (4,)), ((9, 12), (3, 4)), ((6, 7, 8), (2, 3, 5)), ((300, 5), (7, 2))])
+@pytest.mark.parametrize("shape,win", CASES)
 def test_box_sum_matches_brute_force(rng, mode, shape, win):
     x = rng.normal(size=shape)
     got = box_sum(x, win, mode=mode)

@@ -150,25 +150,29 @@ def _last_axis_doubling(x: np.ndarray, w: int, a: int, m: int, dtype, out=None) 
     """
     n = x.shape[-1]
     L = m + w - 1
-    P = _scratch(3, x.shape[:-1] + (L,), dtype)
-    lo = min(max(a, 0), L)  # P[j] = x[j - a]
-    hi = min(max(a + n, 0), L)
-    if lo > 0:
-        P[..., :lo] = 0
-    if hi < L:
-        P[..., hi:] = 0
-    if hi > lo:
-        P[..., lo:hi] = x[..., lo - a : hi - a]
+    rows = math.prod(x.shape[:-1])
+    if a == 0 and L == n and x.dtype == np.dtype(dtype) and x.flags.c_contiguous:
+        P = x  # valid mode on a contiguous input: no padded copy needed
+    else:
+        P = _scratch(3, x.shape[:-1] + (L,), dtype)
+        lo = min(max(a, 0), L)  # P[j] = x[j - a]
+        hi = min(max(a + n, 0), L)
+        if lo > 0:
+            P[..., :lo] = 0
+        if hi < L:
+            P[..., hi:] = 0
+        if hi > lo:
+            P[..., lo:hi] = x[..., lo - a : hi - a]
     res = np.empty(x.shape[:-1] + (m,), dtype=dtype) if out is None else out
     # work on the flattened rows: values that straddle two rows are never read
-    rows = math.prod(x.shape[:-1])
     cur = P.reshape(-1)
     nacc = rows * L - w + 1
-    A = _scratch(6, (rows, L), dtype)
-    Af = A.reshape(-1)[:nacc]
+    single = w & (w - 1) == 0  # one set bit: the last level is the answer
+    A = None if single else _scratch(6, (rows, L), dtype)
+    Af = None if single else A.reshape(-1)[:nacc]
     size, off, first, slot = 1, 0, True, 4
     while size <= w:
-        if w & size:
+        if w & size and not single:
             if first:
                 np.copyto(Af, cur[off : off + nacc])
                 first = False
@@ -182,7 +186,12 @@ def _last_axis_doubling(x: np.ndarray, w: int, a: int, m: int, dtype, out=None) 
             cur = nxt
             slot = 9 - slot  # alternate 4 / 5
         size *= 2
-    np.copyto(res, A.reshape(x.shape[:-1] + (L,))[..., :m])
+    if single:
+        # rows of the last level start every L elements; the last one ends at rows*L - w < cur.size
+        view = np.lib.stride_tricks.as_strided(cur, shape=(rows, m), strides=(L * cur.itemsize, cur.itemsize))
+        np.copyto(res.reshape(rows, m), view)
+    else:
+        np.copyto(res, A.reshape(x.shape[:-1] + (L,))[..., :m])
     return res
 
 

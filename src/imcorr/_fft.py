@@ -30,6 +30,8 @@ __all__ = [
     "rfftn",
     "irfftn",
     "Spectrum",
+    "rfftn_in_thread",
+    "irfftn_in_thread",
     "fft_correlate",
     "correlation_slices",
     "autocorrelation_head",
@@ -77,6 +79,18 @@ def rfftn(x: np.ndarray, shape: Sequence[int] | None = None, *, dtype: type | No
 def irfftn(X: np.ndarray, shape: Sequence[int], *, overwrite: bool = True) -> np.ndarray:
     """Inverse of :func:`rfftn` for a real output of ``shape``."""
     return sfft.irfftn(X, s=tuple(shape), workers=_WORKERS, overwrite_x=overwrite)
+
+
+def rfftn_in_thread(x: np.ndarray, shape: Sequence[int], *, dtype: type) -> np.ndarray:
+    """:func:`rfftn` on one worker, for callers that already run blocks on a thread pool."""
+    if x.dtype != dtype:
+        x = x.astype(dtype)
+    return sfft.rfftn(x, s=tuple(shape), workers=1)
+
+
+def irfftn_in_thread(X: np.ndarray, shape: Sequence[int]) -> np.ndarray:
+    """:func:`irfftn` on one worker (see :func:`rfftn_in_thread`)."""
+    return sfft.irfftn(X, s=tuple(shape), workers=1, overwrite_x=True)
 
 
 class Spectrum:

@@ -1,28 +1,33 @@
 """Fast single-channel ZNCC (the hot path of :func:`imcorr.match_template`).
 
 1. Numerator: valid correlation of the image with the mean-removed template
-   (``sum T' = 0``, so each overlap-save tile's mean is subtracted before its FFT),
-   in the requested precision (:func:`imcorr._match_core.correlate_valid`).
-2. Denominator and normalisation, fused per strip of output rows on a thread pool:
-   float64 window sums of ``x`` and ``x**2`` (``x`` = image minus its global mean) by the
-   shared box-sum kernel, ``V = S2 - S1**2 / n``, ``r = num / sqrt(V * sum T'**2)``,
-   flat windows (``V`` below the running-sum rounding bound) -> 0, clip to [-1, 1].
-3. float32 refinement: the float32 FFT error of the numerator is about
+   (``sum T' = 0``, so each overlap-save block's mean is subtracted before its FFT),
+   in the requested precision.
+2. Denominator: float64 window sums of ``x`` and ``x**2`` (``x`` = image minus its global
+   mean) by the shared box-sum kernel, ``V = S2 - S1**2 / n``,
+   ``r = num / sqrt(V * sum T'**2)``; flat windows (``V`` below the running-sum rounding
+   bound) -> 0; clip to [-1, 1].
+3. Pipelining: with >= 3 overlap-save blocks, each block is one job on the thread pool
+   (its FFTs on one worker, then its normalisation while the data are in cache); with
+   fewer blocks the FFTs use all cores and the normalisation runs in strips of rows.
+4. float32 refinement: the float32 FFT error of the numerator is about
    ``eps32 * sqrt(log2 N) * rms(x) * ||T'|| * sqrt(n)``; divided by the denominator it
-   can exceed 1e-5 only in nearly flat windows. Those positions are recomputed in
-   float64 (float64 FFTs of the 64-output blocks that contain them), so the float32 map stays within ~1e-5 of the float64
-   one everywhere.
+   can exceed 5e-5 only in nearly flat windows. Those positions are recomputed in
+   float64 (float64 FFTs of the 64-output blocks that contain them), so the float32 map
+   stays within ~1e-5 of the float64 one everywhere.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 
 import numpy as np
 
+from . import _fft
 from ._boxsum import _get_pool, _scratch, box_sum
-from ._match_core import box_tolerance, correlate_valid, plan_tiles
+from ._match_core import DIRECT_MAX, box_tolerance, correlate_valid, plan_tiles
 
 _STRIP_ELEMS = 1 << 18
 _REFINE_TOL = 5e-5  # zncc error bound above which float32 values are recomputed (observed error is ~8x smaller)
@@ -57,6 +62,53 @@ def _strip(chan, num, out, defined, tshape, g, stt, tol, r0, r1, risky, rscale):
     np.copyto(out[r0:r1], v, casting="unsafe")
 
 
+def _tile_job(chan, kspec, tile, origin, steps, oshape, tshape, dtype, g, stt, tol, out, defined, risky, rscale):
+    """One overlap-save block: float32/64 FFT numerator and float64 normalisation, cache-hot."""
+    src = tuple(slice(o, min(o + f, n)) for o, f, n in zip(origin, tile, chan.shape))
+    dst = tuple(slice(o, min(o + s, on)) for o, s, on in zip(origin, steps, oshape))
+    dlen = tuple(d.stop - d.start for d in dst)
+    blk = chan[src]
+    b = np.subtract(blk, np.mean(blk, dtype=np.float64), out=_scratch(23, blk.shape, dtype), casting="unsafe")
+    spec = _fft.rfftn_in_thread(b, tile, dtype=dtype)
+    spec *= kspec
+    num = _fft.irfftn_in_thread(spec, tile)[tuple(slice(0, m) for m in dlen)]
+    # window sums over the input region of this block's outputs
+    nsrc = tuple(slice(d.start, d.stop + t - 1) for d, t in zip(dst, tshape))
+    x = np.subtract(chan[nsrc], g, dtype=np.float64, out=_scratch(20, tuple(m + t - 1 for m, t in zip(dlen, tshape)),
+                                                                   np.float64))
+    s1 = box_sum(x, tshape, mode="valid", workers=1, out=_scratch(21, dlen, np.float64))
+    np.multiply(x, x, out=x)
+    s2 = box_sum(x, tshape, mode="valid", workers=1, out=_scratch(22, dlen, np.float64))
+    n = float(math.prod(tshape))
+    np.multiply(s1, s1, out=s1)
+    s1 *= 1.0 / n
+    v = np.subtract(s2, s1, out=s2)
+    ok = np.greater(v, tol, out=defined[dst])
+    if risky is not None:
+        rk = np.less(v, rscale, out=risky[dst])
+        rk &= ok
+    v *= stt
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.sqrt(v, out=v)
+        np.divide(num, v, out=v)
+    np.clip(v, -1.0, 1.0, out=v)
+    v[~ok] = 0.0
+    np.copyto(out[dst], v, casting="unsafe")
+
+
+def _pipelined(chan, kern, tile, tshape, dtype, g, stt, tol, out, defined, risky, rscale) -> None:
+    """All overlap-save blocks on the thread pool, each FFT on one worker."""
+    oshape = out.shape
+    kspec = np.conj(_fft.rfftn(kern, tile, dtype=dtype))
+    steps = [f - t + 1 for f, t in zip(tile, tshape)]
+    origins = list(itertools.product(*[range(0, o, s) for o, s in zip(oshape, steps)]))
+    args = (chan, kspec, tile)
+    rest = (steps, oshape, tshape, dtype, g, stt, tol, out, defined, risky, rscale)
+    futs = [_get_pool().submit(_tile_job, *args, o, *rest) for o in origins]
+    for f in futs:
+        f.result()
+
+
 def zncc_single(chan: np.ndarray, templ: np.ndarray, dtype, *, refine: bool = True):
     """ZNCC map and ``defined`` mask of one channel (any ndim) in ``dtype`` precision."""
     tshape = templ.shape
@@ -66,7 +118,6 @@ def zncc_single(chan: np.ndarray, templ: np.ndarray, dtype, *, refine: bool = Tr
     oshape = tuple(a - b + 1 for a, b in zip(chan.shape, tshape))
     if np.ptp(templ) == 0 or stt <= 0:
         return np.zeros(oshape, dtype=dtype), np.zeros(oshape, dtype=bool)
-    (num,) = correlate_valid([chan], [kern], [(0, 0)], dtype, center_tiles=True)
     g = float(np.mean(chan, dtype=np.float64))
     dev = max(float(chan.max()) - g, g - float(chan.min()))
     tol = box_tolerance(chan.shape, tshape, dev * dev)
@@ -76,14 +127,24 @@ def zncc_single(chan: np.ndarray, templ: np.ndarray, dtype, *, refine: bool = Tr
     risky = None
     rscale = 0.0
     if refine and dtype == np.float32:
-        tile, _ = plan_tiles(chan.shape, tshape)
+        tile, _ = plan_tiles(chan.shape, tshape)  # the error bound uses the FFT block size
         rms = math.sqrt(max(float(np.var(chan[(slice(None, None, 4),) * chan.ndim], dtype=np.float64)), 0.0))
         # |err| <= eps32 sqrt(log2 N) rms sqrt(n) ||T'|| ; zncc err = that / (||T'|| sqrt(V))
         bound = _EPS32 * math.sqrt(math.log2(max(math.prod(tile), 2))) * rms * math.sqrt(n)
         rscale = (bound / _REFINE_TOL) ** 2  # V below this -> recompute
         risky = np.empty(oshape, dtype=bool)
+    tile, ntiles = plan_tiles(chan.shape, tshape)
+    if math.prod(tshape) > DIRECT_MAX and ntiles >= 3 and (os.cpu_count() or 1) > 1:
+        _pipelined(chan, kern, tile, tshape, dtype, g, stt, tol, out, defined, risky, rscale)
+        if risky is not None and risky.any():
+            _refine(chan, kern, out, risky, tshape, g, stt)
+        return out, defined
+    (num,) = correlate_valid([chan], [kern], [(0, 0)], dtype, center_tiles=True)
     row = math.prod(oshape[1:]) if len(oshape) > 1 else 1
-    step = max(1, _STRIP_ELEMS // max(row, 1))
+    # strips re-read h - 1 halo rows: keep them >= 4 halos tall, but give every core work
+    nw = max(1, os.cpu_count() or 1)
+    step = max(1, _STRIP_ELEMS // max(row, 1), 4 * (tshape[0] - 1))
+    step = min(step, max(1, -(-oshape[0] // nw)))
     bounds = list(range(0, oshape[0], step)) + [oshape[0]]
     jobs = list(zip(bounds[:-1], bounds[1:]))
     args = (chan, num, out, defined, tshape, g, stt, tol)
