@@ -128,36 +128,47 @@ def _open_pil(path: str | os.PathLike) -> Any:
         raise ImageReadError(f"{p}: cannot open ({exc})") from exc
 
 
-def _read_gray(path: str | os.PathLike, target: Callable[[int], int] | None) -> tuple[np.ndarray, int]:
-    """Gray uint8 pixels of a file and the smaller side of the stored image.
+def _read_small(path: str | os.PathLike, size_fn: Callable[[int], tuple[int, int]], draft: bool) -> np.ndarray:
+    """The file's gray pixels already resized to the hash's working size (Pillow, exact).
 
-    ``target(min_side)`` is the pixel size the hash resizes to; with it, JPEGs are
-    decoded in draft mode at no less than ``DRAFT_OVERSAMPLE`` times that size.
+    ``size_fn(min_side)`` gives the ``(width, height)`` the hash resizes to. With
+    ``draft``, JPEGs are decoded at a reduced size (DCT scaling in libjpeg), no smaller
+    than ``DRAFT_OVERSAMPLE`` times that size.
     """
+    from PIL import Image
+
     im = _open_pil(path)
     try:
         with im:
-            side = min(im.size)
-            if target is not None and im.format in _JPEG_FORMATS:
-                want = DRAFT_OVERSAMPLE * target(side)
-                im.draft("L", (want, want))
-            if im.mode != "L":
-                im = im.convert("L")
-            return np.asarray(im), side
+            w, h = size_fn(min(im.size))
+            if draft and im.format in _JPEG_FORMATS:
+                im.draft("L", (DRAFT_OVERSAMPLE * w, DRAFT_OVERSAMPLE * h))
+            g = im.convert("L") if im.mode != "L" else im
+            return np.asarray(g.resize((w, h), Image.Resampling.LANCZOS))
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageFormatError(f"{path}: cannot decode image, the file may be truncated or corrupt ({exc})") from exc
 
 
-def _load_gray(image: Any, name: str, target: Callable[[int], int] | None) -> tuple[np.ndarray, int, str]:
-    """(gray uint8 (H, W), smaller side of the original, source label) of any input."""
+def _read_gray(path: str | os.PathLike, size_fn, draft: bool) -> tuple[np.ndarray, tuple[int, int]]:
+    """Gray pixels of a file (draft-decoded JPEGs are smaller) and the hash's resize size."""
+    im = _open_pil(path)
+    try:
+        with im:
+            w, h = size_fn(min(im.size))
+            if draft and im.format in _JPEG_FORMATS:
+                im.draft("L", (DRAFT_OVERSAMPLE * w, DRAFT_OVERSAMPLE * h))
+            return np.asarray(im.convert("L") if im.mode != "L" else im), (w, h)
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageFormatError(f"{path}: cannot decode image, the file may be truncated or corrupt ({exc})") from exc
+
+
+def _load(image: Any, name: str, size_fn: Callable[[int], tuple[int, int]], draft: bool) -> tuple[bool, np.ndarray]:
+    """(is_small, pixels): file paths come back resized, other inputs as full gray uint8."""
     if isinstance(image, (str, os.PathLike)):
-        g, side = _read_gray(image, target)
-        return g, side, str(image)
+        return True, _read_small(image, size_fn, draft)
     if _is_pil(image):
-        g = np.asarray(image if image.mode == "L" else image.convert("L"))
-        return g, min(g.shape), name
-    g = _array_gray(image, name, stack=False)
-    return g, min(g.shape), name
+        return False, np.asarray(image if image.mode == "L" else image.convert("L"))
+    return False, _array_gray(image, name, stack=False)
 
 
 # ---------------------------------------------------------------------------- kernels
@@ -169,24 +180,20 @@ def _check_hash_size(hash_size: Any, minimum: int = 2) -> int:
     return int(hash_size)
 
 
-def _ahash_bits(g: np.ndarray, hs: int, opts: dict, side: int) -> np.ndarray:
-    small = resize_lanczos_u8(g, (hs, hs))
+def _ahash_finish(small: np.ndarray, hs: int, opts: dict) -> np.ndarray:
     avg = small.mean(axis=(1, 2))
     return small > avg[:, None, None]
 
 
-def _dhash_bits(g: np.ndarray, hs: int, opts: dict, side: int) -> np.ndarray:
-    small = resize_lanczos_u8(g, (hs + 1, hs))
+def _dhash_finish(small: np.ndarray, hs: int, opts: dict) -> np.ndarray:
     return small[:, :, 1:] > small[:, :, :-1]
 
 
-def _phash_bits(g: np.ndarray, hs: int, opts: dict, side: int) -> np.ndarray:
+def _phash_finish(small: np.ndarray, hs: int, opts: dict) -> np.ndarray:
     # scipy.fftpack.dct (type II, unnormalised) is imagehash's exact definition; it is
-    # a DCT on a tiny image, not one of the FFT correlations that go through _fft.
+    # a DCT of a tiny image, not one of the FFT correlations that go through _fft.
     import scipy.fftpack
 
-    size = hs * opts["highfreq_factor"]
-    small = resize_lanczos_u8(g, (size, size))
     rows = scipy.fftpack.dct(small, axis=1)[:, :hs, :]
     low = scipy.fftpack.dct(rows, axis=2)[:, :, :hs]
     med = np.median(low.reshape(low.shape[0], -1), axis=1)
@@ -200,14 +207,10 @@ def _whash_scale(side: int, hs: int, image_scale: int | None) -> int:
     return max(natural, hs)
 
 
-def _whash_bits(g: np.ndarray, hs: int, opts: dict, side: int) -> np.ndarray:
+def _whash_finish(small: np.ndarray, hs: int, opts: dict) -> np.ndarray:
     pywt = _pywt()
-    scale = _whash_scale(side, hs, opts["image_scale"])
-    ll_max_level = int(np.log2(scale))
+    ll_max_level = int(np.log2(small.shape[-1]))
     level = int(np.log2(hs))
-    if level > ll_max_level:
-        raise InputError(f"hash_size: {hs} is larger than image_scale {scale}; use a smaller hash_size")
-    small = resize_lanczos_u8(g, (scale, scale))
     pixels = small / 255.0
     if opts["remove_max_haar_ll"]:
         coeffs = list(pywt.wavedec2(pixels, "haar", level=ll_max_level, axes=(-2, -1)))
@@ -228,11 +231,14 @@ def _pywt():
     return pywt
 
 
-_KERNELS = {"ahash": _ahash_bits, "dhash": _dhash_bits, "phash": _phash_bits, "whash": _whash_bits}
+_FINISH = {"ahash": _ahash_finish, "dhash": _dhash_finish, "phash": _phash_finish, "whash": _whash_finish}
 
 
-def _options(method: str, hash_size: Any, options: dict) -> tuple[int, dict, Callable[[int], int]]:
-    """Validate the options of a method; returns (hash_size, options, draft target)."""
+def _options(method: str, hash_size: Any, options: dict) -> tuple[int, dict, Callable[[int], tuple[int, int]]]:
+    """Validate a method's options; returns (hash_size, options, size_fn).
+
+    ``size_fn(min_side)`` is the ``(width, height)`` the image is resized to.
+    """
     allowed = {
         "ahash": set(),
         "dhash": set(),
@@ -251,7 +257,8 @@ def _options(method: str, hash_size: Any, options: dict) -> tuple[int, dict, Cal
         if isinstance(hf, bool) or not isinstance(hf, (int, np.integer)) or hf < 1:
             raise InputError(f"highfreq_factor: must be a positive integer, got {hf!r}")
         opts["highfreq_factor"] = int(hf)
-        return hs, opts, lambda side: hs * opts["highfreq_factor"]
+        n = hs * opts["highfreq_factor"]
+        return hs, opts, lambda side: (n, n)
     if method == "whash":
         if hs & (hs - 1):
             raise InputError(f"hash_size: whash needs a power of two (2, 4, 8, 16, ...), got {hs}")
@@ -266,8 +273,8 @@ def _options(method: str, hash_size: Any, options: dict) -> tuple[int, dict, Cal
         mode = opts.setdefault("mode", "haar")
         if mode not in _pywt().wavelist(kind="discrete"):
             raise InputError(f"mode: {mode!r} is not a discrete PyWavelets wavelet (use 'haar' or 'db4')")
-        return hs, opts, lambda side: _whash_scale(side, hs, opts["image_scale"])
-    return hs, opts, (lambda side: hs + 1) if method == "dhash" else (lambda side: hs)
+        return hs, opts, lambda side: (_whash_scale(side, hs, opts["image_scale"]),) * 2
+    return hs, opts, (lambda side: (hs + 1, hs)) if method == "dhash" else (lambda side: (hs, hs))
 
 
 # --------------------------------------------------------------------------- variants
@@ -276,15 +283,15 @@ def _dihedral(g: np.ndarray) -> list[np.ndarray]:
     return [g, np.rot90(g, 1), np.rot90(g, 2), np.rot90(g, 3), g[:, ::-1], g[::-1, :], g.T, g[::-1, ::-1].T]
 
 
-def _hash_gray(method: str, g: np.ndarray, side: int, hs: int, opts: dict, invariant: bool) -> ImageHash:
-    kernel = _KERNELS[method]
+def _hash_gray(method: str, g: np.ndarray, hs: int, opts: dict, size: tuple[int, int], invariant: bool) -> ImageHash:
+    finish = _FINISH[method]
     if not invariant:
-        return ImageHash(kernel(g[None], hs, opts, side)[0], method, hs)
+        return ImageHash(finish(resize_lanczos_u8(g[None], size), hs, opts)[0], method, hs)
     variants = _dihedral(g)
     bits: list[Any] = [None] * len(variants)
     for shape in {v.shape for v in variants}:
         idx = [i for i, v in enumerate(variants) if v.shape == shape]
-        out = kernel(np.stack([variants[i] for i in idx]), hs, opts, side)
+        out = finish(resize_lanczos_u8(np.stack([variants[i] for i in idx]), size), hs, opts)
         for k, i in enumerate(idx):
             bits[i] = out[k]
     hashes = tuple(ImageHash(b, method, hs) for b in bits)
@@ -313,8 +320,15 @@ def hash_image(
         return colorhash(image, 3 if hash_size is None else hash_size, **options)
     hash_size = 8 if hash_size is None else hash_size
     hs, opts, target = _options(method, hash_size, options)
-    g, side, _ = _load_gray(image, "image", target if draft else None)
-    return _hash_gray(method, g, side, hs, opts, bool(invariant))
+    size_fn = target
+    if not isinstance(image, (str, os.PathLike)):
+        g = _load(image, "image", size_fn, draft)[1]
+        return _hash_gray(method, g, hs, opts, size_fn(min(g.shape)), bool(invariant))
+    if not invariant:
+        small = _read_small(image, size_fn, draft)
+        return ImageHash(_FINISH[method](small[None], hs, opts)[0], method, hs)
+    g, size = _read_gray(image, size_fn, draft)  # the variants need the whole (draft) image
+    return _hash_gray(method, g, hs, opts, size, True)
 
 
 def average_hash(image: Any, hash_size: int = 8, *, invariant: bool = False, draft: bool = True) -> ImageHash:
@@ -525,13 +539,13 @@ def hash_batch(
         srcs = tuple(str(im) if isinstance(im, (str, os.PathLike)) else f"#{i}" for i, im in enumerate(items))
         return HashBatch(np.stack([h.bits for h in hashes]), "colorhash", int(bb), srcs)
     hash_size = 8 if hash_size is None else hash_size
-    hs, opts, target = _options(method, hash_size, options)
-    kernel = _KERNELS[method]
+    hs, opts, size_fn = _options(method, hash_size, options)
+    finish = _FINISH[method]
     if isinstance(images, np.ndarray):
         g = _array_gray(images, "images", stack=True)
         if g.shape[0] == 0:
             raise EmptyInputError("images: the stack holds no images")
-        bits = kernel(g, hs, opts, min(g.shape[1:]))
+        bits = finish(resize_lanczos_u8(g, size_fn(min(g.shape[1:]))), hs, opts)
         return HashBatch(bits, method, hs, tuple(f"#{i}" for i in range(g.shape[0])))
     items = list(images)
     if not items:
@@ -539,7 +553,7 @@ def hash_batch(
 
     def load(i_item):
         i, item = i_item
-        return _load_gray(item, f"images[{i}]", target if draft else None)
+        return _load(item, f"images[{i}]", size_fn, draft)
 
     n_files = sum(isinstance(it, (str, os.PathLike)) for it in items)
     n_workers = min(8, os.cpu_count() or 1) if workers is None else max(1, int(workers))
@@ -548,14 +562,22 @@ def hash_batch(
             loaded = list(pool.map(load, enumerate(items)))
     else:
         loaded = [load(x) for x in enumerate(items)]
+    # full-size images of one shape are resized together (vectorized), files come resized
+    smalls: list[Any] = [px if is_small else None for is_small, px in loaded]
+    full: dict[tuple, list[int]] = {}
+    for i, (is_small, px) in enumerate(loaded):
+        if not is_small:
+            full.setdefault(px.shape, []).append(i)
+    for shape, idx in full.items():
+        out_small = resize_lanczos_u8(np.stack([loaded[i][1] for i in idx]), size_fn(min(shape)))
+        for k, i in enumerate(idx):
+            smalls[i] = out_small[k]
     groups: dict[tuple, list[int]] = {}
-    for i, (g, side, _) in enumerate(loaded):
-        key = (g.shape, _whash_scale(side, hs, opts["image_scale"]) if method == "whash" else 0)
-        groups.setdefault(key, []).append(i)
+    for i, px in enumerate(smalls):
+        groups.setdefault(px.shape, []).append(i)
     out = None
     for idx in groups.values():
-        side = loaded[idx[0]][1]
-        b = kernel(np.stack([loaded[i][0] for i in idx]), hs, opts, side)
+        b = finish(np.stack([smalls[i] for i in idx]), hs, opts)
         if out is None:
             out = np.empty((len(items),) + b.shape[1:], dtype=bool)
         if b.shape[1:] != out.shape[1:]:
