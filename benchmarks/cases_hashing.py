@@ -97,8 +97,10 @@ for _method in ("phash", "ahash"):
             name=f"{_method} of 200 x 256^2 images in memory",
             setup=_memory_setup(_method),
             impls=[
-                Impl("imcorr.hash_batch(uint8 stack)", lambda d, m=_method: imcorr.hash_batch(d["stack"], m), peer=False),
-                Impl("imcorr.hash_batch(list of PIL)", lambda d, m=_method: imcorr.hash_batch(d["pils"], m), peer=False),
+                Impl("imcorr.hash_batch(uint8 stack)",
+                     lambda d, m=_method: imcorr.hash_batch(d["stack"], m), peer=False),
+                Impl("imcorr.hash_batch(list of PIL)",
+                     lambda d, m=_method: imcorr.hash_batch(d["pils"], m), peer=False),
                 Impl(f"imagehash.{'phash' if _method == 'phash' else 'average_hash'} per PIL image",
                      lambda d: [d["fn"](p) for p in d["pils"]], requires="imagehash"),
             ],
