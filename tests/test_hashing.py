@@ -408,3 +408,14 @@ def test_cli_hash_errors(tmp_path, capsys):
     assert main(["hash", str(tmp_path / "missing.png")]) == 1
     assert main(["hash", "--size", "0", str(png)]) == 2
     assert main(["hash", "--method", "sha1", str(png)]) == 2
+
+
+def test_missing_pywavelets_names_the_extra(monkeypatch):
+    import sys
+
+    from imcorr.errors import MissingDependencyError
+
+    monkeypatch.setitem(sys.modules, "pywt", None)
+    with pytest.raises(MissingDependencyError, match=r"imcorr\[hashing\]"):
+        imcorr.whash(data.camera())
+    assert imcorr.phash(data.camera()) == imagehash.phash(Image.fromarray(data.camera()))  # others unaffected
