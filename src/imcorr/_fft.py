@@ -31,6 +31,7 @@ __all__ = [
     "irfftn",
     "Spectrum",
     "rfftn_in_thread",
+    "rfftn_small",
     "irfftn_in_thread",
     "fft_correlate",
     "correlation_slices",
@@ -91,6 +92,22 @@ def rfftn_in_thread(x: np.ndarray, shape: Sequence[int], *, dtype: type) -> np.n
 def irfftn_in_thread(X: np.ndarray, shape: Sequence[int]) -> np.ndarray:
     """:func:`irfftn` on one worker (see :func:`rfftn_in_thread`)."""
     return sfft.irfftn(X, s=tuple(shape), workers=1, overwrite_x=True)
+
+
+def rfftn_small(x: np.ndarray, shape: Sequence[int], *, dtype: type | None = None) -> np.ndarray:
+    """:func:`rfftn` of a small array zero-padded to a much larger ``shape`` (e.g. a template).
+
+    Same result as ``rfftn(x, shape)`` (to rounding), but each axis is transformed only
+    over the rows that are not all padding: the last axis on ``x``'s own rows, then each
+    earlier axis, so most of the padded volume is never transformed.
+    """
+    dtype = dtype or real_dtype(x)
+    if x.dtype != dtype:
+        x = x.astype(dtype)
+    spec = sfft.rfft(x, n=int(shape[-1]), axis=-1, workers=_WORKERS)
+    for ax in range(x.ndim - 2, -1, -1):
+        spec = sfft.fft(spec, n=int(shape[ax]), axis=ax, workers=_WORKERS, overwrite_x=True)
+    return spec
 
 
 class Spectrum:

@@ -109,7 +109,10 @@ def correlate_valid(
         tile, _ = _fft.fast_shape(ishape), 1
     else:
         tile, _ = plan_tiles(ishape, kshape, len(used_imgs), len(pairs))
-    kspec = {k: np.conj(_fft.rfftn(np.asarray(kernels[k]), tile, dtype=dtype)) for k in used_kers}
+    kspec = {}
+    for k in used_kers:
+        spec = _fft.rfftn_small(np.asarray(kernels[k]), tile, dtype=dtype)
+        kspec[k] = np.conjugate(spec, out=spec)
     steps = [f - k + 1 for f, k in zip(tile, kshape)]
     starts = [range(0, o, s) for o, s in zip(oshape, steps)]
     buf = None

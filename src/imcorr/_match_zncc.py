@@ -99,7 +99,8 @@ def _tile_job(chan, kspec, tile, origin, steps, oshape, tshape, dtype, g, stt, t
 def _pipelined(chan, kern, tile, tshape, dtype, g, stt, tol, out, defined, risky, rscale) -> None:
     """All overlap-save blocks on the thread pool, each FFT on one worker."""
     oshape = out.shape
-    kspec = np.conj(_fft.rfftn(kern, tile, dtype=dtype))
+    kspec = _fft.rfftn_small(kern, tile, dtype=dtype)
+    np.conjugate(kspec, out=kspec)
     steps = [f - t + 1 for f, t in zip(tile, tshape)]
     origins = list(itertools.product(*[range(0, o, s) for o, s in zip(oshape, steps)]))
     args = (chan, kspec, tile)
