@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
-SECTIONS = ["correlation", "statistics", "similarity", "matching", "registration"]
+SECTIONS = ["correlation", "statistics", "similarity", "matching", "registration", "hashing"]
 
 
 @dataclasses.dataclass
