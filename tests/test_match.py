@@ -249,3 +249,24 @@ def test_result_json_and_helpers(rng):
     d = res.to_dict()
     assert d["method"] == "zncc" and d["template_shape"] == [5, 6] and "scores" not in d
     assert res.center(res.best_index) == (5.0, 6.5)
+
+
+@pytest.mark.parametrize("precision,tol", [("float64", 1e-9), ("float32", 2e-5)])
+def test_zncc_overlap_save_blocks_and_pipeline(rng, precision, tol):
+    # big enough for several overlap-save blocks (the pipelined path); checked at sampled positions
+    img = np.cumsum(rng.normal(size=(700, 650)), axis=0).astype(np.float32)
+    tpl = img[100:130, 200:225].copy()
+    res = match_template(img, tpl, precision=precision)
+    assert "overlap-save" in res.algorithm
+    assert res.best_index == (100, 200)
+    t = tpl.astype(np.float64).ravel()
+    for _ in range(300):
+        i, j = rng.integers(0, res.scores.shape[0]), rng.integers(0, res.scores.shape[1])
+        w = img[i : i + 30, j : j + 25].astype(np.float64).ravel()
+        assert res.scores[i, j] == pytest.approx(np.corrcoef(w, t)[0, 1], abs=tol)
+
+
+def test_find_template_threshold_excludes_all(rng):
+    img = rng.normal(size=(40, 40))
+    res = imcorr.find_template(img, rng.normal(size=(8, 8)), threshold=0.99)
+    assert res.matches == () and res.best is None and res.to_records() == []
