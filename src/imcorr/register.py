@@ -29,7 +29,6 @@ Masked translation (Padfield 2012) lives in :mod:`imcorr._register_masked`, simi
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import math
 import warnings
 from typing import Any
@@ -57,6 +56,7 @@ __all__ = [
 MIN_SIZE = 8
 _BAND = 256  # frequency band of the DFT-upsampling seed when the refinement follows
 _BIN_MIN = 512  # coarse stage on 2x2-binned images when every axis has at least this many px
+_SMALL_FFT = 1 << 18  # transforms up to this many elements run on one worker (threads cost more there)
 _SEED_UPSAMPLE = 20  # DFT upsampling of that seed (the refinement converges from +-0.5 px)
 
 
@@ -299,7 +299,11 @@ class Registrar:
         w = _windowed_f32(mov_c, self._factors)
         prod = None
         for c, spec_r in enumerate(self._spectra):
-            spec_m = _fft.rfftn(w[..., c], self.fft_shape, dtype=np.float32)
+            spec_m = (
+                _fft.rfftn_in_thread(w[..., c], self.fft_shape, dtype=np.float32)
+                if self._small
+                else _fft.rfftn(w[..., c], self.fft_shape, dtype=np.float32)
+            )
             spec_m *= np.conj(spec_r.spectrum)
             prod = spec_m if prod is None else np.add(prod, spec_m, out=prod)
         del w
@@ -309,7 +313,10 @@ class Registrar:
             mag += eps
             prod /= mag
             del mag
-        surface = _fft.irfftn(prod, self.fft_shape, overwrite=False)
+        if self._small:
+            surface = _fft.irfftn_in_thread(prod.copy(), self.fft_shape)
+        else:
+            surface = _fft.irfftn(prod, self.fft_shape, overwrite=False)
         peak_idx = np.unravel_index(int(np.argmax(surface)), surface.shape)
         psr = peak_to_sidelobe(surface, peak_idx)
         base = np.array([p if p <= n // 2 else p - n for p, n in zip(peak_idx, self.fft_shape)])
@@ -490,6 +497,7 @@ def _registrar_for(reg, ref, upsample, window, normalization, overlap_ratio, dis
     reg.fft_shape = reg._ref_coarse.shape[:-1]
     reg._factors = _coarse_window(window, reg.fft_shape)
     reg._const = [float(np.ptp(ref[..., c])) == 0.0 for c in range(ref.shape[-1])]
+    reg._small = math.prod(reg.fft_shape) <= _SMALL_FFT
     w = _windowed_f32(reg._ref_coarse, reg._factors)
     reg._spectra = [_fft.Spectrum(w[..., c], reg.fft_shape, dtype=np.float32) for c in range(w.shape[-1])]
     return reg
