@@ -139,3 +139,30 @@ def test_bad_masks(camera):
         warnings.simplefilter("ignore", RegistrationWarning)
         with pytest.raises(MaskError, match="no valid"):
             imcorr.estimate_shift(img, np.full(img.shape, np.nan))
+
+
+def test_masked_pyramid_path_large_images(astronaut_gray):
+    """>= 512 px per axis: binned Padfield NCC, then local masked-NCC search at full resolution."""
+    rng = np.random.default_rng(8)
+    for s in [(-17.0, 23.0), (9.4, -28.7)]:
+        moved = _exact_shift(astronaut_gray, s)
+        ma, mb = _masks(rng, astronaut_gray.shape), _masks(rng, moved.shape)
+        res = imcorr.estimate_shift(np.where(ma, astronaut_gray, 0), np.where(mb, moved, 0),
+                                    reference_mask=ma, moving_mask=mb)
+        np.testing.assert_allclose(res.shift, s, atol=0.05)
+        res1 = imcorr.estimate_shift(astronaut_gray, moved, reference_mask=ma, moving_mask=mb, upsample=1)
+        assert res1.shift == tuple(float(v) for v in np.round(s))
+
+
+def test_masked_3d_volume():
+    rng = np.random.default_rng(0)
+    big = ndimage.gaussian_filter(rng.normal(size=(64, 64, 64)), 2.0) * 100
+    s = (2.3, -3.6, 4.1)
+    mov = fft.ifftn(ndimage.fourier_shift(fft.fftn(big), s)).real
+    a = big[8:56, 8:56, 8:56]
+    b = mov[8:56, 8:56, 8:56].copy()
+    b[10:25, 5:30, 20:40] = np.nan
+    with pytest.warns(RegistrationWarning):
+        res = imcorr.estimate_shift(a, b)
+    np.testing.assert_allclose(res.shift, s, atol=0.02)
+    assert res.to_dict()["dz"] == pytest.approx(2.3, abs=0.02)
