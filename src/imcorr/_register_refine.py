@@ -9,7 +9,7 @@ translates of each other: ``w * moving != shift(w * reference)``. That mismatch,
 the upsampling grid, limits phase correlation to about 0.01 px on real crops.
 
 The refinement removes it. On the overlap of the two images (for the current shift
-``s``), the reference is windowed by ``W(u)`` and the moving image by the *same
+``s``), the reference is windowed by ``W(u)`` (Tukey, taper 0.3) and the moving image by the *same
 continuous window moved by s*, ``W(x - s)``. Then ``W(x - s) * moving(x) = g(x - s)``
 with ``g = W * reference``: the two windowed images are exact translates of one
 band-limited, compactly supported function, and the Fourier shift model
@@ -23,11 +23,24 @@ is itself not a pure translation and would bias the answer by ~0.02 px).
 
 Uncertainty
 -----------
-From the final fit: the residual spectrum ``B - A exp(-i w.s)`` gives the per-pixel
-noise variance ``sigma^2 = sum(res^2) / sum(W^2)`` (both images' noise), the Gauss-Newton
-normal matrix ``J^T J = sum_x grad(g) grad(g)^T`` (Parseval, from ``|A|^2 w w^T``);
-``Cov = sigma^2 * (sum W^4 / sum W^2) * (J^T J)^-1`` (the sandwich covariance for the
-windowed noise) and ``uncertainty = sqrt(trace(Cov))``, the RMS error radius in px.
+Sandwich covariance of the fit. The residual spectrum ``B - A exp(-i w.s)`` on the low half
+band (near Nyquist it also holds the windowed model's aliasing error) gives the white-noise
+power per frequency ``N`` (both images); the signal power is
+``|S|^2 = (|A|^2 + |B|^2) / 2 - N / 2``; the curvature is ``H = sum |S|^2 w w^T`` and the
+variance of the gradient ``V = sum (|S|^2 N + N^2 / 4) / 2 * w w^T`` (the ``N^2`` term is the
+noise-times-noise part of the cross spectrum). ``Cov = H^-1 V H^-1`` and
+``uncertainty = sqrt(trace(Cov))``, the RMS error radius in px. Measured on the 40-pair
+astronaut benchmark it is within 10% of the actual RMS error at sigma = 5; it underestimates
+at sigma <= 1 (model error ~0.0005 px dominates) and at sigma = 20 (by ~2x).
+
+References
+----------
+.. [1] Guizar-Sicairos, M., Thurman, S. T., Fienup, J. R. (2008). Efficient subpixel image
+   registration algorithms. Optics Letters 33(2), 156-158. doi:10.1364/OL.33.000156
+.. [2] Lucas, B. D., Kanade, T. (1981). An iterative image registration technique with an
+   application to stereo vision. IJCAI 1981, 674-679.
+.. [3] Steffensen, J. F. (1933). Remarks on iteration. Skandinavisk Aktuarietidskrift 16, 64-72
+   (the Aitken/Steffensen acceleration of the re-windowing fixed point).
 """
 
 from __future__ import annotations

@@ -84,7 +84,8 @@ class ShiftResult(Result):
         ``(peak - mean) / std`` of the coarse correlation surface outside an 11-px box.
     uncertainty : float
         Estimated RMS error radius of ``shift`` in px (sandwich covariance of the
-        Gauss-Newton fit; see :mod:`imcorr._register_refine`). NaN when not estimated.
+        Gauss-Newton fit; see :mod:`imcorr._register_refine`). NaN when the refinement did not
+        run (``upsample=1`` or ``refine=False``) or did not converge.
     overlap : float
         Fraction of the reference's pixels (valid pixels for the masked path) that overlap
         the moving image at ``shift``.
@@ -343,7 +344,7 @@ class Registrar:
                     shift = out.shift
                     refined = True
             peak, unc = out.peak, out.uncertainty
-            if not refined and self.refine and self.upsample > 1:
+            if not refined:  # the fit's covariance only describes a converged refinement
                 unc = math.nan
         overlap = math.prod(max(0.0, n - abs(s)) for n, s in zip(self.shape, shift)) / math.prod(self.shape)
         surf = None
