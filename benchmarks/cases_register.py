@@ -110,6 +110,58 @@ def _skimage_masked(d):
     return tuple(-phase_cross_correlation(d["ref"], d["mov"], reference_mask=d["mr"], moving_mask=d["mm"])[0])
 
 
+def _pairs40_setup():
+    """The issue's real non-periodic benchmark: 40 noisy 256^2 astronaut crops, exact ground truth."""
+    from scipy import fft, ndimage
+    from skimage import color, data
+
+    img = color.rgb2gray(data.astronaut()) * 255
+    rng = np.random.default_rng(0)
+    pad = 32
+    spec = fft.fftn(np.pad(img, pad, mode="reflect"))
+    pairs, truth = [], []
+    for _ in range(40):
+        s = rng.uniform(-10, 10, 2)
+        moved = fft.ifftn(ndimage.fourier_shift(spec, s)).real[pad:-pad, pad:-pad]
+        y, x = rng.integers(20, 512 - 256 - 20, 2)
+        a = img[y:y + 256, x:x + 256] + rng.normal(0, 5, (256, 256))
+        b = moved[y:y + 256, x:x + 256] + rng.normal(0, 5, (256, 256))
+        pairs.append((a, b))
+        truth.append(s)
+    return {"pairs": pairs, "truth": np.array(truth)}
+
+
+def _rms_error(out, d):
+    e = np.asarray(out, dtype=np.float64) - d["truth"]
+    return float(np.sqrt((e**2).sum(axis=1).mean()))
+
+
+def _pairs_imcorr(d):
+    return [imcorr.estimate_shift(a, b).shift for a, b in d["pairs"]]
+
+
+def _pairs_skimage(d):
+    from skimage.registration import phase_cross_correlation
+
+    return [tuple(-phase_cross_correlation(a, b, upsample_factor=100)[0]) for a, b in d["pairs"]]
+
+
+def _pairs_cv2(d):
+    import cv2
+
+    return [cv2.phaseCorrelate(a, b)[0][::-1] for a, b in d["pairs"]]
+
+
+def _pairs_cv2_iterative(d):
+    import cv2
+
+    out = []
+    for a, b in d["pairs"]:
+        x, y = cv2.phaseCorrelateIterative(a.astype(np.float32), b.astype(np.float32))
+        out.append((y, x))
+    return out
+
+
 TRUE_ANGLE, TRUE_SCALE = 17.3, 1.12
 
 
@@ -185,6 +237,23 @@ for _n, _rep, _peers in ((512, 7, True), (2048, 3, True), (4096, 2, False)):
             baseline="cv2.phaseCorrelate",
         )
     )
+CASES.append(
+    Case(
+        name="subpixel shift 40 noisy 256^2 astronaut crops (RMS)",
+        setup=_pairs40_setup,
+        impls=[
+            Impl("imcorr.estimate_shift", _pairs_imcorr, peer=False),
+            Impl("skimage phase_cross_correlation usf=100", _pairs_skimage, requires="skimage"),
+            Impl("cv2.phaseCorrelate", _pairs_cv2, requires="cv2"),
+            Impl("cv2.phaseCorrelateIterative", _pairs_cv2_iterative, requires="cv2"),
+        ],
+        error=_rms_error,
+        goal=None,
+        goal_text="accuracy goal: RMS <= 0.005 px (time is for all 40 pairs)",
+        repeat=3,
+        accuracy_label="RMS err px",
+    )
+)
 CASES.append(
     Case(
         name="masked shift 1024^2, 20% invalid",
