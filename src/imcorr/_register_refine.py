@@ -142,7 +142,7 @@ def _contract(T, vecs):
     return T
 
 
-def _newton(C, omegas, wlast, r0, nd, steps=6):
+def _newton(C, omegas, wlast, r0, nd, steps=4):
     """Maximise f(r) = sum_k wlast * Re(C exp(-i w.r)) by Gauss-Newton steps.
 
     The curvature is the Gauss-Newton one, ``-sum |C| w w^T`` (negative definite, so every
@@ -174,7 +174,7 @@ def _newton(C, omegas, wlast, r0, nd, steps=6):
             break
         step = np.clip(step, -0.5, 0.5)
         r = r + step
-        if np.max(np.abs(step)) < 1e-7:
+        if np.max(np.abs(step)) < 1e-6:
             break
     return r
 
