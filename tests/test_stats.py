@@ -375,3 +375,25 @@ def test_fft_autocorrelation_head_equals_scipy_correlate(shape, fshape, rows, rn
         cands = [[k for k in range(-n + 1, n) if (k - i) % p == 0] for i, p, n in zip(idx, fshape, shape)]
         expected = sum(full[tuple(k + n - 1 for k, n in zip(ks, shape))] for ks in itertools.product(*cands))
         assert head[idx] == pytest.approx(expected, abs=1e-9)
+
+
+def test_block_permutation_pooled_channels_keep_channels_together():
+    from skimage import data
+
+    img = data.astronaut()[::4, ::4]
+    moved = np.roll(img, 2, axis=0)
+    res = imcorr.pearson(img, moved, channel_axis=-1, pvalue_method="block_permutation", permutations=49)
+    assert res.block_size[-1] == 3 and len(res.block_size) == 3
+    assert all(len(c.block_size) == 2 for c in res.channels)
+    assert res.pvalue == pytest.approx(1 / 50)  # a shifted copy: no scramble comes close
+
+
+def test_effective_n_3d_calibration_small():
+    rng = np.random.default_rng(7)
+    rej_iid = rej = 0
+    for _ in range(80):
+        a, b = imcorr.gaussian_random_field((16, 40, 40), 1.5, rho=0.0, seed=rng)
+        rej_iid += imcorr.pearson(a, b).pvalue < 0.05
+        rej += imcorr.pearson(a, b, pvalue_method="effective_n").pvalue < 0.05
+    assert rej_iid / 80 > 0.3
+    assert rej / 80 <= 0.1

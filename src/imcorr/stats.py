@@ -137,9 +137,13 @@ def _default_block(sa, sb, sn, shape, lags) -> tuple[int, ...]:
     return tuple(out)
 
 
-def _block_permutation_centred(ac, bc, m, lags, r_obs_exact, *, block_size, permutations, seed, correct_boundaries):
+def _block_permutation_centred(
+    ac, bc, m, lags, r_obs_exact, *, block_size, permutations, seed, correct_boundaries, channels=False
+):
     sa, sb, sn = _en._class_acfs(ac, bc, m, lags)
-    if block_size is None:
+    if block_size is None and channels:  # spatial blocks that carry every channel along
+        block = _default_block(sa, sb, sn, ac.shape[:-1], lags) + (ac.shape[-1],)
+    elif block_size is None:
         block = _default_block(sa, sb, sn, ac.shape, lags)
     else:
         block = normalize_block(block_size, ac.shape)
@@ -297,7 +301,8 @@ def _one_pvalue(res, a, b, m, *, method, block_size, permutations, seed, max_lag
     if block is not None and channels:
         block = (tuple(block) if np.ndim(block) else (block,) * (a.ndim - 1)) + (a.shape[-1],)
     bp = _block_permutation_centred(
-        ac, bc, m, lags, res.r, block_size=block, permutations=permutations, seed=seed, correct_boundaries=True
+        ac, bc, m, lags, res.r, block_size=block, permutations=permutations, seed=seed, correct_boundaries=True,
+        channels=channels,
     )
     return dataclasses.replace(
         res,
