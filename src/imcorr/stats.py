@@ -117,7 +117,11 @@ def _within_block_class_counts(block, grid, lags) -> np.ndarray:
 
 
 def _default_block(sa, sb, sn, shape, lags) -> tuple[int, ...]:
-    """Twice the larger 1/e autocorrelation length, at least 2 and leaving >= MIN_BLOCKS blocks."""
+    """About twice the larger 1/e autocorrelation length, leaving >= MIN_BLOCKS blocks.
+
+    The block count per axis is ``round(n / size)`` and the block ``n // count``, so the
+    tiling leaves a remainder of fewer than ``count`` pixels per axis.
+    """
     lengths = []
     for s in (sa, sb):
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -128,13 +132,24 @@ def _default_block(sa, sb, sn, shape, lags) -> tuple[int, ...]:
     finite = [v for v in lengths if math.isfinite(v)]
     ell = max(finite) if len(finite) == len(lengths) else math.inf
     size = max(2, math.ceil(2.0 * ell)) if math.isfinite(ell) else max(shape)
-    out = []
-    for n in shape:
-        out.append(max(1, min(size, n)))
-    # keep enough blocks to permute: shrink until >= MIN_BLOCKS (or blocks of 1 px)
-    while math.prod(n // s for n, s in zip(shape, out)) < MIN_BLOCKS and max(out) > 1:
-        out = [max(1, s * 3 // 4) if s > 1 else 1 for s in out]
-    return tuple(out)
+    counts = [max(1, round(n / min(size, n))) for n in shape]
+    # keep enough blocks to permute: add blocks along the axis with the largest ones
+    while math.prod(counts) < MIN_BLOCKS and any(c < n for c, n in zip(counts, shape)):
+        i = max(range(len(shape)), key=lambda ax: shape[ax] / counts[ax] if counts[ax] < shape[ax] else 0)
+        counts[i] += 1
+    return tuple(n // c for n, c in zip(shape, counts))
+
+
+def _preserved_class_counts(block, grid, shape, lags) -> np.ndarray:
+    """Pixel pairs per distance class that a block scramble keeps: inside one block, or both in the
+    remainder strips (which never move)."""
+    nw = _within_block_class_counts(block, grid, lags)
+    core = tuple(slice(0, g * s) for g, s in zip(grid, block))
+    rem = np.ones(shape, dtype=np.float32)
+    rem[core] = 0.0
+    if rem.any():
+        nw = nw + _en._class_autocov(rem, tuple(lags))
+    return nw
 
 
 def _block_permutation_centred(
@@ -163,7 +178,7 @@ def _block_permutation_centred(
     if correct_boundaries:
         keep = sn > 0.5
         v_full = float(np.sum(sa[keep] * sb[keep] / sn[keep]))
-        nw = _within_block_class_counts(block, sc.grid, lags)
+        nw = _preserved_class_counts(block, sc.grid, ac.shape, lags)
         v_within = float(np.sum(sa[keep] * sb[keep] * nw[keep] / (sn[keep] * sn[keep])))
         if v_within > 0 and v_full > v_within:
             kappa = math.sqrt(v_full / v_within)
@@ -211,8 +226,9 @@ def block_permutation_test(
     a, b : array_like
         Finite images of the same shape.
     block_size : int or sequence of int, optional
-        Block shape; default: twice the larger 1/e autocorrelation length of ``a`` and
-        ``b`` (at least 2 pixels, shrunk if fewer than 16 blocks would fit).
+        Block shape; default: about twice the larger 1/e autocorrelation length of ``a``
+        and ``b`` (at least 2 pixels), adjusted per axis to ``n // round(n / size)`` so the
+        tiling leaves almost no remainder, and smaller if fewer than 16 blocks would fit.
     permutations : int
         Number of scrambles (999 gives p-values in steps of 0.001).
     seed : int, optional
@@ -222,8 +238,9 @@ def block_permutation_test(
         borders, so the scrambled r's are too narrow and the raw test rejects too often
         unless the blocks are much larger than the correlation length. With the
         correction (default) the scrambled r's are scaled by
-        ``kappa = sqrt(V_all / V_within)``, where ``V = sum_k N(k) rho_a(k) rho_b(k)``
-        over all pixel pairs, or over the pairs inside one block, from the distance-class
+        ``kappa = sqrt(V_all / V_kept)``, where ``V = sum_k N(k) rho_a(k) rho_b(k)``
+        over all pixel pairs, or over the pairs a scramble keeps (inside one block, or
+        both in the unmoved remainder strips), from the distance-class
         ACFs of :mod:`imcorr._effective_n`. ``False`` gives the plain (Costes-style) test.
     max_lag : int or sequence of int, optional
         Largest ACF lag (see :func:`effective_n`).
