@@ -57,6 +57,7 @@ from ._register_dft import REFINE_TUKEY_ALPHA, separable_window
 __all__ = ["refine_translation", "RefineOutput"]
 
 MAX_PIXELS = 256 * 256  # the refinement works on at most this many pixels of the overlap
+ACCEPT_AITKEN = 0.01  # px: accept the Steffensen extrapolation without re-verifying below this step
 MARGIN = 2.0  # px between the window support and the crop edge (room for |s - round(s)| + updates)
 
 
@@ -217,7 +218,10 @@ def refine_translation(
         if any(b < 2 * MARGIN + 4 for b in box):
             return None
         r_res = s - k
-        fac_r = separable_window(window, box, (0.0,) * nd, MARGIN, REFINE_TUKEY_ALPHA)
+        if cache.get("fac_box") != box:
+            cache["fac_box"] = box
+            cache["fac_r"] = separable_window(window, box, (0.0,) * nd, MARGIN, REFINE_TUKEY_ALPHA)
+        fac_r = cache["fac_r"]
         fac_m = separable_window(window, box, tuple(r_res), MARGIN, REFINE_TUKEY_ALPHA)
         key = (sl_r, sl_m[0].start - sl_r[0].start)
         if cache.get("key") != key:
@@ -233,7 +237,7 @@ def refine_translation(
         else:
             r_new = r_res
         s_new = k + r_new
-        last = (A, B, C, omegas, wlast, r_new, box, fac_r)
+        last = (A, B, C, omegas, wlast, k.copy(), box, fac_r)
         delta = float(np.max(np.abs(s_new - s)))
         s = s_new
         history.append(s.copy())
@@ -241,11 +245,18 @@ def refine_translation(
             converged = True
             break
         if len(history) >= 3:  # Steffensen: extrapolate, then restart the history there
+            step2 = float(np.max(np.abs(history[-1] - history[-2])))
             s = _aitken(history)
             history = [s.copy()]
+            if step2 < ACCEPT_AITKEN:
+                # the map is linear to high order this close: the extrapolated point is the fixed
+                # point to << tol, verifying it would cost one more FFT for nothing measurable
+                converged = True
+                break
     if newton and not converged and delta < 10 * tol:
         converged = True
-    A, B, C, omegas, wlast, r, box, fac_r = last
+    A, B, C, omegas, wlast, k_last, box, fac_r = last
+    r = s - k_last
     ph = _phase(omegas, r, nd)
     wl = _bshape(wlast, nd - 1, nd)
     e = [np.exp(-1j * omegas[ax] * r[ax]) for ax in range(nd)]

@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 MIN_SIZE = 8
-_BAND = 256  # frequency band of the DFT-upsampling seed when the refinement follows
+_BAND = 128  # frequency band of the DFT-upsampling seed when the refinement follows
 _BIN_MIN = 512  # coarse stage on 2x2-binned images when every axis has at least this many px
 _SMALL_FFT = 1 << 18  # transforms up to this many elements run on one worker (threads cost more there)
 _SEED_UPSAMPLE = 20  # DFT upsampling of that seed (the refinement converges from +-0.5 px)
@@ -294,9 +294,9 @@ class Registrar:
         ref = self.reference
         if all(self._const):
             return self._nan_result("reference is constant: no shift is defined")
-        if all(float(np.ptp(mov[..., c])) == 0.0 for c in range(mov.shape[-1])):
-            return self._nan_result("moving is constant: no shift is defined")
         mov_c = _bin2(mov) if self._bin > 1 else mov
+        if _constant(mov, mov_c):
+            return self._nan_result("moving is constant: no shift is defined")
         w = _windowed_f32(mov_c, self._factors)
         prod = None
         for c, spec_r in enumerate(self._spectra):
@@ -497,11 +497,18 @@ def _registrar_for(reg, ref, upsample, window, normalization, overlap_ratio, dis
     reg._ref_coarse = _bin2(ref) if reg._bin > 1 else ref
     reg.fft_shape = reg._ref_coarse.shape[:-1]
     reg._factors = _coarse_window(window, reg.fft_shape)
-    reg._const = [float(np.ptp(ref[..., c])) == 0.0 for c in range(ref.shape[-1])]
+    reg._const = [_constant(ref, reg._ref_coarse)]
     reg._small = math.prod(reg.fft_shape) <= _SMALL_FFT
     w = _windowed_f32(reg._ref_coarse, reg._factors)
     reg._spectra = [_fft.Spectrum(w[..., c], reg.fft_shape, dtype=np.float32) for c in range(w.shape[-1])]
     return reg
+
+
+def _constant(x: np.ndarray, coarse: np.ndarray) -> bool:
+    """True if every channel of ``x`` is constant (checked on the binned copy first: cheaper)."""
+    if any(float(np.ptp(coarse[..., c])) != 0.0 for c in range(coarse.shape[-1])):
+        return False
+    return all(float(np.ptp(x[..., c])) == 0.0 for c in range(x.shape[-1]))
 
 
 def _bin2(x: np.ndarray) -> np.ndarray:
