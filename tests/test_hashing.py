@@ -45,6 +45,7 @@ def small_stack_path(request, monkeypatch):
     import imcorr._hash_resize as hr
 
     monkeypatch.setattr(hr, "_MIN_STACK", 1 if request.param == "engine" else 10**9)
+    monkeypatch.setattr(hr, "_MAX_ENGINE_OUT", 10**12)
     return request.param
 
 
@@ -53,6 +54,7 @@ def engine(monkeypatch):
     import imcorr._hash_resize as hr
 
     monkeypatch.setattr(hr, "_MIN_STACK", 1)
+    monkeypatch.setattr(hr, "_MAX_ENGINE_OUT", 10**12)
 
 
 @pytest.fixture(scope="module")

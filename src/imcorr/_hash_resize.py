@@ -52,6 +52,7 @@ _CHUNK_ELEMENTS = 1 << 18  # input pixels per BLAS call (1 MiB of float32: stays
 # fastest with OpenBLAS sgemm for rows; the batched column products prefer fewer calls)
 _GROUP_ROWS = 4
 _MIN_STACK = 4  # fewer images than this are resized by Pillow itself (same pixels, no set-up)
+_MAX_ENGINE_OUT = 128 * 128  # larger outputs per image are resized by Pillow itself
 _GROUP_COLS = 16
 
 
@@ -86,7 +87,7 @@ def _lanczos(x: float) -> float:
     return 0.0
 
 
-@functools.lru_cache(maxsize=128)
+@functools.lru_cache(maxsize=16)
 def lanczos_coefficients(in_size: int, out_size: int) -> np.ndarray:
     """Pillow's fixed-point LANCZOS weights as a dense ``(in_size, out_size)`` int64 matrix.
 
@@ -274,7 +275,7 @@ class _Pass:
             of[flat[sl]] = np.clip(np.floor((total + _HALF) / _ONE), 0.0, 255.0)
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=32)
 def _get_pass(in_size: int, out_size: int) -> _Pass:
     return _Pass(in_size, out_size)
 
@@ -300,8 +301,9 @@ def resize_lanczos_u8(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     need_h, need_v = w != W, h != H
     if not (need_h or need_v):
         return images.copy()
-    if N < _MIN_STACK:
-        # a few images: Pillow itself is exact and needs no weight set-up
+    if N < _MIN_STACK or w * h > _MAX_ENGINE_OUT:
+        # a few images, or large outputs (whash's image_scale): Pillow itself is exact,
+        # needs no weight set-up and is as fast when the output is not tiny
         from PIL import Image
 
         out = np.empty((N, h, w), dtype=np.uint8)
