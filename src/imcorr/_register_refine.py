@@ -258,15 +258,16 @@ def refine_translation(
     A, B, C, omegas, wlast, k_last, box, fac_r = last
     r = s - k_last
     ph = _phase(omegas, r, nd)
-    wl = _bshape(wlast, nd - 1, nd)
     e = [np.exp(-1j * omegas[ax] * r[ax]) for ax in range(nd)]
     e[-1] = e[-1] * wlast
     num = float(_contract(C, e).real)
-    ea = float(np.sum((np.abs(A) ** 2).sum(axis=-1) * wl))
-    eb = float(np.sum((np.abs(B) ** 2).sum(axis=-1) * wl))
+    ones = [np.ones(om.size) for om in omegas]
+    ones[-1] = wlast
+    ea = float(_contract(_abs2(A).sum(axis=-1), ones))
+    eb = float(_contract(_abs2(B).sum(axis=-1), ones))
     peak = num / math.sqrt(ea * eb) if ea > 0 and eb > 0 else math.nan
     peak = float(np.clip(peak, -1.0, 1.0))
-    unc = _uncertainty(A, B, ph, omegas, wl, nd)
+    unc = _uncertainty(A, B, ph, omegas, wlast, nd)
     return RefineOutput(np.asarray(s, dtype=np.float64), peak, unc, it, converged)
 
 
@@ -313,32 +314,41 @@ def _spectra(x, factors, nd):
     return out[0][..., None] if len(out) == 1 else np.stack(out, axis=-1)
 
 
-def _uncertainty(A, B, ph, omegas, wl, nd) -> float:
-    """Sandwich-covariance radius (px) of the shift, see the module docstring."""
-    res = B - A * ph[..., None]
-    wfull = np.broadcast_to(wl, res.shape[:nd])
+def _abs2(z: np.ndarray) -> np.ndarray:
+    return z.real * z.real + z.imag * z.imag
+
+
+def _uncertainty(A, B, ph, omegas, wlast, nd) -> float:
+    """Sandwich-covariance radius (px) of the shift, see the module docstring.
+
+    Every sum over frequencies is a separable contraction (per-axis weight vectors).
+    """
     # noise power per frequency from the low half band of the residual: near Nyquist the
     # residual also holds the aliasing error of the windowed model; white noise is flat
-    band = None
-    for ax in range(nd):
-        m = _bshape(np.abs(omegas[ax]) <= np.pi / 2, ax, nd)
-        band = m if band is None else band & m
-    band = np.broadcast_to(band, res.shape[:nd])
-    wb = wfull[band]
+    band = [(np.abs(om) <= np.pi / 2).astype(np.float64) for om in omegas]
+    band[-1] = band[-1] * wlast
+    ones = [np.ones(om.size) for om in omegas]
+    ones[-1] = wlast
+    band_count = float(_contract(np.ones(A.shape[:nd]), band))
     H = np.zeros((nd, nd))
     V = np.zeros((nd, nd))
     for c in range(A.shape[-1]):
-        n_tot = float(np.sum((np.abs(res[..., c]) ** 2)[band] * wb)) / float(np.sum(wb))
+        a2 = _abs2(A[..., c])
+        b2 = _abs2(B[..., c])
+        res2 = _abs2(B[..., c] - A[..., c] * ph)
+        n_tot = float(_contract(res2, band)) / band_count
         half = n_tot / 2  # each image's share
-        s2 = np.maximum(0.5 * (np.abs(A[..., c]) ** 2 + np.abs(B[..., c]) ** 2) - half, 0.0)
-        h_w = s2 * wfull
-        v_w = (s2 * n_tot + half * half) * 0.5 * wfull * wfull
+        s2 = np.maximum(0.5 * (a2 + b2) - half, 0.0)
+        v_w = s2 * (0.5 * n_tot)
+        v_w += 0.5 * half * half
         for i in range(nd):
-            wi = _bshape(omegas[i], i, nd)
             for j in range(i, nd):
-                wij = wi * _bshape(omegas[j], j, nd)
-                H[i, j] += float(np.sum(h_w * wij))
-                V[i, j] += float(np.sum(v_w * wij))
+                vecs = list(ones)
+                vecs[i] = vecs[i] * omegas[i]
+                vecs[j] = vecs[j] * omegas[j]
+                H[i, j] += float(_contract(s2, vecs))
+                vecs[-1] = vecs[-1] * wlast  # V carries the squared half-spectrum weight
+                V[i, j] += float(_contract(v_w, vecs))
     H = H + np.triu(H, 1).T
     V = V + np.triu(V, 1).T
     try:
