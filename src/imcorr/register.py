@@ -305,7 +305,7 @@ class Registrar:
                 if self._small
                 else _fft.rfftn(w[..., c], self.fft_shape, dtype=np.float32)
             )
-            spec_m *= np.conj(spec_r.spectrum)
+            spec_m *= np.conj(spec_r)
             prod = spec_m if prod is None else np.add(prod, spec_m, out=prod)
         del w
         if self.normalization == "phase":
@@ -500,7 +500,10 @@ def _registrar_for(reg, ref, upsample, window, normalization, overlap_ratio, dis
     reg._const = [_constant(ref, reg._ref_coarse)]
     reg._small = math.prod(reg.fft_shape) <= _SMALL_FFT
     w = _windowed_f32(reg._ref_coarse, reg._factors)
-    reg._spectra = [_fft.Spectrum(w[..., c], reg.fft_shape, dtype=np.float32) for c in range(w.shape[-1])]
+    if reg._small:  # the reference's spectrum, computed once (one FFT worker for small transforms)
+        reg._spectra = [_fft.rfftn_in_thread(w[..., c], reg.fft_shape, dtype=np.float32) for c in range(w.shape[-1])]
+    else:
+        reg._spectra = [_fft.Spectrum(w[..., c], reg.fft_shape, dtype=np.float32).spectrum for c in range(w.shape[-1])]
     return reg
 
 
