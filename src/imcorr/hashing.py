@@ -319,8 +319,7 @@ def hash_image(
             raise InputError("invariant: colorhash is already rotation and flip invariant; drop invariant=True")
         return colorhash(image, 3 if hash_size is None else hash_size, **options)
     hash_size = 8 if hash_size is None else hash_size
-    hs, opts, target = _options(method, hash_size, options)
-    size_fn = target
+    hs, opts, size_fn = _options(method, hash_size, options)
     if not isinstance(image, (str, os.PathLike)):
         g = _load(image, "image", size_fn, draft)[1]
         return _hash_gray(method, g, hs, opts, size_fn(min(g.shape)), bool(invariant))
