@@ -397,3 +397,12 @@ def test_effective_n_3d_calibration_small():
         rej += imcorr.pearson(a, b, pvalue_method="effective_n").pvalue < 0.05
     assert rej_iid / 80 > 0.3
     assert rej / 80 <= 0.1
+
+
+def test_memory_limit_is_checked(monkeypatch):
+    monkeypatch.setenv("IMCORR_MEMORY_LIMIT", "1M")
+    a = np.random.default_rng(0).standard_normal((256, 256))
+    with pytest.raises(imcorr.MemoryLimitError, match="effective_n"):
+        imcorr.pearson(a, a.T, pvalue_method="effective_n")
+    with pytest.raises(imcorr.MemoryLimitError):
+        imcorr.effective_n(a, a.T)

@@ -305,6 +305,7 @@ def _one_pvalue(res, a, b, m, *, method, block_size, permutations, seed, max_lag
     lags = _en._max_lags(a.shape, max_lag)
     if channels:  # the channel axis: every lag between channels, blocks span all channels
         lags = lags[:-1] + (a.shape[-1] - 1,)
+    _en._check_acf_memory(a.shape, lags, f"pvalue_method={method!r}")
     ac = _en._centre(a, m)
     bc = _en._centre(b, m)
     if method == "effective_n":
