@@ -128,7 +128,7 @@ def correlate_valid(
             if center_tiles:
                 if buf is None or buf.shape != blk.shape:
                     buf = np.empty(blk.shape, dtype=dtype)
-                np.subtract(blk, np.mean(blk, dtype=np.float64), out=buf, casting="unsafe")
+                np.subtract(blk, np.mean(blk, dtype=np.float64), out=buf, dtype=dtype)
                 blk = buf
             specs[i] = _fft.rfftn(blk, tile, dtype=dtype)
         for n_pair, (i, k) in enumerate(pairs):

@@ -69,8 +69,9 @@ def _tile_job(chan, kspec, tile, origin, steps, oshape, tshape, dtype, g, stt, t
     dlen = tuple(d.stop - d.start for d in dst)
     blk = chan[src]
     # any offset cancels (sum T' = 0); removing roughly the mean only shrinks the FFT's rounding
-    c = float(np.mean(blk[(slice(None, None, 4),) * blk.ndim], dtype=np.float64))
-    b = np.subtract(blk, c, out=_scratch(23, blk.shape, dtype), casting="unsafe")
+    sub = blk[(slice(None, None, 4),) * blk.ndim] if dtype == np.float32 else blk
+    c = float(np.mean(sub, dtype=np.float64))
+    b = np.subtract(blk, c, out=_scratch(23, blk.shape, dtype), dtype=dtype)
     spec = _fft.rfftn_in_thread(b, tile, dtype=dtype)
     spec *= kspec
     num = _fft.irfftn_in_thread(spec, tile)[tuple(slice(0, m) for m in dlen)]
