@@ -51,6 +51,7 @@ __all__ = [
     "SimilarityResult",
     "align",
     "overlay",
+    "RegistrationWarning",
 ]
 
 MIN_SIZE = 8
