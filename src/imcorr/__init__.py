@@ -17,13 +17,13 @@ from . import errors  # noqa: E402,F401
 # Capability modules re-export their public API here, one line each.
 from .correlate import *  # noqa: E402,F401,F403
 from .errors import *  # noqa: E402,F401,F403
-from .io import load, read, save  # noqa: E402,F401
-from .similarity import *  # noqa: E402,F401,F403
-from .register import *  # noqa: E402,F401,F403
-from .match import *  # noqa: E402,F401,F403
-from .localmap import *  # noqa: E402,F401,F403
-from .stats import *  # noqa: E402,F401,F403
-from .signal import *  # noqa: E402,F401,F403
-from .matrix import *  # noqa: E402,F401,F403
 from .hashing import *  # noqa: E402,F401,F403
+from .io import load, read, save  # noqa: E402,F401
 from .keypoints import *  # noqa: E402,F401,F403
+from .localmap import *  # noqa: E402,F401,F403
+from .match import *  # noqa: E402,F401,F403
+from .matrix import *  # noqa: E402,F401,F403
+from .register import *  # noqa: E402,F401,F403
+from .signal import *  # noqa: E402,F401,F403
+from .similarity import *  # noqa: E402,F401,F403
+from .stats import *  # noqa: E402,F401,F403
