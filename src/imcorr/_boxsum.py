@@ -196,22 +196,37 @@ def _last_axis_doubling(x: np.ndarray, w: int, a: int, m: int, dtype, out=None) 
 
 
 def _box_chunk(x, win, mode, dtype, start, m0, out=None):
-    """Box sum for outputs ``start .. start + m0 - 1`` along axis 0, all of the other axes."""
+    """Box sum for outputs ``start .. start + m0 - 1`` along axis 0, all of the other axes.
+
+    Axes with a window of 1 are the identity in every mode and are skipped (callers stack
+    several quantities on such an axis to sum them in one call).
+    """
+    active = [ax for ax in range(x.ndim) if win[ax] > 1]
+    last = active[-1] if active else -1
+
     def buf(ax, src_shape, m):
-        if ax == x.ndim - 1:
+        if ax == last:
             return out
         shape = list(src_shape)
         shape[ax] = m
         return _scratch(1 + ax % 2, shape, dtype)
 
-    res = _axis_pass(x, win[0], _lead(mode, win[0]), start, m0, 0, dtype, out=buf(0, x.shape, m0))
+    if win[0] > 1:
+        res = _axis_pass(x, win[0], _lead(mode, win[0]), start, m0, 0, dtype, out=buf(0, x.shape, m0))
+    else:
+        res = x[start : start + m0]
     for ax in range(1, x.ndim):
         w = win[ax]
+        if w == 1:
+            continue
         m = _out_len(mode, res.shape[ax], w)
         if ax == x.ndim - 1 and w <= _DOUBLING_MAX:
             res = _last_axis_doubling(res, w, _lead(mode, w), m, dtype, out=buf(ax, res.shape, m))
         else:
             res = _axis_pass(res, w, _lead(mode, w), 0, m, ax, dtype, out=buf(ax, res.shape, m))
+    if res is not out and out is not None:
+        np.copyto(out, res, casting="unsafe")
+        res = out
     return res
 
 
