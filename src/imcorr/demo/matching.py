@@ -9,8 +9,11 @@ def run(ctx) -> None:
     import imcorr
 
     ref, mov = ctx.reference, ctx.moving
-    y0, x0, h, w = 180, 200, 64, 72
+    H, W = ref.shape
+    # the camera operator's head and camera: a textured patch, placed relative to the image size
+    y0, x0, h, w = int(0.22 * H), int(0.40 * W), int(0.2 * H), int(0.22 * W)
     tpl = ref[y0 : y0 + h, x0 : x0 + w]
+    h, w = tpl.shape
     res = imcorr.find_template(mov, tpl, max_matches=3, threshold=0.5)
     best = res.best
     expected = (y0 + ctx.true_shift[0], x0 + ctx.true_shift[1])
