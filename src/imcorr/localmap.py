@@ -155,10 +155,16 @@ def _strip_stats(a, b, m, ga, gb, win, r0, r1, out, valid, tol, totals, k):
         np.sqrt(sxx, out=sxx)
         np.divide(sxy, sxx, out=sxy)
     np.clip(sxy, -1.0, 1.0, out=sxy)
+    nok = int(np.count_nonzero(ok))
+    if nok == ok.size:  # the common case: no masked (slow) operations
+        np.copyto(out[r0:r1], sxy)
+        valid[r0:r1] = True
+        totals[k] = (float(sxy.sum()), nok)
+        return
+    np.copyto(sxy, np.nan, where=~ok)
     np.copyto(out[r0:r1], sxy)
-    out[r0:r1][~ok] = np.nan
     valid[r0:r1] = ok
-    totals[k] = (float(np.sum(sxy, where=ok)), int(np.count_nonzero(ok)))
+    totals[k] = (float(np.nansum(sxy)), nok)
 
 
 def local_correlation(a, b, *, window=15, mask=None, kind: str = "pearson") -> LocalCorrelationResult:
