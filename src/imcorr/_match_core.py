@@ -46,22 +46,28 @@ def _fft_cost(shape: Sequence[int]) -> float:
     return n * max(math.log2(n), 1.0)
 
 
-def plan_tiles(image_shape: Sequence[int], kernel_shape: Sequence[int], n_forward: int = 1, n_inverse: int = 1):
+def plan_tiles(
+    image_shape: Sequence[int], kernel_shape: Sequence[int], n_forward: int = 1, n_inverse: int = 1,
+    *, workers: int = 1,
+):
     """Choose the overlap-save FFT tile shape for a valid-mode correlation.
 
     Returns ``(tile_shape, n_tiles)``. ``tile_shape == fast_shape(image_shape)`` means
-    a single whole-image FFT.
+    a single whole-image FFT. ``workers > 1`` models blocks run as parallel jobs (the
+    pipelined ZNCC): the per-block work is charged ``ceil(tiles / workers) * workers``
+    times, so block counts that leave a worker idle are avoided.
     """
+    ratio = 2 ** 0.25 if len(image_shape) <= 2 else 2.0
     cands = []
     for n, k in zip(image_shape, kernel_shape):
         full = _fft.fast_len(n)
         opts = {full}
-        v = max(2 * k, 64)
+        v = float(max(2 * k, 64))
         while v < n:
-            f = _fft.fast_len(v)
+            f = _fft.fast_len(int(v))
             if f - k + 1 >= 1 and f < full:
                 opts.add(f)
-            v *= 2
+            v *= ratio
         cands.append(sorted(opts))
     best = None
     for combo in itertools.product(*cands):
@@ -69,11 +75,11 @@ def plan_tiles(image_shape: Sequence[int], kernel_shape: Sequence[int], n_forwar
         for n, k, f in zip(image_shape, kernel_shape, combo):
             step = f - k + 1
             tiles *= -(-(n - k + 1) // step)
-        cost = tiles * (n_forward + n_inverse) * _fft_cost(combo) + _fft_cost(combo)
-        # every block pays a fixed overhead
-        cost += tiles * 8.0e5  # ~150 us of Python, planning and copies per block (1 unit ~ 0.2 ns)
-        # the float64 window sums of each block re-read its halo (~30 cost units per element)
-        cost += 30.0 * tiles * math.prod(f for f in combo)
+        per_tile = (n_forward + n_inverse) * _fft_cost(combo)
+        per_tile += 8.0e5  # every block pays ~150 us of Python, planning and copies (1 unit ~ 0.2 ns)
+        per_tile += 30.0 * math.prod(combo)  # float64 window sums re-read each block's halo
+        slots = tiles if workers <= 1 or tiles < 3 else -(-tiles // workers) * workers
+        cost = slots * per_tile + _fft_cost(combo)
         if best is None or cost < best[0]:
             best = (cost, combo, tiles)
     return best[1], best[2]

@@ -135,7 +135,10 @@ def zncc_single(chan: np.ndarray, templ: np.ndarray, dtype, *, refine: bool = Tr
     defined = np.empty(oshape, dtype=bool)
     risky = None
     rscale = 0.0
-    tile, ntiles = plan_tiles(chan.shape, tshape)
+    nw = max(1, os.cpu_count() or 1)
+    tile, ntiles = plan_tiles(chan.shape, tshape, workers=nw)
+    if ntiles < 3:
+        tile, ntiles = plan_tiles(chan.shape, tshape)
     if refine and dtype == np.float32:
         # the error bound uses the FFT block size
         rms = math.sqrt(max(float(np.var(chan[(slice(None, None, 4),) * chan.ndim], dtype=np.float64)), 0.0))
