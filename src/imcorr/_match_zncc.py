@@ -71,6 +71,58 @@ def _strip(chan, num, out, defined, tshape, g, stt, tol, r0, r1, risky, rscale):
     np.copyto(out[r0:r1], v, casting="unsafe")
 
 
+def _strip_moments(chan, vfull, defined, tshape, g, tol, r0, r1, risky, rscale):
+    """Window sum of squared deviations ``V`` for output rows ``r0:r1`` into ``vfull``."""
+    s1, s2 = _moments(chan[r0 : r1 + tshape[0] - 1], g, tshape)
+    np.multiply(s1, s1, out=s1)
+    s1 *= 1.0 / float(math.prod(tshape))
+    v = np.subtract(s2, s1, out=vfull[r0:r1])
+    np.greater(v, tol, out=defined[r0:r1])
+    if risky is not None:
+        np.less(v, rscale, out=risky[r0:r1])
+        risky[r0:r1] &= defined[r0:r1]
+
+
+def _strip_divide(num, vfull, defined, out, stt, r0, r1):
+    v = vfull[r0:r1]
+    v *= stt
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.sqrt(v, out=v)
+        np.divide(num[r0:r1], v, out=v)
+    np.clip(v, -1.0, 1.0, out=v)
+    v[~defined[r0:r1]] = 0.0
+    np.copyto(out[r0:r1], v, casting="unsafe")
+
+
+def _numerator_one_worker(chan, kern, tile, dtype):
+    """Whole-image FFT numerator on one worker (runs next to the window-sum jobs)."""
+    c = float(np.mean(chan[(slice(None, None, 4),) * chan.ndim], dtype=np.float64))
+    b = np.subtract(chan, c, dtype=dtype)
+    spec = _fft.rfftn_in_thread(b, tile, dtype=dtype)
+    del b
+    ks = _fft.rfftn_small(kern, tile, dtype=dtype)  # pruned: only the template's rows
+    np.conjugate(ks, out=ks)
+    spec *= ks
+    del ks
+    full = _fft.irfftn_in_thread(spec, tile)
+    oshape = tuple(n - t + 1 for n, t in zip(chan.shape, kern.shape))
+    return full[tuple(slice(0, m) for m in oshape)]
+
+
+def _overlapped(chan, kern, tile, tshape, dtype, g, stt, tol, out, defined, risky, rscale, jobs) -> None:
+    """One whole-image FFT on one worker while the other workers take the window sums."""
+    pool = _get_pool()
+    vfull = np.empty(out.shape, dtype=np.float64)
+    fnum = pool.submit(_numerator_one_worker, chan, kern, tile, dtype)
+    futs = [pool.submit(_strip_moments, chan, vfull, defined, tshape, g, tol, r0, r1, risky, rscale)
+            for r0, r1 in jobs]
+    for f in futs:
+        f.result()
+    num = fnum.result()
+    for f in [pool.submit(_strip_divide, num, vfull, defined, out, stt, r0, r1) for r0, r1 in jobs]:
+        f.result()
+
+
 def _tile_job(chan, kspec, tile, origin, steps, oshape, tshape, dtype, g, stt, tol, out, defined, risky, rscale):
     """One overlap-save block: float32/64 FFT numerator and float64 normalisation, cache-hot."""
     src = tuple(slice(o, min(o + f, n)) for o, f, n in zip(origin, tile, chan.shape))
@@ -151,7 +203,6 @@ def zncc_single(chan: np.ndarray, templ: np.ndarray, dtype, *, refine: bool = Tr
         if risky is not None and risky.any():
             _refine(chan, kern, out, risky, tshape, g, stt)
         return out, defined
-    (num,) = correlate_valid([chan], [kern], [(0, 0)], dtype, center_tiles=True)
     row = math.prod(oshape[1:]) if len(oshape) > 1 else 1
     # strips re-read h - 1 halo rows: keep them >= 4 halos tall, but give every core work
     nw = max(1, os.cpu_count() or 1)
@@ -159,6 +210,12 @@ def zncc_single(chan: np.ndarray, templ: np.ndarray, dtype, *, refine: bool = Tr
     step = min(step, max(1, -(-oshape[0] // nw)))
     bounds = list(range(0, oshape[0], step)) + [oshape[0]]
     jobs = list(zip(bounds[:-1], bounds[1:]))
+    if math.prod(tshape) > DIRECT_MAX and nw > 1 and ntiles == 1:
+        _overlapped(chan, kern, tile, tshape, dtype, g, stt, tol, out, defined, risky, rscale, jobs)
+        if risky is not None and risky.any():
+            _refine(chan, kern, out, risky, tshape, g, stt)
+        return out, defined
+    (num,) = correlate_valid([chan], [kern], [(0, 0)], dtype, center_tiles=True)
     args = (chan, num, out, defined, tshape, g, stt, tol)
     if len(jobs) == 1 or (os.cpu_count() or 1) == 1:
         for r0, r1 in jobs:
