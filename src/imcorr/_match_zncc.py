@@ -123,7 +123,8 @@ def _overlapped(chan, kern, tile, tshape, dtype, g, stt, tol, out, defined, risk
         f.result()
 
 
-def _tile_job(chan, kspec, tile, origin, steps, oshape, tshape, dtype, g, stt, tol, out, defined, risky, rscale):
+def _tile_job(chan, kern, kspec, tile, origin, steps, oshape, tshape, dtype, g, stt, tol, out, defined, risky,
+              rscale):
     """One overlap-save block: float32/64 FFT numerator and float64 normalisation, cache-hot."""
     src = tuple(slice(o, min(o + f, n)) for o, f, n in zip(origin, tile, chan.shape))
     dst = tuple(slice(o, min(o + s, on)) for o, s, on in zip(origin, steps, oshape))
@@ -144,6 +145,7 @@ def _tile_job(chan, kspec, tile, origin, steps, oshape, tshape, dtype, g, stt, t
     s1 *= 1.0 / n
     v = np.subtract(s2, s1, out=s2)
     ok = np.greater(v, tol, out=defined[dst])
+    rk = None
     if risky is not None:
         rk = np.less(v, rscale, out=risky[dst])
         rk &= ok
@@ -154,6 +156,9 @@ def _tile_job(chan, kspec, tile, origin, steps, oshape, tshape, dtype, g, stt, t
     np.clip(v, -1.0, 1.0, out=v)
     v[~ok] = 0.0
     np.copyto(out[dst], v, casting="unsafe")
+    if rk is not None and rk.any():
+        # recompute this block's near-flat windows in float64, here on the pool
+        _refine(chan[nsrc], kern, out[dst], rk, tshape, g, stt)
 
 
 def _pipelined(chan, kern, tile, tshape, dtype, g, stt, tol, out, defined, risky, rscale) -> None:
@@ -163,7 +168,7 @@ def _pipelined(chan, kern, tile, tshape, dtype, g, stt, tol, out, defined, risky
     np.conjugate(kspec, out=kspec)
     steps = [f - t + 1 for f, t in zip(tile, tshape)]
     origins = list(itertools.product(*[range(0, o, s) for o, s in zip(oshape, steps)]))
-    args = (chan, kspec, tile)
+    args = (chan, kern, kspec, tile)
     rest = (steps, oshape, tshape, dtype, g, stt, tol, out, defined, risky, rscale)
     futs = [_get_pool().submit(_tile_job, *args, o, *rest) for o in origins]
     for f in futs:
@@ -200,9 +205,7 @@ def zncc_single(chan: np.ndarray, templ: np.ndarray, dtype, *, refine: bool = Tr
         risky = np.empty(oshape, dtype=bool)
     if math.prod(tshape) > DIRECT_MAX and ntiles >= 3 and (os.cpu_count() or 1) > 1:
         _pipelined(chan, kern, tile, tshape, dtype, g, stt, tol, out, defined, risky, rscale)
-        if risky is not None and risky.any():
-            _refine(chan, kern, out, risky, tshape, g, stt)
-        return out, defined
+        return out, defined  # blocks refine their own risky windows
     row = math.prod(oshape[1:]) if len(oshape) > 1 else 1
     # strips re-read h - 1 halo rows: keep them >= 4 halos tall, but give every core work
     nw = max(1, os.cpu_count() or 1)
@@ -247,8 +250,8 @@ def _refine(chan, kern, out, risky, tshape, g, stt):
         src = tuple(slice(a, b + t - 1) for a, b, t in zip(o0, o1, tshape))
         sub = np.subtract(chan[src], g, dtype=np.float64)
         (num,) = correlate_valid([sub], [kern], [(0, 0)], np.float64, center_tiles=True, method="fft")
-        s1 = box_sum(sub, tshape, mode="valid")
-        s2 = box_sum(sub * sub, tshape, mode="valid")
+        s1 = box_sum(sub, tshape, mode="valid", workers=1)
+        s2 = box_sum(sub * sub, tshape, mode="valid", workers=1)
         v = s2 - s1 * s1 / float(math.prod(tshape))
         with np.errstate(divide="ignore", invalid="ignore"):
             r = np.clip(num / np.sqrt(v * stt), -1.0, 1.0)
