@@ -275,6 +275,8 @@ def box_sum(
     elif out.shape != oshape or out.dtype != np.dtype(dtype) or not out.flags.c_contiguous:
         raise ValueError(f"out must be a C-contiguous {np.dtype(dtype)} array of shape {oshape}")
     nw = _workers() if workers is None else max(1, int(workers))
+    if threading.current_thread().name.startswith("imcorr-boxsum"):
+        nw = 1  # already on the pool: waiting for sub-jobs there could deadlock it
     m_total = oshape[0]
     nchunks = min(nw, m_total) if (x.size >= _PAR_MIN and x.ndim >= 2 and nw > 1) else 1
     if nchunks <= 1:
