@@ -31,6 +31,27 @@ class DemoContext:
     rng: np.random.Generator
     figures: list[Path] = dataclasses.field(default_factory=list)
 
+    def subplots(self, ncols: int, figsize=(12, 4)):
+        """A matplotlib figure with ``ncols`` axes (headless Agg backend)."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        return plt.subplots(1, ncols, figsize=figsize)
+
+    def save_figure(self, fig, axes, name: str) -> Path:
+        """Hide the axes, write ``out_dir/name`` and record it in :attr:`figures`."""
+        import matplotlib.pyplot as plt
+
+        for ax in np.atleast_1d(axes):
+            ax.set_axis_off()
+        path = self.out_dir / name
+        fig.savefig(path, dpi=80, bbox_inches="tight")
+        plt.close(fig)
+        self.figures.append(path)
+        return path
+
     def table(self, title: str, rows, columns=("quantity", "value")) -> None:
         from rich.table import Table
 

@@ -25,12 +25,7 @@ def run(ctx) -> None:
         "zero-normalized cross-correlation (integer lag of the peak)",
         [("peak zncc", float(np.nanmax(z))), ("lag (dy, dx) of moving content", tuple(-v for v in lag))],
     )
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 3, figsize=(12, 4))
+    fig, axes = ctx.subplots(3, figsize=(12, 4))
     axes[0].imshow(ref, cmap="gray")
     axes[0].set_title("reference")
     axes[1].imshow(mov, cmap="gray")
@@ -38,9 +33,4 @@ def run(ctx) -> None:
     im = axes[2].imshow(z, cmap="RdBu_r", vmin=-1, vmax=1)
     axes[2].set_title("ZNCC (same mode)")
     fig.colorbar(im, ax=axes[2])
-    for ax in axes:
-        ax.set_axis_off()
-    path = ctx.out_dir / "correlation.png"
-    fig.savefig(path, dpi=80, bbox_inches="tight")
-    plt.close(fig)
-    ctx.figures.append(path)
+    ctx.save_figure(fig, axes, "correlation.png")

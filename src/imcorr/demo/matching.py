@@ -40,13 +40,9 @@ def run(ctx) -> None:
         [("mean r, reference vs moving", raw.mean), ("mean r, integer-aligned reference vs moving", loc.mean),
          ("fraction valid", loc.fraction_valid)],
     )
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
+    fig, axes = ctx.subplots(3, figsize=(13, 4.2))
     axes[0].imshow(mov, cmap="gray")
     for k, m in enumerate(res.matches):
         axes[0].add_patch(Rectangle((m.top_left[1], m.top_left[0]), w, h, fill=False,
@@ -58,9 +54,4 @@ def run(ctx) -> None:
     im2 = axes[2].imshow(loc.map, cmap="RdBu_r", vmin=-1, vmax=1)
     axes[2].set_title("local correlation, window 15")
     fig.colorbar(im2, ax=axes[2], fraction=0.046)
-    for ax in axes:
-        ax.set_axis_off()
-    path = ctx.out_dir / "matching.png"
-    fig.savefig(path, dpi=80, bbox_inches="tight")
-    plt.close(fig)
-    ctx.figures.append(path)
+    ctx.save_figure(fig, axes, "matching.png")

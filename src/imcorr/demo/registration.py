@@ -49,22 +49,12 @@ def run(ctx) -> None:
          ("shift after rotation", sim.shift)],
     )
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     aligned = imcorr.align(mov, res, mode="nearest")
-    fig, axes = plt.subplots(1, 3, figsize=(12, 4.2))
+    fig, axes = ctx.subplots(3, figsize=(12, 4.2))
     axes[0].imshow(imcorr.overlay(ref, mov, "falsecolor"))
     axes[0].set_title("before (reference magenta, moving green)")
     axes[1].imshow(imcorr.overlay(ref, aligned, "falsecolor"))
     axes[1].set_title(f"after align: shift ({res.shift[0]:.3f}, {res.shift[1]:.3f})")
     axes[2].imshow(imcorr.overlay(ref, imcorr.align(rot, sim, mode="nearest"), "checker"))
     axes[2].set_title(f"rotation {sim.angle_deg:.3f} deg, scale {sim.scale:.4f} undone")
-    for ax in axes:
-        ax.set_axis_off()
-    path = ctx.out_dir / "registration.png"
-    fig.savefig(path, dpi=80, bbox_inches="tight")
-    plt.close(fig)
-    ctx.figures.append(path)
+    ctx.save_figure(fig, axes, "registration.png")

@@ -27,12 +27,7 @@ def run(ctx) -> None:
     rows.append(("SSIM after undoing the integer shift", imcorr.ssim(ref[crop], back[crop], data_range=dr).ssim))
     ctx.table("similarity of reference and moving", rows)
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(9, 4))
+    fig, axes = ctx.subplots(2, figsize=(9, 4))
     im = axes[0].imshow(s.map, cmap="viridis", vmin=-1, vmax=1)
     axes[0].set_title(f"SSIM map (mean {s.ssim:.3f})")
     fig.colorbar(im, ax=axes[0])
@@ -40,9 +35,4 @@ def run(ctx) -> None:
     im2 = axes[1].imshow(d.map, cmap="magma")
     axes[1].set_title("|reference - moving|")
     fig.colorbar(im2, ax=axes[1])
-    for ax in axes:
-        ax.set_axis_off()
-    path = ctx.out_dir / "similarity.png"
-    fig.savefig(path, dpi=80, bbox_inches="tight")
-    plt.close(fig)
-    ctx.figures.append(path)
+    ctx.save_figure(fig, axes, "similarity.png")
