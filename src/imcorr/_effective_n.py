@@ -47,11 +47,11 @@ import functools
 import math
 
 import numpy as np
-from scipy import special
 
 from . import _fft
 from ._results import Result, no_json
 from ._validate import as_image, as_mask, check_memory, check_same_shape, has_nonfinite
+from .correlate import pvalue_from_r
 from .errors import EmptyInputError, InputError, NonFiniteError
 
 __all__ = [
@@ -419,10 +419,6 @@ def effective_n(a, b, *, mask=None, max_lag=None) -> EffectiveNResult:
 
 def modified_t_pvalue(r: float, n_eff: float) -> float:
     """Two-sided p-value of r with ``n_eff - 2`` degrees of freedom (Dutilleul's F(1, n_eff - 2))."""
-    if not (math.isfinite(r) and math.isfinite(n_eff)) or n_eff < MIN_PIXELS:
+    if not math.isfinite(n_eff) or n_eff < MIN_PIXELS:
         return math.nan
-    if abs(r) >= 1.0:
-        return 0.0
-    df = n_eff - 2.0
-    t = abs(r) * math.sqrt(df / ((1.0 - r) * (1.0 + r)))
-    return float(2.0 * special.stdtr(df, -t))
+    return pvalue_from_r(r, n_eff)

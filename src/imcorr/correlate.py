@@ -219,6 +219,14 @@ def prepare_pair(
     return channels, pooled
 
 
+def _per_channel(values_fn, a, b, mask, channel_axis, *, check_finite: bool = True) -> CorrelationResult:
+    """Validate the pair, run ``values_fn`` on the pooled values and on each channel."""
+    channels, (av, bv) = prepare_pair(a, b, mask=mask, channel_axis=channel_axis, check_finite=check_finite)
+    per = tuple(values_fn(ca, cb) for ca, cb in channels)
+    res = values_fn(av, bv)
+    return dataclasses.replace(res, channels=per) if per else res
+
+
 def _pearson_values(av: np.ndarray, bv: np.ndarray) -> CorrelationResult:
     n = int(av.size)
     if n < MIN_PIXELS:
@@ -287,10 +295,7 @@ def pearson(
     ``numpy.corrcoef`` to ~1e-14. The p-value is the classical iid t-test (naive for
     images; see README "Significance").
     """
-    channels, (av, bv) = prepare_pair(a, b, mask=mask, channel_axis=channel_axis, check_finite=False)
-    per = tuple(_pearson_values(ca, cb) for ca, cb in channels)
-    res = _pearson_values(av, bv)
-    res = dataclasses.replace(res, channels=per) if per else res
+    res = _per_channel(_pearson_values, a, b, mask, channel_axis, check_finite=False)
     if pvalue_method != "iid":
         from .stats import with_pvalue_method  # lazy: stats imports this module
 
@@ -461,10 +466,7 @@ def spearman(a, b, *, mask=None, channel_axis: int | None = None) -> Correlation
     .. [1] Spearman, C. (1904). The proof and measurement of association between two
        things. American Journal of Psychology 15, 72-101. doi:10.2307/1412159
     """
-    channels, (av, bv) = prepare_pair(a, b, mask=mask, channel_axis=channel_axis)
-    per = tuple(_spearman_values(ca, cb) for ca, cb in channels)
-    res = _spearman_values(av, bv)
-    return dataclasses.replace(res, channels=per) if per else res
+    return _per_channel(_spearman_values, a, b, mask, channel_axis)
 
 
 def _kendall_values(av: np.ndarray, bv: np.ndarray) -> CorrelationResult:
@@ -524,7 +526,4 @@ def kendall(a, b, *, mask=None, channel_axis: int | None = None) -> CorrelationR
     .. [3] Knight, W. R. (1966). A computer method for calculating Kendall's tau with
        ungrouped data. JASA 61, 436-439. doi:10.1080/01621459.1966.10480879
     """
-    channels, (av, bv) = prepare_pair(a, b, mask=mask, channel_axis=channel_axis)
-    per = tuple(_kendall_values(ca, cb) for ca, cb in channels)
-    res = _kendall_values(av, bv)
-    return dataclasses.replace(res, channels=per) if per else res
+    return _per_channel(_kendall_values, a, b, mask, channel_axis)
