@@ -9,6 +9,7 @@ from typing import Any
 import click
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .._results import json_safe
@@ -30,7 +31,7 @@ def print_table(title: str, rows: Iterable[tuple[str, Any]], *, columns=("quanti
     for c in columns:
         table.add_column(c)
     for row in rows:
-        table.add_row(*[fmt(v) for v in row])
+        table.add_row(*[escape(fmt(v)) for v in row])
     console.print(table)
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 
 SECTIONS = ["correlation", "statistics", "similarity", "matching", "registration", "hashing"]
 
@@ -61,7 +62,7 @@ class DemoContext:
         for c in columns:
             t.add_column(c)
         for row in rows:
-            t.add_row(*[fmt(v) for v in row])
+            t.add_row(*[escape(fmt(v)) for v in row])
         self.console.print(t)
 
 
