@@ -327,14 +327,26 @@ class Registrar:
             k = self._disambiguate(self._ref_coarse, mov_c, base)
         shift = k.astype(np.float64)
         refined = False
-        if self.upsample > 1:
-            band, usf = (_BAND, min(self.upsample, _SEED_UPSAMPLE)) if self.refine else (None, self.upsample)
-            vals, offs = upsampled_dft(prod, self.fft_shape, shift, usf, band=band)
-            j = np.unravel_index(int(np.argmax(vals)), vals.shape)
-            shift = shift + offs[list(j)]
-        shift = shift * self._bin
         wkind = REFINE_WINDOW.get(self.window, "tukey")
-        out = refine_translation(ref, mov, shift, window=wkind, newton=self.refine and self.upsample > 1)
+        newton = self.refine and self.upsample > 1
+        out = None
+        if newton:
+            # lean path: the refinement converges from the integer peak (+ a 3-point parabolic
+            # offset on the surface, <= 0.5 px after binning); DFT upsampling only if it does not
+            seed = (shift + _parabolic_offsets(surface, peak_idx)) * self._bin
+            out = refine_translation(ref, mov, seed, window=wkind)
+            if out is not None and out.converged and np.all(np.abs(out.shift - seed) < 1.5):
+                shift = seed
+            else:
+                out = None
+        if out is None:
+            if self.upsample > 1:
+                band, usf = (_BAND, min(self.upsample, _SEED_UPSAMPLE)) if self.refine else (None, self.upsample)
+                vals, offs = upsampled_dft(prod, self.fft_shape, shift, usf, band=band)
+                j = np.unravel_index(int(np.argmax(vals)), vals.shape)
+                shift = shift + offs[list(j)]
+            shift = shift * self._bin
+            out = refine_translation(ref, mov, shift, window=wkind, newton=newton)
         peak = unc = math.nan
         reason = None
         if out is None:
@@ -506,6 +518,22 @@ def _registrar_for(reg, ref, upsample, window, normalization, overlap_ratio, dis
     else:
         reg._spectra = [_fft.Spectrum(w[..., c], reg.fft_shape, dtype=np.float32).spectrum for c in range(w.shape[-1])]
     return reg
+
+
+def _parabolic_offsets(surface: np.ndarray, peak_idx) -> np.ndarray:
+    """Per-axis 3-point parabola vertex offsets (periodic neighbours) of the surface peak, in [-0.5, 0.5]."""
+    c = float(surface[peak_idx])
+    out = np.zeros(len(peak_idx))
+    for ax, (p, n) in enumerate(zip(peak_idx, surface.shape)):
+        lo = list(peak_idx)
+        hi = list(peak_idx)
+        lo[ax] = (p - 1) % n
+        hi[ax] = (p + 1) % n
+        a, b = float(surface[tuple(lo)]), float(surface[tuple(hi)])
+        den = a - 2 * c + b
+        if den < 0:
+            out[ax] = min(0.5, max(-0.5, 0.5 * (a - b) / den))
+    return out
 
 
 def _constant(x: np.ndarray, coarse: np.ndarray) -> bool:
