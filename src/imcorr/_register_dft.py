@@ -30,19 +30,15 @@ def window_1d(kind: str, t: np.ndarray, a: float, b: float, alpha: float = TUKEY
     over ``alpha / 2`` of the length at each end. Zero outside ``(a, b)``.
     """
     u = (np.asarray(t, dtype=np.float64) - a) / (b - a)
-    inside = (u > 0) & (u < 1)
+    # branch-free: clipping to [0, 1] makes the window 0 outside (a, b) (and flat inside the tukey top)
     if kind == "hann":
-        w = np.sin(np.pi * u) ** 2
+        w = np.sin(np.pi * np.clip(u, 0.0, 1.0))
     elif kind == "tukey":
-        half = alpha / 2
-        w = np.ones_like(u)
-        lo = u < half
-        hi = u > 1 - half
-        w[lo] = np.sin(np.pi * u[lo] / (2 * half)) ** 2
-        w[hi] = np.sin(np.pi * (1 - u[hi]) / (2 * half)) ** 2
+        w = np.sin((0.5 * np.pi) * np.clip(np.minimum(u, 1.0 - u) * (2.0 / alpha), 0.0, 1.0))
     else:  # pragma: no cover - validated by callers
         raise ValueError(kind)
-    return np.where(inside, w, 0.0)
+    w *= w
+    return w
 
 
 def separable_window(

@@ -82,18 +82,21 @@ def _overlap_box(reference, shape_m, shift, cap):
     chosen = list(bounds)
     if any(hi - lo > cap for lo, hi in bounds):
         st = [max(1, (hi - lo) // 128) for lo, hi in bounds]
-        sample = reference[tuple(slice(lo, hi, t) for (lo, hi), t in zip(bounds, st))].astype(np.float64)
-        energy = np.zeros(sample.shape)
-        for ax in range(nd):
-            d = np.diff(sample, axis=ax) ** 2
-            pad = [(0, 0)] * sample.ndim
-            pad[ax] = (0, 1)
-            energy += np.pad(d, pad)
-        energy = energy.sum(axis=-1)  # channels
+        sample = reference[tuple(slice(lo, hi, t) for (lo, hi), t in zip(bounds, st))]
+        sample = sample.astype(np.float64)
+        # per-axis marginals of the gradient energy summed over channels (diff along axis i,
+        # zero at its last index)
+        margs = [np.zeros(n) for n in sample.shape[:nd]]
+        for i in range(nd):
+            d = np.diff(sample, axis=i)
+            d *= d
+            for ax in range(nd):
+                m = d.sum(axis=tuple(j for j in range(nd + 1) if j != ax))
+                margs[ax][:m.size] += m
         for ax, ((lo, hi), t) in enumerate(zip(bounds, st)):
             if hi - lo <= cap:
                 continue
-            marg = energy.sum(axis=tuple(i for i in range(nd) if i != ax))
+            marg = margs[ax]
             best, best_e = None, -1.0
             for f in (1, 0, 2):
                 a = lo + f * (hi - lo - cap) // 2
@@ -237,7 +240,9 @@ def refine_translation(
         B = _spectra(moving[sl_m], fac_m, nd)
         omegas = _omegas(box)
         wlast = _half_weights(box)
-        C = np.sum(A * np.conj(B), axis=-1).astype(np.complex128)  # sum over channels
+        C = np.multiply(A[..., 0], np.conj(B[..., 0]), dtype=np.complex128)
+        for c in range(1, A.shape[-1]):  # sum over channels
+            C += A[..., c] * np.conj(B[..., c])
         if newton:
             r_new = _newton(C, omegas, wlast, r_res, nd)
         else:
@@ -269,11 +274,12 @@ def refine_translation(
     num = float(_contract(C, e).real)
     ones = [np.ones(om.size) for om in omegas]
     ones[-1] = wlast
-    ea = float(_contract(_abs2(A).sum(axis=-1), ones))
-    eb = float(_contract(_abs2(B).sum(axis=-1), ones))
+    a2, b2 = _abs2(A), _abs2(B)
+    ea = float(_contract(a2.sum(axis=-1), ones))
+    eb = float(_contract(b2.sum(axis=-1), ones))
     peak = num / math.sqrt(ea * eb) if ea > 0 and eb > 0 else math.nan
     peak = float(np.clip(peak, -1.0, 1.0))
-    unc = _uncertainty(A, B, ph, omegas, wlast, nd)
+    unc = _uncertainty(A, B, a2, b2, ph, omegas, wlast, nd)
     return RefineOutput(np.asarray(s, dtype=np.float64), peak, unc, it, converged)
 
 
@@ -305,17 +311,17 @@ def _spectra(x, factors, nd):
     The weighted mean uses the weights ``W^2`` (``W = outer(factors)``), so that ``peak`` is
     a weighted Pearson correlation.
     """
-    w = _outer(factors)
     sq = [f * f for f in factors]
     w2sum = math.prod(float(f.sum()) for f in sq)
-    buf = np.empty(w.shape, np.float32)
-    w = w.astype(np.float32)
+    f32 = [_bshape(f.astype(np.float32), ax, nd) for ax, f in enumerate(factors)]
+    buf = np.empty(x.shape[:nd], np.float32)
     out = []
     for c in range(x.shape[-1]):
         xc = x[..., c]
         mean = float(_contract(xc, sq)) / w2sum
         np.subtract(xc, mean, out=buf, casting="unsafe")
-        buf *= w
+        for f in f32:  # the window, one broadcast pass per axis
+            buf *= f
         out.append(_fft.rfftn_in_thread(buf, buf.shape, dtype=np.float32))  # small: one worker is faster
     return out[0][..., None] if len(out) == 1 else np.stack(out, axis=-1)
 
@@ -324,7 +330,7 @@ def _abs2(z: np.ndarray) -> np.ndarray:
     return z.real * z.real + z.imag * z.imag
 
 
-def _uncertainty(A, B, ph, omegas, wlast, nd) -> float:
+def _uncertainty(A, B, a2_all, b2_all, ph, omegas, wlast, nd) -> float:
     """Sandwich-covariance radius (px) of the shift, see the module docstring.
 
     Every sum over frequencies is a separable contraction (per-axis weight vectors).
@@ -339,8 +345,8 @@ def _uncertainty(A, B, ph, omegas, wlast, nd) -> float:
     H = np.zeros((nd, nd))
     V = np.zeros((nd, nd))
     for c in range(A.shape[-1]):
-        a2 = _abs2(A[..., c])
-        b2 = _abs2(B[..., c])
+        a2 = a2_all[..., c]
+        b2 = b2_all[..., c]
         res2 = _abs2(B[..., c] - A[..., c] * ph)
         n_tot = float(_contract(res2, band)) / band_count
         half = n_tot / 2  # each image's share

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import warnings
 from typing import Any
 
@@ -58,6 +59,7 @@ MIN_SIZE = 8
 _BAND = 128  # frequency band of the DFT-upsampling seed when the refinement follows
 _BIN_MIN = 512  # coarse stage on 2x2-binned images when every axis has at least this many px
 _SMALL_FFT = 1 << 18  # transforms up to this many elements run on one worker (threads cost more there)
+_CHECKED_MEMORY = 32 << 20  # smaller working sets skip the available-memory check
 _SEED_UPSAMPLE = 20  # DFT upsampling of that seed (the refinement converges from +-0.5 px)
 
 
@@ -165,7 +167,9 @@ def _prepare(x, name: str, channel_axis) -> np.ndarray:
 def _memory(shape, nch, what):
     n = float(np.prod(shape))
     # two float32 half spectra + surface + float64 refinement crops and spectra
-    check_memory(n * nch * 8 * 2 + n * 8 * 2 + min(n, 2**20) * nch * 8 * 8, what)
+    need = n * nch * 8 * 2 + n * 8 * 2 + min(n, 2**20) * nch * 8 * 8
+    if need > _CHECKED_MEMORY or os.environ.get("IMCORR_MEMORY_LIMIT"):  # reading /proc/meminfo costs ~0.1 ms
+        check_memory(need, what)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -286,16 +290,17 @@ class Registrar:
     def _method(self) -> str:
         return "phase" if self.normalization == "phase" else "cross"
 
-    def _estimate(self, mov: np.ndarray, return_surface: bool) -> ShiftResult:
+    def _estimate(self, mov: np.ndarray, return_surface: bool, mov_c: np.ndarray | None = None) -> ShiftResult:
         # the BLAS calls here are small; many BLAS threads only add spin-wait overhead
         with single_blas_thread():
-            return self._estimate_impl(mov, return_surface)
+            return self._estimate_impl(mov, return_surface, mov_c)
 
-    def _estimate_impl(self, mov: np.ndarray, return_surface: bool) -> ShiftResult:
+    def _estimate_impl(self, mov: np.ndarray, return_surface: bool, mov_c: np.ndarray | None) -> ShiftResult:
         ref = self.reference
         if all(self._const):
             return self._nan_result("reference is constant: no shift is defined")
-        mov_c = _bin2(mov) if self._bin > 1 else mov
+        if mov_c is None:
+            mov_c = _bin2(mov) if self._bin > 1 else mov
         if _constant(mov, mov_c):
             return self._nan_result("moving is constant: no shift is defined")
         w = _windowed_f32(mov_c, self._factors)
@@ -468,13 +473,21 @@ def estimate_shift(
         )
     if ref.shape[-1] != mov.shape[-1]:
         raise ShapeMismatchError(f"reference and moving have different channel counts: {ref.shape} vs {mov.shape}")
+    if reference_mask is None and moving_mask is None and ref.shape == mov.shape:
+        _memory(ref.shape[:-1], ref.shape[-1], "estimate_shift")
+        binned = _binned(ref.shape[:-1], upsample, refine)
+        # the finiteness scans run on the binned copies when there are any (NaN/Inf propagate)
+        ref_c = _bin2(ref) if binned else ref
+        mov_c = None
+        if not _nonfinite(ref, ref_c):
+            mov_c = _bin2(mov) if binned else mov
+            if _nonfinite(mov, mov_c):
+                mov_c = None
+        if mov_c is not None:
+            reg = Registrar.__new__(Registrar)
+            _registrar_for(reg, ref, upsample, window, normalization, overlap_ratio, disambiguate, refine, ref_c)
+            return reg._estimate(mov, return_surface, mov_c)
     nan_r, nan_m = has_nonfinite(ref), has_nonfinite(mov)
-    masked = reference_mask is not None or moving_mask is not None or nan_r or nan_m or ref.shape != mov.shape
-    if not masked:
-        reg = Registrar.__new__(Registrar)
-        return _registrar_for(reg, ref, upsample, window, normalization, overlap_ratio, disambiguate, refine)._estimate(
-            mov, return_surface
-        )
     from ._register_masked import masked_shift
 
     mr = _mask_for(reference_mask, ref, "reference_mask", channel_axis)
@@ -492,7 +505,12 @@ def estimate_shift(
     )
 
 
-def _registrar_for(reg, ref, upsample, window, normalization, overlap_ratio, disambiguate, refine):
+def _binned(shape, upsample, refine) -> bool:
+    """Whether the coarse stage runs on 2x2-binned images (large images, refinement follows)."""
+    return bool(refine and upsample > 1 and min(shape) >= _BIN_MIN)
+
+
+def _registrar_for(reg, ref, upsample, window, normalization, overlap_ratio, disambiguate, refine, ref_coarse=None):
     """Initialise a Registrar from already validated channel-last arrays (no re-validation)."""
     reg.upsample = upsample
     reg.window = window
@@ -506,8 +524,10 @@ def _registrar_for(reg, ref, upsample, window, normalization, overlap_ratio, dis
     _memory(reg.shape, ref.shape[-1], "estimate_shift")
     # large images: the coarse (integer + DFT-upsampled) stage runs on 2x2-binned images; the
     # refinement, at full resolution, converges from the +-0.2 px seed this gives
-    reg._bin = 2 if (refine and upsample > 1 and min(reg.shape) >= _BIN_MIN) else 1
-    reg._ref_coarse = _bin2(ref) if reg._bin > 1 else ref
+    reg._bin = 2 if _binned(reg.shape, upsample, refine) else 1
+    if ref_coarse is None:
+        ref_coarse = _bin2(ref) if reg._bin > 1 else ref
+    reg._ref_coarse = ref_coarse
     reg.fft_shape = reg._ref_coarse.shape[:-1]
     reg._factors = _coarse_window(window, reg.fft_shape)
     reg._const = [_constant(ref, reg._ref_coarse)]
@@ -536,6 +556,13 @@ def _parabolic_offsets(surface: np.ndarray, peak_idx) -> np.ndarray:
     return out
 
 
+def _nonfinite(x: np.ndarray, coarse: np.ndarray) -> bool:
+    """:func:`has_nonfinite` of ``x``, scanning its binned copy ``coarse`` first (exact re-check if flagged)."""
+    if coarse is x or x.dtype.kind != "f":
+        return has_nonfinite(x)
+    return has_nonfinite(coarse) and has_nonfinite(x)
+
+
 def _constant(x: np.ndarray, coarse: np.ndarray) -> bool:
     """True if every channel of ``x`` is constant (checked on the binned copy first: cheaper)."""
     if any(float(np.ptp(coarse[..., c])) != 0.0 for c in range(coarse.shape[-1])):
@@ -554,7 +581,8 @@ def _bin2(x: np.ndarray) -> np.ndarray:
         lo[ax] = slice(0, 2 * h, 2)
         hi[ax] = slice(1, 2 * h, 2)
         dtype = np.float32 if ax == 0 else None
-        out = np.add(out[tuple(lo)], out[tuple(hi)], dtype=dtype)
+        with np.errstate(invalid="ignore"):  # Inf - Inf: NaN/Inf inputs are detected on the binned copy
+            out = np.add(out[tuple(lo)], out[tuple(hi)], dtype=dtype)
     out *= np.float32(0.5**nd)
     return out
 
