@@ -168,22 +168,29 @@ def _newton(C, omegas, wlast, r0, nd, steps=4):
             vecs[j] = vecs[j] * omegas[j]
             vecs[-1] = vecs[-1] * wlast
             H[i, j] = H[j, i] = -float(_contract(mag, vecs))
+    try:
+        Hi = np.linalg.inv(H)
+    except np.linalg.LinAlgError:
+        return r
+    if not np.all(np.isfinite(Hi)):
+        return r
+    wl_om = wlast * omegas[-1]
     for _ in range(steps):
-        e = [np.exp(-1j * omegas[ax] * r[ax]) for ax in range(nd)]
-        e[-1] = e[-1] * wlast
+        e = [np.exp(-1j * omegas[ax] * r[ax]) for ax in range(nd - 1)]
+        el = np.exp(-1j * omegas[-1] * r[-1])
+        # the two passes over C: the last axis contracted with its phase, and with phase * w_last
+        u = C @ (el * wlast)
         g = np.empty(nd)
-        for i in range(nd):
+        for i in range(nd - 1):
             vecs = list(e)
             vecs[i] = vecs[i] * omegas[i]
-            g[i] = float(_contract(C, vecs).imag)
-        try:
-            step = -np.linalg.solve(H, g)  # f'(r) = sum Im(z) w ; Newton: r_new = r - H^-1 f'
-        except np.linalg.LinAlgError:
-            break
+            g[i] = float(_contract(u, vecs).imag)
+        g[-1] = float(_contract(C @ (el * wl_om), e).imag)
+        step = -(Hi @ g)  # f'(r) = sum Im(z) w ; Newton: r_new = r - H^-1 f'
         if not np.all(np.isfinite(step)):
             break
-        step = np.clip(step, -0.5, 0.5)
-        r = r + step
+        np.clip(step, -0.5, 0.5, out=step)
+        r += step
         if np.max(np.abs(step)) < 1e-6:
             break
     return r
@@ -268,7 +275,6 @@ def refine_translation(
         converged = True
     A, B, C, omegas, wlast, k_last, box, fac_r = last
     r = s - k_last
-    ph = _phase(omegas, r, nd)
     e = [np.exp(-1j * omegas[ax] * r[ax]) for ax in range(nd)]
     e[-1] = e[-1] * wlast
     num = float(_contract(C, e).real)
@@ -279,7 +285,7 @@ def refine_translation(
     eb = float(_contract(b2.sum(axis=-1), ones))
     peak = num / math.sqrt(ea * eb) if ea > 0 and eb > 0 else math.nan
     peak = float(np.clip(peak, -1.0, 1.0))
-    unc = _uncertainty(A, B, a2, b2, ph, omegas, wlast, nd)
+    unc = _uncertainty(A, B, a2, b2, r, omegas, wlast, nd)
     return RefineOutput(np.asarray(s, dtype=np.float64), peak, unc, it, converged)
 
 
@@ -330,37 +336,48 @@ def _abs2(z: np.ndarray) -> np.ndarray:
     return z.real * z.real + z.imag * z.imag
 
 
-def _uncertainty(A, B, a2_all, b2_all, ph, omegas, wlast, nd) -> float:
-    """Sandwich-covariance radius (px) of the shift, see the module docstring.
+def _uncertainty(A, B, a2_all, b2_all, r, omegas, wlast, nd) -> float:
+    """Sandwich-covariance radius (px) of the shift ``r`` (crop coordinates), see the module docstring.
 
-    Every sum over frequencies is a separable contraction (per-axis weight vectors).
+    Every sum over frequencies is a separable contraction (per-axis weight vectors); the
+    residual is only formed on the low band where it is used.
     """
     # noise power per frequency from the low half band of the residual: near Nyquist the
     # residual also holds the aliasing error of the windowed model; white noise is flat
-    band = [(np.abs(om) <= np.pi / 2).astype(np.float64) for om in omegas]
-    band[-1] = band[-1] * wlast
-    ones = [np.ones(om.size) for om in omegas]
-    ones[-1] = wlast
-    band_count = float(_contract(np.ones(A.shape[:nd]), band))
+    idx = [np.flatnonzero(np.abs(om) <= np.pi / 2) for om in omegas]
+    sub = np.ix_(*idx)
+    ph_band = _phase([om[i] for om, i in zip(omegas, idx)], r, nd)
+    band_w = [np.ones(i.size) for i in idx]
+    band_w[-1] = wlast[idx[-1]]
+    band_count = math.prod(float(v.sum()) for v in band_w)
+    # last-axis weights of the H (w_last) and V (w_last^2) contractions times omega_last^p, p = 0, 1, 2
+    om_l = omegas[-1]
+    w2 = wlast * wlast
+    lmat = np.stack([wlast, wlast * om_l, wlast * om_l * om_l, w2, w2 * om_l, w2 * om_l * om_l], axis=1)
+    lsum = lmat.sum(axis=0)
     H = np.zeros((nd, nd))
     V = np.zeros((nd, nd))
+    s2 = np.empty(A.shape[:nd])
     for c in range(A.shape[-1]):
-        a2 = a2_all[..., c]
-        b2 = b2_all[..., c]
-        res2 = _abs2(B[..., c] - A[..., c] * ph)
-        n_tot = float(_contract(res2, band)) / band_count
+        res2 = _abs2(B[sub + (c,)] - A[sub + (c,)] * ph_band)
+        n_tot = float(_contract(res2, band_w)) / band_count
         half = n_tot / 2  # each image's share
-        s2 = np.maximum(0.5 * (a2 + b2) - half, 0.0)
-        v_w = s2 * (0.5 * n_tot)
-        v_w += 0.5 * half * half
+        np.add(a2_all[..., c], b2_all[..., c], out=s2)
+        s2 *= 0.5
+        s2 -= half
+        np.maximum(s2, 0.0, out=s2)
+        # v_w = s2 * n_tot / 2 + half^2 / 2 is linear in s2: its sums need no array of its own
+        T = s2 @ lmat
         for i in range(nd):
             for j in range(i, nd):
-                vecs = list(ones)
-                vecs[i] = vecs[i] * omegas[i]
-                vecs[j] = vecs[j] * omegas[j]
-                H[i, j] += float(_contract(s2, vecs))
-                vecs[-1] = vecs[-1] * wlast  # V carries the squared half-spectrum weight
-                V[i, j] += float(_contract(v_w, vecs))
+                p = (i == nd - 1) + (j == nd - 1)
+                vecs = [np.ones(om.size) for om in omegas[:-1]]
+                for a in (i, j):
+                    if a < nd - 1:
+                        vecs[a] = vecs[a] * omegas[a]
+                H[i, j] += float(_contract(T[..., p], vecs))
+                ones_sum = math.prod(float(v.sum()) for v in vecs) * float(lsum[3 + p])
+                V[i, j] += 0.5 * n_tot * float(_contract(T[..., 3 + p], vecs)) + 0.5 * half * half * ones_sum
     H = H + np.triu(H, 1).T
     V = V + np.triu(V, 1).T
     try:

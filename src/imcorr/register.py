@@ -184,6 +184,14 @@ def _overlap_slices(shape_r, shape_m, k):
     return tuple(sr), tuple(sm)
 
 
+def _overlap_fraction(shape_r, shape_m, k) -> float:
+    """Fraction of the reference's pixels that overlap the moving image at integer shift ``k``."""
+    n = 1
+    for nr, nm, s in zip(shape_r, shape_m, k):
+        n *= max(0, min(nr, nm - s) - max(0, -s))
+    return n / math.prod(shape_r)
+
+
 def _overlap_corr(ref, mov, k, min_frac=0.0, max_samples=1 << 18) -> tuple[float, float]:
     """(Pearson r, overlap fraction) of the overlap at integer shift ``k`` (strided subsample)."""
     nd = ref.ndim - 1
@@ -384,10 +392,13 @@ class Registrar:
             elif base[ax] < 0:
                 opts.append(int(base[ax]) + n)
             cands = [c + (o,) for c in cands for o in opts]
-        if len(cands) == 1:
+        # only candidates with enough overlap compete (the base is the default without scoring it)
+        nd_shape = ref.shape[:nd]
+        cands = [c for c in cands[1:] if _overlap_fraction(nd_shape, mov.shape[:nd], c) >= self.overlap_ratio]
+        if not cands:
             return base
         best, best_r = base, _overlap_corr(ref, mov, base)[0]
-        for c in cands[1:]:
+        for c in cands:
             r, frac = _overlap_corr(ref, mov, c, self.overlap_ratio)
             if frac >= self.overlap_ratio and r > best_r:
                 best, best_r = np.array(c), r
