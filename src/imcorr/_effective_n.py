@@ -94,19 +94,6 @@ def _lag_index(p: int, lag: int) -> np.ndarray:
     return np.r_[p - lag : p, 0 : lag + 1] if lag else np.zeros(1, dtype=np.intp)
 
 
-def _half_box(full: np.ndarray, fshape, lags) -> tuple[np.ndarray, np.ndarray]:
-    """Lags ``k_0 = 0`` and ``1 <= k_0 <= lags[0]`` (all other axes in [-lag, lag]).
-
-    ``C(-k) = C(k)``, so the half box with ``k_0 > 0`` counted twice plus the
-    ``k_0 = 0`` plane covers every lag.
-    """
-    rest = [_lag_index(p, lag) for p, lag in zip(fshape[1:], lags[1:])]
-    head = full[: lags[0] + 1]
-    if rest:
-        head = head[np.ix_(np.arange(lags[0] + 1), *rest)]
-    return head[0], head[1:]
-
-
 @functools.lru_cache(maxsize=16)
 def _half_classes(lags: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, int]:
     """Distance classes ``ceil(|k|)`` of the two half-box pieces (flattened)."""
@@ -142,13 +129,64 @@ def _class_distances(lags: tuple[int, ...]) -> np.ndarray:
     return out
 
 
+@functools.lru_cache(maxsize=16)
+def _folded_classes(lags: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, int]:
+    """Distance classes of the folded half box (:func:`_fold_lags`): ``k_0 = 0`` plane, ``k_0 > 0`` part."""
+    d2 = np.zeros((1,) * len(lags))
+    for ax, lag in enumerate(lags):
+        k = np.arange(lag + 1, dtype=np.float64)
+        sh = [1] * len(lags)
+        sh[ax] = k.size
+        d2 = d2 + (k * k).reshape(sh)
+    cls = np.ceil(np.sqrt(d2) - 1e-9).astype(np.intp)
+    c0, c1 = cls[0].ravel(), cls[1:].ravel()
+    c0.setflags(write=False)
+    c1.setflags(write=False)
+    return c0, c1, int(cls.max()) + 1
+
+
+def _fold_lags(head: np.ndarray, fshape, lags) -> np.ndarray:
+    """Fold the circular lags of axes 1.. onto ``|k_d|``: ``out[..., j, ...] = h[..., j, ...] + h[..., -j, ...]``.
+
+    ``head`` holds lags ``k_0 = 0 .. lags[0]`` on axis 0 and every circular lag on the
+    other axes; the result has shape ``(lags[0] + 1, lags[1] + 1, ...)``. Distance
+    classes depend on ``|k_d|`` only, so the class sums of the folded box equal those of
+    the full box, with half (2-D) or a quarter (3-D) of the entries to bin. Contiguous
+    slices only (no fancy-index copy); the sums stay in the ACF's float32 (the class
+    sums themselves are accumulated in float64 by ``bincount``).
+    """
+    h = head[: lags[0] + 1]
+    for ax in range(1, h.ndim):
+        p, lag = int(fshape[ax]), int(lags[ax])
+        if h.shape[ax] == 1:
+            continue
+        shp = list(h.shape)
+        shp[ax] = lag + 1
+        out = np.empty(shp, dtype=h.dtype)
+        idx = [slice(None)] * h.ndim
+        idx[ax] = slice(0, 1)
+        out[tuple(idx)] = h[tuple(idx)]
+        if lag:
+            pos, neg, dst = list(idx), list(idx), list(idx)
+            pos[ax] = slice(1, lag + 1)
+            neg[ax] = slice(p - 1, p - lag - 1, -1)
+            dst[ax] = slice(1, lag + 1)
+            np.add(h[tuple(pos)], h[tuple(neg)], out=out[tuple(dst)])
+        h = out
+    return h
+
+
 def _class_sums(full: np.ndarray, fshape, lags) -> np.ndarray:
-    """Sum of a lag-symmetric array over each distance class (all lags |k_d| <= lags[d])."""
-    h0, h1 = _half_box(full, fshape, lags)
-    c0, c1, nc = _half_classes(lags)
-    out = np.bincount(c0, weights=h0.ravel(), minlength=nc)
-    if h1.size:
-        out += 2.0 * np.bincount(c1, weights=h1.ravel(), minlength=nc)
+    """Sum of a lag-symmetric array over each distance class (all lags |k_d| <= lags[d]).
+
+    ``full`` holds (at least) lags ``0 .. lags[0]`` on axis 0 and every circular lag on
+    the other axes (e.g. the whole circular autocorrelation of shape ``fshape``).
+    """
+    h = _fold_lags(full, fshape, lags)
+    c0, c1, nc = _folded_classes(tuple(lags))
+    out = np.bincount(c0, weights=h[0].ravel(), minlength=nc)
+    if h.shape[0] > 1:
+        out += 2.0 * np.bincount(c1, weights=h[1:].ravel(), minlength=nc)
     return out
 
 
@@ -156,15 +194,32 @@ def _acf_fshape(shape, lags):
     return _fft.fast_shape([n + lag for n, lag in zip(shape, lags)])
 
 
-def _class_autocov(x32: np.ndarray, lags: tuple[int, ...]) -> np.ndarray:
+def _padded_base(x: np.ndarray, n_last: int) -> np.ndarray:
+    """The zero-padded buffer behind ``x`` if ``x`` came from :func:`_centre` with ``pad_last``, else ``x``."""
+    base = x.base
+    if (
+        isinstance(base, np.ndarray)
+        and base.dtype == x.dtype
+        and base.flags.c_contiguous
+        and base.shape == x.shape[:-1] + (n_last,)
+        and base.strides == x.strides
+        and base.ctypes.data == x.ctypes.data
+    ):
+        return base
+    return x
+
+
+def _class_autocov(x32: np.ndarray, lags: tuple[int, ...], workers: int | None = None) -> np.ndarray:
     """Class sums of the linear autocovariance ``C(k) = sum_i x[i] x[i + k]``.
 
-    ``x32`` is the centred image (zero outside a mask) in float32. One forward and one
-    (pruned) inverse transform at the shape padded by ``lags``
-    (:func:`imcorr._fft.autocorrelation_head`).
+    ``x32`` is the centred image (zero outside a mask) in float32, ideally a view from
+    :func:`_centre` with ``pad_last`` (the transform then reads the padded buffer
+    directly). One forward and one pruned, real-input inverse transform at the shape
+    padded by ``lags`` (:func:`imcorr._fft.autocorrelation_head_real`).
     """
     fshape = _acf_fshape(x32.shape, lags)
-    head = _fft.autocorrelation_head(x32, fshape, lags[0] + 1, dtype=_ACF_DTYPE)
+    xp = _padded_base(x32, fshape[-1])
+    head = _fft.autocorrelation_head_real(xp, fshape, lags[0] + 1, dtype=_ACF_DTYPE, workers=workers)
     return _class_sums(head, fshape, lags)
 
 
@@ -188,7 +243,11 @@ def _pair_class_counts(shape: tuple[int, ...], lags: tuple[int, ...]) -> np.ndar
 def _pair_counts_classes(shape, lags, m: np.ndarray | None) -> np.ndarray:
     if m is None:
         return _pair_class_counts(tuple(shape), tuple(lags))
-    return _class_autocov(m.astype(_ACF_DTYPE), lags)
+    pad = _acf_pad(shape, lags)
+    buf = np.zeros(tuple(shape[:-1]) + (max(pad, shape[-1]),), dtype=_ACF_DTYPE)
+    mf = buf[..., : shape[-1]]
+    mf[...] = m
+    return _class_autocov(mf, lags)
 
 
 def _prepare(a, b, mask, names=("a", "b")):
@@ -212,17 +271,34 @@ def _prepare(a, b, mask, names=("a", "b")):
     return a, b, m, n
 
 
-def _centre(x: np.ndarray, m: np.ndarray | None, dtype=_ACF_DTYPE) -> np.ndarray:
-    """``x - mean`` (mean over the mask, accumulated in float64), zero outside the mask."""
+def _centre(x: np.ndarray, m: np.ndarray | None, dtype=_ACF_DTYPE, pad_last: int | None = None) -> np.ndarray:
+    """``x - mean`` (mean over the mask, accumulated in float64), zero outside the mask.
+
+    With ``pad_last``, the result is the leading ``x.shape[-1]`` columns of a zero-padded
+    buffer whose last axis has length ``pad_last`` (the ACF's transform length), so the
+    autocorrelation transform needs no padded copy (:func:`_class_autocov`).
+    """
+    if pad_last is None or pad_last <= x.shape[-1]:
+        buf = None
+        out = np.empty(x.shape, dtype=dtype) if m is None else np.zeros(x.shape, dtype=dtype)
+    else:
+        buf = np.empty(x.shape[:-1] + (int(pad_last),), dtype=dtype)
+        buf[..., x.shape[-1] :] = 0.0
+        out = buf[..., : x.shape[-1]]
+        if m is not None:
+            out[...] = 0.0
     if m is None:
         mean = float(np.mean(x, dtype=np.float64))
-        out = np.empty(x.shape, dtype=dtype)
         np.subtract(x, mean, out=out, casting="unsafe")
         return out
-    out = np.zeros(x.shape, dtype=dtype)
     xv = x[m]
     out[m] = xv - np.mean(xv, dtype=np.float64)
     return out
+
+
+def _acf_pad(shape, lags) -> int:
+    """Transform length of the last axis of the ACFs (the ``pad_last`` of :func:`_centre`)."""
+    return _acf_fshape(shape, lags)[-1]
 
 
 def _check_acf_memory(shape, lags, what):
@@ -305,7 +381,7 @@ def autocorrelation(image, *, mask=None, max_lag=None) -> AutocorrelationResult:
     x, _, m, _ = _prepare(image, None, mask, ("image", "image"))
     lags = _max_lags(x.shape, max_lag)
     _check_acf_memory(x.shape, lags, "autocorrelation")
-    xc = _centre(x, m)
+    xc = _centre(x, m, pad_last=_acf_pad(x.shape, lags))
     if not np.any(xc):
         return AutocorrelationResult(np.arange(1.0), np.full(1, np.nan), np.ones(1), math.nan, "zero variance in image")
     acf, sn = _radial_acf(xc, m, lags)
@@ -414,7 +490,8 @@ def effective_n(a, b, *, mask=None, max_lag=None) -> EffectiveNResult:
     a, b, m, n = _prepare(a, b, mask)
     lags = _max_lags(a.shape, max_lag)
     _check_acf_memory(a.shape, lags, "effective_n")
-    return effective_n_centred(_centre(a, m), _centre(b, m), m, n, lags)
+    pad = _acf_pad(a.shape, lags)
+    return effective_n_centred(_centre(a, m, pad_last=pad), _centre(b, m, pad_last=pad), m, n, lags)
 
 
 def modified_t_pvalue(r: float, n_eff: float) -> float:

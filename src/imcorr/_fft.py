@@ -200,3 +200,40 @@ def autocorrelation_head(x: np.ndarray, shape: Sequence[int], rows: int, *, dtyp
     if x.ndim > 1:
         spec = sfft.ifftn(spec, axes=tuple(range(x.ndim - 1)), workers=_WORKERS, overwrite_x=True)[:rows]
     return sfft.irfft(spec, n=shape[-1], axis=-1, workers=_WORKERS)
+
+
+def autocorrelation_head_real(
+    x: np.ndarray, shape: Sequence[int], rows: int, *, dtype: type | None = None, workers: int | None = None
+) -> np.ndarray:
+    """:func:`autocorrelation_head` with a real-input inverse transform along axis 0.
+
+    Same values and contract (``c[k] = sum_n x[n] x[n + k]`` of ``x`` zero-padded to
+    ``shape``, lags ``0 .. rows - 1`` on axis 0, every circular lag on the other axes),
+    cheaper: the power spectrum ``|X|^2`` is real, so the first inverse transform
+    (axis 0) is a real-input one (``ihfft``: half the work of a complex transform,
+    and only ``rows <= shape[0] // 2 + 1`` outputs are needed anyway). ``x`` may
+    already include zero padding on the last axis (``x.shape[-1] == shape[-1]``), which
+    saves the padded copy of the first transform. ``workers`` defaults to the module
+    setting (pass 1 when the caller runs several transforms on its own threads).
+    """
+    dtype = dtype or real_dtype(x)
+    if x.dtype != dtype:
+        x = x.astype(dtype)
+    w = _WORKERS if workers is None else int(workers)
+    shape = tuple(int(n) for n in shape)
+    if rows > shape[0] // 2 + 1:
+        raise ValueError(f"rows={rows} exceeds shape[0] // 2 + 1 = {shape[0] // 2 + 1}")
+    spec = sfft.rfft(x, n=shape[-1], axis=-1, workers=w)
+    if x.ndim > 1:
+        spec = sfft.fftn(spec, s=shape[:-1], axes=tuple(range(x.ndim - 1)), workers=w, overwrite_x=True)
+    v = spec.view(spec.real.dtype).reshape(spec.shape + (2,))
+    np.square(v, out=v)
+    power = np.add(v[..., 0], v[..., 1])
+    del spec, v
+    if x.ndim == 1:
+        return sfft.irfft(power, n=shape[0], workers=w)[:rows]
+    head = sfft.ihfft(power, axis=0, workers=w, overwrite_x=True)[:rows]
+    del power
+    if x.ndim > 2:
+        head = sfft.ifftn(head, axes=tuple(range(1, x.ndim - 1)), workers=w, overwrite_x=True)
+    return sfft.irfft(head, n=shape[-1], axis=-1, workers=w)

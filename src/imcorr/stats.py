@@ -306,8 +306,9 @@ def _one_pvalue(res, a, b, m, *, method, block_size, permutations, seed, max_lag
     if channels:  # the channel axis: every lag between channels, blocks span all channels
         lags = lags[:-1] + (a.shape[-1] - 1,)
     _en._check_acf_memory(a.shape, lags, f"pvalue_method={method!r}")
-    ac = _en._centre(a, m)
-    bc = _en._centre(b, m)
+    pad = _en._acf_pad(a.shape, lags) if method == "effective_n" else None  # no padded copy in the ACF transform
+    ac = _en._centre(a, m, pad_last=pad)
+    bc = _en._centre(b, m, pad_last=pad)
     if method == "effective_n":
         en = _en.effective_n_centred(ac, bc, m, res.n, lags)
         reason = en.reason
