@@ -245,8 +245,10 @@ def refine_translation(
             cache["A"] = _spectra(reference[sl_r], fac_r, nd)
         A = cache["A"]
         B = _spectra(moving[sl_m], fac_m, nd)
-        omegas = _omegas(box)
-        wlast = _half_weights(box)
+        if cache.get("om_box") != box:
+            cache["om_box"] = box
+            cache["om"] = _omegas(box), _half_weights(box)
+        omegas, wlast = cache["om"]
         C = np.multiply(A[..., 0], np.conj(B[..., 0]), dtype=np.complex128)
         for c in range(1, A.shape[-1]):  # sum over channels
             C += A[..., c] * np.conj(B[..., c])
