@@ -66,3 +66,22 @@ def test_box_sum_bad_window():
         box_sum(np.ones((4, 4)), 0)
     with pytest.raises(ValueError):
         box_sum(np.ones((4, 4)), 3, out=np.empty((3, 3)))
+
+
+@pytest.mark.parametrize("mode", ["valid", "same", "full"])
+@pytest.mark.parametrize("win", [(15, 15), (31, 7), (200, 3), (5, 1100), (2, 256), (130, 1)])
+def test_box_sum_row_blocked_2d_exact_and_thread_independent(mode, win):
+    # wide 2-D arrays take the row-blocked sliding path (restarts every 128 rows, 2**k - 1
+    # last-axis windows); integer data must be exact, against scipy.signal.correlate
+    from scipy.signal import correlate
+
+    x = np.random.default_rng(5).integers(-300, 300, size=(900, 1200)).astype(np.float64)  # >= 2**20: threaded
+    got = box_sum(x, win, mode=mode, workers=1)
+    full = correlate(x, np.ones(win), mode="full", method="fft")
+    if mode == "same":
+        full = full[tuple(slice(w - 1 - w // 2, w - 1 - w // 2 + n) for w, n in zip(win, x.shape))]
+    elif mode == "valid":
+        full = full[tuple(slice(w - 1, n) for w, n in zip(win, x.shape))]
+    np.testing.assert_array_equal(got, np.round(full))
+    for nw in (2, 3):
+        np.testing.assert_array_equal(box_sum(x, win, mode=mode, workers=nw), got)

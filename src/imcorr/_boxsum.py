@@ -46,6 +46,9 @@ __all__ = ["box_sum", "weighted_sum_axis", "weighted_window_sum"]
 _PAR_MIN = 1 << 20  # elements: below this, threads cost more than they save
 _DOUBLING_MAX = 1024  # last-axis windows up to this use doubling sums (<= 20 adds)
 _LOOP_MIN_SLAB = 256  # slab size from which the slab loop beats cumsum on a non-last axis
+_BLOCK_ELEMS = 1 << 16  # 2-D row blocks: elements per block (measured best of 2^13..2^16)
+_BLOCK_MIN_ROW = 256  # 2-D row-blocked path from this row width (narrower rows: Python overhead)
+_RESTART = 128  # 2-D row-blocked path: column sums restart every this many output rows
 _pool: ThreadPoolExecutor | None = None
 _tls = threading.local()  # per-thread scratch buffers (fresh big arrays page-fault on every call)
 
@@ -145,8 +148,12 @@ def _last_axis_doubling(x: np.ndarray, w: int, a: int, m: int, dtype, out=None) 
     """Window sums along the last axis by doubling: ``S_2k[i] = S_k[i] + S_k[i + k]``.
 
     ``log2(w) + popcount(w)`` contiguous (SIMD) adds instead of a sequential
-    ``cumsum``, which numpy runs one element at a time. Output ``i`` covers input
-    ``[i - a, i - a + w)`` with zeros outside. Exact for integer-valued data.
+    ``cumsum``, which numpy runs one element at a time. For ``w = 2**k - 1`` (3, 7, 15,
+    31...) the last step is ``S_w[i] = S_h[i] + S_h[i + h - 1] - x[i + h - 1]`` with
+    ``h = 2**(k-1)`` (two passes instead of ``k - 1``). The terms are added straight into
+    the output through row-strided views of the flattened levels (no final copy).
+    Output ``i`` covers input ``[i - a, i - a + w)`` with zeros outside. Exact for
+    integer-valued data.
     """
     n = x.shape[-1]
     L = m + w - 1
@@ -164,35 +171,133 @@ def _last_axis_doubling(x: np.ndarray, w: int, a: int, m: int, dtype, out=None) 
         if hi > lo:
             P[..., lo:hi] = x[..., lo - a : hi - a]
     res = np.empty(x.shape[:-1] + (m,), dtype=dtype) if out is None else out
+    r2 = res.reshape(rows, m)
+    item = np.dtype(dtype).itemsize
+
+    def rv(flat, off):
+        # rows of ``flat`` (row stride L) from column ``off``: reads flat[r*L + off + j], j < m
+        return np.lib.stride_tricks.as_strided(flat[off:], shape=(rows, m), strides=(L * item, item))
+
     # work on the flattened rows: values that straddle two rows are never read
-    cur = P.reshape(-1)
-    nacc = rows * L - w + 1
-    single = w & (w - 1) == 0  # one set bit: the last level is the answer
-    A = None if single else _scratch(6, (rows, L), dtype)
-    Af = None if single else A.reshape(-1)[:nacc]
+    Pf = P.reshape(-1)
+    cur = Pf
+    mersenne = w >= 3 and (w + 1) & w == 0  # w = 2**k - 1
+    top = (w + 1) // 2 if mersenne else w  # build levels up to this size
     size, off, first, slot = 1, 0, True, 4
-    while size <= w:
-        if w & size and not single:
+    while size <= top:
+        if not mersenne and w & size:
             if first:
-                np.copyto(Af, cur[off : off + nacc])
+                np.copyto(r2, rv(cur, off))
                 first = False
             else:
-                Af += cur[off : off + nacc]
+                np.add(r2, rv(cur, off), out=r2)
             off += size
-        if 2 * size <= w:
+        if 2 * size <= top:
             ln = cur.size - size
             nxt = _scratch(slot, (ln,), dtype)
             np.add(cur[:ln], cur[size : size + ln], out=nxt)
             cur = nxt
             slot = 9 - slot  # alternate 4 / 5
         size *= 2
-    if single:
-        # rows of the last level start every L elements; the last one ends at rows*L - w < cur.size
-        view = np.lib.stride_tricks.as_strided(cur, shape=(rows, m), strides=(L * cur.itemsize, cur.itemsize))
-        np.copyto(res.reshape(rows, m), view)
-    else:
-        np.copyto(res, A.reshape(x.shape[:-1] + (L,))[..., :m])
+    if mersenne:
+        h = top
+        np.add(rv(cur, 0), rv(cur, h - 1), out=r2)
+        np.subtract(r2, rv(Pf, h - 1), out=r2)
+    elif first:  # w == 1
+        np.copyto(r2, rv(Pf, 0))
     return res
+
+
+def _clip_rows(first: int, cnt: int, n: int) -> tuple[int, int]:
+    """``j`` range in ``[0, cnt)`` for which input row ``first + j`` lies in ``[0, n)``."""
+    return min(max(-first, 0), cnt), min(max(n - first, 0), cnt)
+
+
+def _last_axis(v, w, mode, dtype, out):
+    m = _out_len(mode, v.shape[-1], w)
+    if w == 1:
+        np.copyto(out, v, casting="unsafe")
+    elif w <= _DOUBLING_MAX:
+        _last_axis_doubling(v, w, _lead(mode, w), m, dtype, out=out)
+    else:
+        _axis_pass(v, w, _lead(mode, w), 0, m, v.ndim - 1, dtype, out=out)
+
+
+def _box_rows_blocked(x, win, mode, dtype, start, m0, out):
+    """2-D box sum of output rows ``start .. start + m0 - 1``, in cache-sized row blocks.
+
+    The column (axis 0) sums slide down the rows, ``V[i] = V[i - 1] + x[i - a + w - 1] -
+    x[i - a - 1]`` (one vectorised row update, no halo re-read), restarting from a fresh
+    sum every :data:`_RESTART` output rows (global row numbers, so every chunk of a
+    threaded call computes the same values as the serial code, and rounding cannot build
+    up along the column). Each block of rows then gets its last-axis sums while it is in
+    cache.
+    """
+    n, width = x.shape
+    w0, w1 = win
+    a0 = _lead(mode, w0)
+    b = max(1, min(_BLOCK_ELEMS // max(width, 1), _RESTART))
+    a1 = _lead(mode, w1)
+    m1 = _out_len(mode, width, w1)
+    padded = 1 < w1 <= _DOUBLING_MAX
+    if padded:
+        # column sums land in a zero-bordered buffer: the last-axis pass reads it in place
+        L = m1 + w1 - 1
+        Vp = _scratch(30, (b, L), dtype)
+        lo, hi = min(max(a1, 0), L), min(max(a1 + width, 0), L)
+        Vp[:, :lo] = 0
+        Vp[:, hi:] = 0
+        V = Vp[:, lo:hi]
+        xs = slice(lo - a1, hi - a1)  # input columns that reach the output
+        x = x[:, xs]
+    else:
+        V = _scratch(30, (b, width), dtype)
+    width = x.shape[1]
+    D = _scratch(31, (b, width), dtype)
+    end = start + m0
+    i = start - start % _RESTART  # slide from the restart row at or before ``start``
+    prev = None
+    while i < end:
+        nb = min(b, end - i, _RESTART - i % _RESTART)
+        js = 0
+        if i % _RESTART == 0:
+            lo, hi = min(max(i - a0, 0), n), min(max(i - a0 + w0, 0), n)
+            if hi > lo:
+                np.sum(x[lo:hi], axis=0, dtype=dtype, out=V[0])
+            else:
+                V[0] = 0
+            prev, js = V[0], 1
+        if nb > js:
+            cnt = nb - js
+            fp, fq = i + js - a0 + w0 - 1, i + js - a0 - 1  # input rows entering / leaving
+            pl, ph = _clip_rows(fp, cnt, n)
+            ql, qh = _clip_rows(fq, cnt, n)
+            d = D[:cnt]
+            if pl == 0 and ph == cnt and ql == 0 and qh == cnt:
+                np.subtract(x[fp : fp + cnt], x[fq : fq + cnt], out=d, dtype=dtype)
+            else:
+                d[...] = 0
+                if ph > pl:
+                    np.add(d[pl:ph], x[fp + pl : fp + ph], out=d[pl:ph], dtype=dtype)
+                if qh > ql:
+                    np.subtract(d[ql:qh], x[fq + ql : fq + qh], out=d[ql:qh], dtype=dtype)
+            add = np.add
+            for j in range(js, nb):
+                add(prev, d[j - js], out=V[j])
+                prev = V[j]
+        k0 = max(start - i, 0)
+        if nb > k0:
+            o = out[i + k0 - start : i + nb - start]
+            if padded:
+                _last_axis_doubling(Vp[k0:nb], w1, 0, m1, dtype, out=o)
+            else:
+                _last_axis(V[k0:nb], w1, mode, dtype, o)
+        i += nb
+
+
+def _blocked_ok(x, win) -> bool:
+    """Use the row-blocked 2-D path: a column window and rows wide enough to vectorise."""
+    return x.ndim == 2 and win[0] > 1 and x.shape[1] >= _BLOCK_MIN_ROW and x.shape[0] >= 16
 
 
 def _box_chunk(x, win, mode, dtype, start, m0, out=None):
@@ -201,6 +306,9 @@ def _box_chunk(x, win, mode, dtype, start, m0, out=None):
     Axes with a window of 1 are the identity in every mode and are skipped (callers stack
     several quantities on such an axis to sum them in one call).
     """
+    if out is not None and _blocked_ok(x, win):
+        _box_rows_blocked(x, win, mode, dtype, start, m0, out)
+        return out
     active = [ax for ax in range(x.ndim) if win[ax] > 1]
     last = active[-1] if active else -1
 
@@ -283,6 +391,9 @@ def box_sum(
         _box_chunk(x, win, mode, dtype, 0, m_total, out=out)
         return out
     bounds = np.linspace(0, m_total, nchunks + 1).astype(int)
+    if _blocked_ok(x, win):  # chunks start on restart rows: no sliding up to the chunk start
+        bounds[1:-1] = np.round(bounds[1:-1] / _RESTART).astype(int) * _RESTART
+        bounds = np.unique(np.clip(bounds, 0, m_total))
     futs = [
         _get_pool().submit(_box_chunk, x, win, mode, dtype, int(s), int(e - s), out[s:e])
         for s, e in zip(bounds[:-1], bounds[1:])

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._boxsum import _get_pool, _scratch, box_sum
+from ._boxsum import _box_chunk, _get_pool, _scratch
 from ._results import Result, no_json
 from ._validate import as_image, as_mask, check_memory, check_same_shape, format_bytes, has_nonfinite
 from .errors import InputError, MaskError, NonFiniteError
@@ -117,22 +117,25 @@ def _strip_stats(a, b, m, ga, gb, win, r0, r1, out, valid, tol, totals, k):
     y = np.subtract(b[lo:hi], gb, dtype=np.float64, out=_scratch(11, shape, np.float64))
     xy = _scratch(12, shape, np.float64)
     sel = slice(r0 - lo, r1 - lo)
+    oshape = (r1 - r0,) + a.shape[1:]
+
+    def bsum(arr, slot):
+        # box sums of the strip's own rows only (the halo rows are read, never summed)
+        return _box_chunk(arr, win, "same", np.float64, r0 - lo, r1 - r0, out=_scratch(slot, oshape, np.float64))
+
     if m is not None:
         ms = m[lo:hi]
         x[~ms] = 0.0
         y[~ms] = 0.0
         np.copyto(xy, ms)
-        cnt = box_sum(xy, win, mode="same", workers=1, out=_scratch(13, shape, np.float64))[sel]
+        cnt = bsum(xy, 13)
     else:
         cnt = _counts(a.shape, win, r0, r1)
-    sums = []
-    for q, arr in enumerate((x, y)):
-        sums.append(box_sum(arr, win, mode="same", workers=1, out=_scratch(14 + q, shape, np.float64))[sel])
+    sums = [bsum(x, 14), bsum(y, 15)]
     np.multiply(x, y, out=xy)
     np.multiply(x, x, out=x)
     np.multiply(y, y, out=y)
-    for q, arr in enumerate((x, y, xy)):
-        sums.append(box_sum(arr, win, mode="same", workers=1, out=_scratch(16 + q, shape, np.float64))[sel])
+    sums += [bsum(arr, 16 + q) for q, arr in enumerate((x, y, xy))]
     sx, sy, sxx, syy, sxy = sums
     with np.errstate(divide="ignore", invalid="ignore"):
         inv = 1.0 / cnt
