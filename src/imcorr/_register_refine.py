@@ -152,13 +152,8 @@ def _contract(T, vecs):
     return T
 
 
-def _newton(C, omegas, wlast, r0, nd, steps=4):
-    """Maximise f(r) = sum_k wlast * Re(C exp(-i w.r)) by Gauss-Newton steps.
-
-    The curvature is the Gauss-Newton one, ``-sum |C| w w^T`` (negative definite, so every
-    step ascends); gradients are separable contractions of ``C`` with per-axis phase vectors.
-    """
-    r = np.array(r0, dtype=np.float64)
+def _curvature_inverse(C, omegas, wlast, nd):
+    """Inverse of the Gauss-Newton curvature ``-sum |C| w w^T`` (None if singular)."""
     mag = np.abs(C)
     H = np.empty((nd, nd))
     for i in range(nd):
@@ -171,8 +166,20 @@ def _newton(C, omegas, wlast, r0, nd, steps=4):
     try:
         Hi = np.linalg.inv(H)
     except np.linalg.LinAlgError:
-        return r
-    if not np.all(np.isfinite(Hi)):
+        return None
+    return Hi if np.all(np.isfinite(Hi)) else None
+
+
+def _newton(C, omegas, wlast, r0, nd, steps=4, Hi=None):
+    """Maximise f(r) = sum_k wlast * Re(C exp(-i w.r)) by Gauss-Newton steps.
+
+    The curvature is the Gauss-Newton one, ``-sum |C| w w^T`` (negative definite, so every
+    step ascends); gradients are separable contractions of ``C`` with per-axis phase vectors.
+    """
+    r = np.array(r0, dtype=np.float64)
+    if Hi is None:
+        Hi = _curvature_inverse(C, omegas, wlast, nd)
+    if Hi is None:
         return r
     wl_om = wlast * omegas[-1]
     for _ in range(steps):
@@ -253,7 +260,11 @@ def refine_translation(
         for c in range(1, A.shape[-1]):  # sum over channels
             C += A[..., c] * np.conj(B[..., c])
         if newton:
-            r_new = _newton(C, omegas, wlast, r_res, nd)
+            # the curvature barely changes when only the moving window moves: computed once per box
+            if cache.get("hi_box") != box:
+                cache["hi_box"] = box
+                cache["Hi"] = _curvature_inverse(C, omegas, wlast, nd)
+            r_new = _newton(C, omegas, wlast, r_res, nd, Hi=cache["Hi"]) if cache["Hi"] is not None else r_res
         else:
             r_new = r_res
         s_new = k + r_new

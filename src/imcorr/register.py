@@ -217,7 +217,7 @@ def _overlap_corr(ref, mov, k, min_frac=0.0, max_samples=1 << 18) -> tuple[float
 
 
 def _coarse_window(kind, shape):
-    return separable_window(kind, shape) if kind else None
+    return [f.astype(np.float32) for f in separable_window(kind, shape)] if kind else None
 
 
 def _windowed_f32(x: np.ndarray, factors) -> np.ndarray:
@@ -233,7 +233,7 @@ def _windowed_f32(x: np.ndarray, factors) -> np.ndarray:
             for ax, f in enumerate(factors):
                 shape = [1] * nd
                 shape[ax] = f.size
-                o *= f.reshape(shape).astype(np.float32)
+                o *= f.reshape(shape) if f.dtype == np.float32 else f.reshape(shape).astype(np.float32)
     return out
 
 
