@@ -357,11 +357,10 @@ def _uncertainty(A, B, a2_all, b2_all, r, omegas, wlast, nd) -> float:
     """
     # noise power per frequency from the low half band of the residual: near Nyquist the
     # residual also holds the aliasing error of the windowed model; white noise is flat
-    idx = [np.flatnonzero(np.abs(om) <= np.pi / 2) for om in omegas]
-    sub = np.ix_(*idx)
-    ph_band = _phase([om[i] for om, i in zip(omegas, idx)], r, nd)
-    band_w = [np.ones(i.size) for i in idx]
-    band_w[-1] = wlast[idx[-1]]
+    # the band is a prefix of the (non-negative) last axis: a view; other axes are weighted 0/1
+    m = int(np.count_nonzero(omegas[-1] <= np.pi / 2))
+    ph_band = _phase(list(omegas[:-1]) + [omegas[-1][:m]], r, nd)
+    band_w = [(np.abs(om) <= np.pi / 2).astype(np.float64) for om in omegas[:-1]] + [wlast[:m]]
     band_count = math.prod(float(v.sum()) for v in band_w)
     # last-axis weights of the H (w_last) and V (w_last^2) contractions times omega_last^p, p = 0, 1, 2
     om_l = omegas[-1]
@@ -372,7 +371,7 @@ def _uncertainty(A, B, a2_all, b2_all, r, omegas, wlast, nd) -> float:
     V = np.zeros((nd, nd))
     s2 = np.empty(A.shape[:nd])
     for c in range(A.shape[-1]):
-        res2 = _abs2(B[sub + (c,)] - A[sub + (c,)] * ph_band)
+        res2 = _abs2(B[..., :m, c] - A[..., :m, c] * ph_band)
         n_tot = float(_contract(res2, band_w)) / band_count
         half = n_tot / 2  # each image's share
         np.add(a2_all[..., c], b2_all[..., c], out=s2)
