@@ -251,7 +251,10 @@ def refine_translation(
             cache["key"] = key
             cache["A"] = _spectra(reference[sl_r], fac_r, nd)
         A = cache["A"]
-        B = _spectra(moving[sl_m], fac_m, nd)
+        if cache.get("sl_m") != sl_m:  # one contiguous copy of the moving crop serves every iteration
+            cache["sl_m"] = sl_m
+            cache["xm"] = np.ascontiguousarray(moving[sl_m])
+        B = _spectra(cache["xm"], fac_m, nd)
         if cache.get("om_box") != box:
             cache["om_box"] = box
             cache["om"] = _omegas(box), _half_weights(box)
