@@ -35,6 +35,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -197,6 +198,33 @@ class _Pass:
         bound = gamma * 255.0 * np.abs(K).sum(axis=0) / _ONE + 2.0**-12
         self.threshold = (0.5 - bound).astype(np.float32)  # |s - rint(s)| above this: ambiguous
 
+    def chunk_elements(self, axis: int) -> int:
+        """Input pixels per chunk: many narrow groups each read a slice of the chunk, so a larger
+        chunk amortises the calls; few wide groups re-read the whole chunk: keep it cache-sized
+        (measured)."""
+        return _CHUNK_ELEMENTS * (2 if len(self.groups[axis]) >= 4 else 1)
+
+    def run(self, b: np.ndarray, axis: int, r: np.ndarray, t: np.ndarray, o: np.ndarray) -> np.ndarray:
+        """Resample one float32 chunk ``b`` (c, A, B) into ``o`` (``r``, ``t``: scratch of ``o``'s shape).
+
+        Returns the flat indices (into ``o``) of the ambiguous outputs, to be recomputed
+        exactly by :meth:`_fix`.
+        """
+        c, A, B = b.shape
+        if axis == 2:
+            b2, r2 = b.reshape(c * A, B), r.reshape(c * A, self.m)
+            for j0, j1, a, bb, kf in self.groups[2]:
+                np.matmul(b2[:, a:bb], kf, out=r2[:, j0:j1])
+        else:
+            for j0, j1, a, bb, kt in self.groups[1]:
+                np.matmul(kt, b[:, a:bb, :], out=r[:, j0:j1, :])
+        np.rint(r, out=o)
+        np.subtract(r, o, out=t)
+        np.abs(t, out=t)
+        amb = np.flatnonzero(t > (self.threshold if axis == 2 else self.threshold[:, None]))
+        np.clip(o, 0.0, 255.0, out=o)
+        return amb
+
     def apply(self, x: np.ndarray, axis: int) -> np.ndarray:
         """Resample axis ``axis`` (1 or 2) of ``x`` (N, A, B): exact integers 0..255.
 
@@ -207,14 +235,9 @@ class _Pass:
         N, A, B = x.shape
         oshape = (N, A, self.m) if axis == 2 else (N, self.m, B)
         out = np.empty(oshape, dtype=np.float32)
-        # many narrow groups each read a slice of the chunk: a larger chunk amortises the
-        # calls; few wide groups re-read the whole chunk: keep it cache-sized (measured)
-        budget = _CHUNK_ELEMENTS * (2 if len(self.groups[axis]) >= 4 else 1)
-        per = max(1, budget // max(A * B, 1))
+        per = max(1, self.chunk_elements(axis) // max(A * B, 1))
         starts = list(range(0, N, per))
-        n_threads = min(_n_threads(), len(starts))
         direct = x.dtype == np.float32 and x.flags.c_contiguous
-        thr = self.threshold if axis == 2 else self.threshold[:, None]
 
         def work(my_starts: list[int]) -> list[np.ndarray]:
             k = min(per, N)
@@ -229,31 +252,13 @@ class _Pass:
                 else:
                     b = buf[:c]
                     np.copyto(b, x[i : i + c], casting="unsafe")
-                r = res[:c]
-                if axis == 2:
-                    b2, r2 = b.reshape(c * A, B), r.reshape(c * A, self.m)
-                    for j0, j1, a, bb, kf in self.groups[2]:
-                        np.matmul(b2[:, a:bb], kf, out=r2[:, j0:j1])
-                else:
-                    for j0, j1, a, bb, kt in self.groups[1]:
-                        np.matmul(kt, b[:, a:bb, :], out=r[:, j0:j1, :])
-                t = tmp[:c]
                 o = out[i : i + c]
-                np.rint(r, out=o)
-                np.subtract(r, o, out=t)
-                np.abs(t, out=t)
-                amb = np.flatnonzero(t > thr)
+                amb = self.run(b, axis, res[:c], tmp[:c], o)
                 if amb.size:
                     found.append(amb + i * o[0].size)
-                np.clip(o, 0.0, 255.0, out=o)
             return found
 
-        with single_blas_thread():
-            if n_threads > 1:
-                with ThreadPoolExecutor(n_threads) as pool:
-                    parts = [a for f in pool.map(work, [starts[k::n_threads] for k in range(n_threads)]) for a in f]
-            else:
-                parts = work(starts)
+        parts = [a for f in _map_chunks(work, starts) for a in f]
         if parts:
             self._fix(x, out, np.concatenate(parts), axis)
         return out
@@ -281,6 +286,38 @@ class _Pass:
 @functools.lru_cache(maxsize=32)
 def _get_pass(in_size: int, out_size: int) -> _Pass:
     return _Pass(in_size, out_size)
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _get_pool() -> ThreadPoolExecutor:
+    """One persistent pool for the resize chunks (a new pool per call costs ~0.5 ms).
+
+    Its tasks never submit to it, so callers on any thread (e.g. hash_batch's file
+    readers) cannot deadlock on it.
+    """
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=max(_n_threads(), 2), thread_name_prefix="imcorr-hash")
+        return _pool
+
+
+def _map_chunks(work, starts: list[int]) -> list:
+    """``work(list_of_chunk_starts)`` on ``min(threads, chunks)`` threads, BLAS single-threaded inside.
+
+    The calling thread takes the first share itself (one hand-off fewer).
+    """
+    n_threads = min(_n_threads(), len(starts))
+    with single_blas_thread():
+        if n_threads <= 1:
+            return [work(starts)]
+        pool = _get_pool()
+        futures = [pool.submit(work, starts[k::n_threads]) for k in range(1, n_threads)]
+        first = work(starts[0::n_threads])
+        return [first] + [f.result() for f in futures]
 
 
 def resize_lanczos_u8(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
