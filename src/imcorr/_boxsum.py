@@ -176,7 +176,8 @@ def _last_axis_doubling(x: np.ndarray, w: int, a: int, m: int, dtype, out=None) 
 
     def rv(flat, off):
         # rows of ``flat`` (row stride L) from column ``off``: reads flat[r*L + off + j], j < m
-        return np.lib.stride_tricks.as_strided(flat[off:], shape=(rows, m), strides=(L * item, item))
+        # (ndarray over the contiguous buffer: much cheaper than as_strided on small blocks)
+        return np.ndarray((rows, m), dtype=flat.dtype, buffer=flat, offset=off * item, strides=(L * item, item))
 
     # work on the flattened rows: values that straddle two rows are never read
     Pf = P.reshape(-1)

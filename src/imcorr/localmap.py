@@ -137,37 +137,35 @@ def _strip_stats(a, b, m, ga, gb, win, r0, r1, out, valid, tol, totals, k):
     np.multiply(y, y, out=y)
     sums += [bsum(arr, 16 + q) for q, arr in enumerate((x, y, xy))]
     sx, sy, sxx, syy, sxy = sums
+    t = x[sel]  # scratch rows (x is no longer needed)
     with np.errstate(divide="ignore", invalid="ignore"):
-        inv = 1.0 / cnt
+        inv = np.divide(1.0, cnt, out=_scratch(19, oshape, np.float64))
         # central sums: S_xy - S_x S_y / n etc.
-        sx *= inv
-        sy *= inv
-        np.multiply(sx, sy, out=x[sel])
-        x[sel] *= cnt
-        sxy -= x[sel]
+        np.multiply(sx, sy, out=t)
+        t *= inv
+        sxy -= t
         sx *= sx
-        sx *= cnt
+        sx *= inv
         sxx -= sx
         sy *= sy
-        sy *= cnt
+        sy *= inv
         syy -= sy
-        ok = (sxx > tol[0]) & (syy > tol[1])
+        ok = np.greater(sxx, tol[0])
+        ok &= np.greater(syy, tol[1])
         if m is not None:
             ok &= cnt >= 3
         np.multiply(sxx, syy, out=sxx)
         np.sqrt(sxx, out=sxx)
         np.divide(sxy, sxx, out=sxy)
-    np.clip(sxy, -1.0, 1.0, out=sxy)
+    res = np.clip(sxy, -1.0, 1.0, out=out[r0:r1])
     nok = int(np.count_nonzero(ok))
     if nok == ok.size:  # the common case: no masked (slow) operations
-        np.copyto(out[r0:r1], sxy)
         valid[r0:r1] = True
-        totals[k] = (float(sxy.sum()), nok)
+        totals[k] = (float(res.sum()), nok)
         return
-    np.copyto(sxy, np.nan, where=~ok)
-    np.copyto(out[r0:r1], sxy)
+    np.copyto(res, np.nan, where=~ok)
     valid[r0:r1] = ok
-    totals[k] = (float(np.nansum(sxy)), nok)
+    totals[k] = (float(np.nansum(res)), nok)
 
 
 def local_correlation(a, b, *, window=15, mask=None, kind: str = "pearson") -> LocalCorrelationResult:
