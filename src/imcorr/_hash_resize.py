@@ -266,7 +266,10 @@ class _Pass:
     def _fix(self, x: np.ndarray, out: np.ndarray, flat: np.ndarray, axis: int) -> None:
         """Recompute the ambiguous outputs exactly (float64 integer arithmetic), per output pixel."""
         n_idx, i1, i2 = np.unravel_index(flat, out.shape)
-        j_all = i2 if axis == 2 else i1
+        if axis == 1:  # columns: one flat gather of every band (strided rows would be slow)
+            self._fix_columns(x, out, flat, n_idx, i1, i2)
+            return
+        j_all = i2
         order = np.argsort(j_all, kind="stable")
         flat, n_idx, i1, i2, j_all = flat[order], n_idx[order], i1[order], i2[order], j_all[order]
         starts = np.searchsorted(j_all, np.arange(self.m + 1))
@@ -275,12 +278,17 @@ class _Pass:
         for j in np.flatnonzero(np.diff(starts)):
             sl = slice(starts[j], starts[j + 1])
             a = self.lo[j]
-            if axis == 2:
-                lines = x[n_idx[sl], i1[sl]]  # whole rows: a fast contiguous gather
-            else:
-                lines = x[n_idx[sl], :, i2[sl]]
+            lines = x[n_idx[sl], i1[sl]]  # whole rows: a fast contiguous gather
             total = lines[:, a : a + width].astype(np.float64) @ self.band_w[j]
             of[flat[sl]] = np.clip(np.floor((total + _HALF) / _ONE), 0.0, 255.0)
+
+    def _fix_columns(self, x, out, flat, n_idx, j, i2) -> None:
+        """:meth:`_fix` for the vertical pass: ``x[n, lo[j] + t, i2]`` for every entry, in one ``take``."""
+        _, A, B = x.shape
+        idx = (n_idx * (A * B) + self.lo[j] * B + i2)[:, None] + np.arange(self.band_w.shape[1]) * B
+        band = x.reshape(-1).take(idx).astype(np.float64)
+        total = np.einsum("ij,ij->i", band, self.band_w[j])  # exact: integers below 2**53
+        out.reshape(-1)[flat] = np.clip(np.floor((total + _HALF) / _ONE), 0.0, 255.0)
 
 
 @functools.lru_cache(maxsize=32)
