@@ -16,7 +16,9 @@ Translation (:func:`estimate_shift`, :class:`Registrar`)
 2. **Disambiguation**: a circular peak at index ``p`` may mean ``p`` or ``p - n`` on every
    axis (2^ndim candidates); candidates whose overlap is at least ``overlap_ratio`` are
    scored by the Pearson correlation of the overlapping pixels.
-3. **Subpixel**: matrix-multiply DFT upsampling around the peak (Guizar-Sicairos 2008).
+3. **Subpixel**: with the refinement, the seed is the integer peak plus a 3-point parabolic
+   offset (the refinement converges from there); matrix-multiply DFT upsampling around the peak
+   (Guizar-Sicairos 2008) is the answer with ``refine=False`` and the refinement's fallback seed.
 4. **Refinement** (``refine=True``): Gauss-Newton on the translation with consistently
    windowed spectra (see :mod:`imcorr._register_refine` for why and how); this removes the
    window bias that limits plain phase correlation to ~0.01 px on real crops.
