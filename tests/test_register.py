@@ -307,3 +307,57 @@ def test_window_helps_without_refinement(astronaut_gray):
     windowed = imcorr.estimate_shift(a, b, refine=False)
     assert np.abs(np.asarray(windowed.shift) - s).max() < 0.05
     assert np.abs(np.asarray(locked.shift) - s).max() > np.abs(np.asarray(windowed.shift) - s).max()
+
+
+# ----------------------------------------------------------------------------- lean seed (speed round)
+def test_parabolic_offsets_closed_form():
+    from imcorr.register import _parabolic_offsets
+
+    # a sampled 2-D paraboloid with its vertex at (10.3, 4.8): the 3-point fit is exact per axis
+    y, x = np.mgrid[0:32, 0:16]
+    surf = 100 - 2.0 * (y - 10.3) ** 2 - 0.5 * (x - 4.8) ** 2
+    peak = np.unravel_index(int(np.argmax(surf)), surf.shape)
+    assert peak == (10, 5)
+    np.testing.assert_allclose(np.array(peak) + _parabolic_offsets(surf, peak), (10.3, 4.8), atol=1e-12)
+    # periodic neighbours at the border; a flat or upward neighbourhood gives no offset
+    row = np.array([5.0, 1.0, 0.0, 1.0, 3.0])  # peak at 0, neighbours 3.0 (index -1) and 1.0
+    expected = 0.5 * (3.0 - 1.0) / (3.0 - 10.0 + 1.0)
+    np.testing.assert_allclose(_parabolic_offsets(row, (0,)), [expected])
+    np.testing.assert_allclose(_parabolic_offsets(np.ones(5), (2,)), [0.0])
+
+
+def test_refinement_falls_back_to_dft_upsampled_seed(camera, monkeypatch):
+    """If the refinement does not converge from the parabolic seed, the DFT-upsampled seed is used."""
+    import imcorr.register as reg_mod
+
+    truth = (3.37, -7.82)
+    ref = camera.astype(np.float64)
+    mov = fourier_shift(ref, truth)
+    real = reg_mod.refine_translation
+    seeds = []
+
+    def flaky(reference, moving, shift0, **kw):
+        seeds.append(np.array(shift0, dtype=np.float64))
+        out = real(reference, moving, shift0, **kw)
+        if len(seeds) == 1:
+            out.converged = False  # pretend the lean path failed
+        return out
+
+    monkeypatch.setattr(reg_mod, "refine_translation", flaky)
+    res = imcorr.estimate_shift(ref, mov)
+    assert len(seeds) == 2
+    # the second seed is on the DFT-upsampling grid (binned 2x: step 2/20 = 0.1 px)
+    np.testing.assert_allclose(seeds[1] / 0.1, np.round(seeds[1] / 0.1), atol=1e-9)
+    assert res.refined
+    np.testing.assert_allclose(res.shift, truth, atol=0.005)
+
+
+def test_inf_in_large_reference_is_masked_with_warning(camera):
+    """The finiteness scan on the binned copy still catches a single Inf pixel."""
+    ref = camera.astype(np.float64)
+    mov = ndimage.shift(ref, (4, -6), order=0, mode="reflect")
+    ref[300, 200] = np.inf
+    with pytest.warns(RegistrationWarning, match="reference"):
+        res = imcorr.estimate_shift(ref, mov)
+    assert res.method == "masked"
+    np.testing.assert_allclose(res.shift, (4, -6), atol=0.05)
