@@ -45,6 +45,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -430,10 +433,40 @@ class EffectiveNResult(Result):
     reason: str | None = None
 
 
+_PARALLEL_MIN_PIXELS = 1 << 16
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _get_pool() -> ThreadPoolExecutor:
+    """One helper thread that runs the second image's ACF while the caller runs the first."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imcorr-acf")
+        return _pool
+
+
+def _both(fn, x, y, size: int):
+    """``(fn(x, workers), fn(y, workers))``, side by side on large images with two or more cores.
+
+    Each pipeline (FFTs and the numpy steps between them) then runs on half of the
+    cores, rather than one after the other with multi-threaded FFTs: the
+    single-threaded numpy steps (centring, squaring, folding, binning) overlap too.
+    """
+    fw = _fft.get_workers()
+    total = (os.cpu_count() or 1) if fw < 0 else fw  # the FFT worker budget (imcorr._fft policy)
+    if total < 2 or size < _PARALLEL_MIN_PIXELS:
+        return fn(x, None), fn(y, None)
+    w = total // 2
+    fut = _get_pool().submit(fn, y, w)
+    fx = fn(x, w)
+    return fx, fut.result()
+
+
 def _class_acfs(ac, bc, m, lags):
-    """Distance-class sums: (S_a(c), S_b(c), N(c))."""
-    sa = _class_autocov(ac, lags)
-    sb = _class_autocov(bc, lags)
+    """Distance-class sums: (S_a(c), S_b(c), N(c)) of centred arrays."""
+    sa, sb = _both(lambda x, w: _class_autocov(x, lags, w), ac, bc, ac.size)
     sn = _pair_counts_classes(ac.shape, lags, m)
     return sa, sb, sn
 
@@ -449,6 +482,10 @@ def effective_n_centred(ac: np.ndarray, bc: np.ndarray, m: np.ndarray | None, n:
         if not np.any(x):
             return EffectiveNResult(n, math.nan, math.nan, lags, f"zero variance in {name}")
     sa, sb, sn = _class_acfs(ac, bc, m, lags)
+    return _effective_n_from_classes(sa, sb, sn, n, lags)
+
+
+def _effective_n_from_classes(sa, sb, sn, n, lags) -> EffectiveNResult:
     # lag-0 class = the sums of squares, from the same transform as the other lags
     saa, sbb = sa[0], sb[0]
     if saa <= 0 or sbb <= 0:
@@ -457,6 +494,21 @@ def effective_n_centred(ac: np.ndarray, bc: np.ndarray, m: np.ndarray | None, n:
     var_r = max(var_r, 1.0 / n)  # the iid value is the floor (negative ACF products are noise)
     n_eff = min(1.0 + 1.0 / var_r, float(n))
     return EffectiveNResult(n, n_eff, var_r, lags)
+
+
+def effective_n_images(a: np.ndarray, b: np.ndarray, m: np.ndarray | None, n: int, lags) -> EffectiveNResult:
+    """:func:`effective_n` on validated images: each image is centred (into its padded
+    transform buffer) inside its own ACF pipeline (:func:`_both`); internal."""
+
+    def acf(x, workers):
+        xc = _centre(x, m, pad_last=_acf_pad(x.shape, lags))
+        return _class_autocov(xc, lags, workers) if np.any(xc) else None
+
+    sa, sb = _both(acf, a, b, a.size)
+    for s, name in ((sa, "a"), (sb, "b")):
+        if s is None:
+            return EffectiveNResult(n, math.nan, math.nan, lags, f"zero variance in {name}")
+    return _effective_n_from_classes(sa, sb, _pair_counts_classes(a.shape, lags, m), n, lags)
 
 
 def effective_n(a, b, *, mask=None, max_lag=None) -> EffectiveNResult:
@@ -490,8 +542,7 @@ def effective_n(a, b, *, mask=None, max_lag=None) -> EffectiveNResult:
     a, b, m, n = _prepare(a, b, mask)
     lags = _max_lags(a.shape, max_lag)
     _check_acf_memory(a.shape, lags, "effective_n")
-    pad = _acf_pad(a.shape, lags)
-    return effective_n_centred(_centre(a, m, pad_last=pad), _centre(b, m, pad_last=pad), m, n, lags)
+    return effective_n_images(a, b, m, n, lags)
 
 
 def modified_t_pvalue(r: float, n_eff: float) -> float:

@@ -306,16 +306,15 @@ def _one_pvalue(res, a, b, m, *, method, block_size, permutations, seed, max_lag
     if channels:  # the channel axis: every lag between channels, blocks span all channels
         lags = lags[:-1] + (a.shape[-1] - 1,)
     _en._check_acf_memory(a.shape, lags, f"pvalue_method={method!r}")
-    pad = _en._acf_pad(a.shape, lags) if method == "effective_n" else None  # no padded copy in the ACF transform
-    ac = _en._centre(a, m, pad_last=pad)
-    bc = _en._centre(b, m, pad_last=pad)
     if method == "effective_n":
-        en = _en.effective_n_centred(ac, bc, m, res.n, lags)
+        en = _en.effective_n_images(a, b, m, res.n, lags)
         reason = en.reason
         p = modified_t_pvalue(res.r, en.n_effective)
         if reason is None and not en.n_effective >= _en.MIN_PIXELS:
             reason = f"effective sample size {en.n_effective:.3g} < 3: no p-value"
         return dataclasses.replace(res, pvalue=p, pvalue_method=method, n_effective=en.n_effective, reason=reason)
+    ac = _en._centre(a, m)
+    bc = _en._centre(b, m)
     block = block_size
     if block is not None and channels:
         block = (tuple(block) if np.ndim(block) else (block,) * (a.ndim - 1)) + (a.shape[-1],)
