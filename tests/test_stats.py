@@ -377,6 +377,56 @@ def test_fft_autocorrelation_head_equals_scipy_correlate(shape, fshape, rows, rn
         assert head[idx] == pytest.approx(expected, abs=1e-9)
 
 
+@pytest.mark.parametrize(
+    "shape,fshape,rows",
+    [((7,), (12,), 5), ((9, 6), (14, 10), 4), ((70, 9), (105, 14), 36), ((4, 5, 6), (8, 9, 10), 3)],
+)
+@pytest.mark.parametrize("prepadded", [False, True])
+def test_fft_autocorrelation_head_real_equals_scipy_correlate(shape, fshape, rows, prepadded, rng):
+    """The real-inverse kernel (2-D: transposed, contiguous axis-0 transforms) against scipy.signal.correlate."""
+    from scipy import signal
+
+    from imcorr import _fft
+
+    x = rng.standard_normal(shape)
+    xin = x
+    if prepadded:  # the caller may hand in the last axis already zero-padded to the transform length
+        xin = np.zeros(shape[:-1] + (fshape[-1],))
+        xin[..., : shape[-1]] = x
+    head = _fft.autocorrelation_head_real(xin, fshape, rows, workers=1)
+    full = signal.correlate(x, x, "full")  # lag k at index k + n - 1
+    assert head.shape == (rows,) + tuple(fshape[1:])
+    for idx in np.ndindex(head.shape):
+        # circular index i holds every linear lag k = i (mod p) (aliases when p < 2n - 1)
+        cands = [[k for k in range(-n + 1, n) if (k - i) % p == 0] for i, p, n in zip(idx, fshape, shape)]
+        expected = sum(full[tuple(k + n - 1 for k, n in zip(ks, shape))] for ks in itertools.product(*cands))
+        assert head[idx] == pytest.approx(expected, abs=1e-9)
+    f32 = _fft.autocorrelation_head_real(x.astype(np.float32), fshape, rows)
+    assert f32.dtype == np.float32  # float32 input keeps float32 transforms (imcorr._fft policy)
+    np.testing.assert_allclose(f32, head, atol=1e-5 * np.abs(head).max())
+
+
+@pytest.mark.parametrize("shape,max_lag", [((23, 17), None), ((23, 17), 5), ((9, 8, 7), None), ((40,), 11)])
+def test_class_sums_equal_direct_binning_of_scipy_correlate(shape, max_lag, rng):
+    """Distance-class sums (folded lag box) against binning scipy.signal.correlate by ceil(|k|) directly."""
+    from scipy import signal
+
+    from imcorr import _effective_n as en
+
+    x = rng.standard_normal(shape)
+    lags = en._max_lags(shape, max_lag)
+    fshape = en._acf_fshape(shape, lags)
+    head = en._fft.autocorrelation_head_real(x, fshape, lags[0] + 1)
+    got = en._class_sums(head, fshape, lags)
+    full = signal.correlate(x, x, "full")
+    grids = np.meshgrid(*[np.arange(-n + 1, n) for n in shape], indexing="ij")
+    inside = np.all([np.abs(g) <= L for g, L in zip(grids, lags)], axis=0)
+    cls = np.ceil(np.sqrt(sum(g.astype(float) ** 2 for g in grids)) - 1e-9).astype(int)
+    expected = np.bincount(cls[inside], weights=full[inside], minlength=got.size)
+    np.testing.assert_allclose(got, expected[: got.size], rtol=1e-10, atol=1e-9 * abs(expected[0]))
+    assert expected[got.size :].size == 0 or not np.any(expected[got.size :])
+
+
 def test_block_permutation_pooled_channels_keep_channels_together():
     from skimage import data
 
