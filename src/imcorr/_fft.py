@@ -16,6 +16,7 @@ Policy
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 
 import numpy as np
@@ -258,18 +259,36 @@ def _autocorrelation_head_2d(spec: np.ndarray, shape: tuple[int, ...], rows: int
     (zero padding included), and transposed back for the last inverse transform.
     """
     n0, h1 = spec.shape
-    t = np.empty((h1, shape[0]), dtype=spec.dtype)
+    t = _scratch("t", (h1, shape[0]), spec.dtype)
     t[:, n0:] = 0.0
     _transpose_into(spec, t)
     del spec
     t = sfft.fft(t, axis=1, workers=workers, overwrite_x=True)
     v = t.view(t.real.dtype).reshape(t.shape + (2,))
     np.square(v, out=v)
-    power = np.add(v[..., 0], v[..., 1])
+    power = np.add(v[..., 0], v[..., 1], out=_scratch("power", t.shape, v.dtype))
     del t, v
     q = sfft.ihfft(power, axis=1, workers=workers)[:, :rows]
     del power
-    qt = np.empty((rows, h1), dtype=q.dtype)
+    qt = _scratch("qt", (rows, h1), q.dtype)
     _transpose_into(q, qt)
     del q
     return sfft.irfft(qt, n=shape[-1], axis=1, workers=workers, overwrite_x=True)
+
+
+_SCRATCH_MAX_BYTES = 64 << 20  # larger scratch arrays are not kept between calls
+_scratch_local = threading.local()
+
+
+def _scratch(name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+    """A per-thread scratch array reused across calls of the same shape (large fresh arrays cost
+    page faults on every call). Never returned to callers; each thread keeps only the last shape
+    per name, and only arrays up to ``_SCRATCH_MAX_BYTES`` (~140 MB in all for a 2048² pair)."""
+    store = _scratch_local.__dict__
+    a = store.get(name)
+    if a is None or a.shape != tuple(shape) or a.dtype != dtype:
+        store.pop(name, None)  # free the old one first
+        a = np.empty(shape, dtype=dtype)
+        if a.nbytes <= _SCRATCH_MAX_BYTES:
+            store[name] = a
+    return a
