@@ -274,18 +274,23 @@ def _prepare(a, b, mask, names=("a", "b")):
     return a, b, m, n
 
 
-def _centre(x: np.ndarray, m: np.ndarray | None, dtype=_ACF_DTYPE, pad_last: int | None = None) -> np.ndarray:
+def _centre(
+    x: np.ndarray, m: np.ndarray | None, dtype=_ACF_DTYPE, pad_last: int | None = None, scratch: bool = False
+) -> np.ndarray:
     """``x - mean`` (mean over the mask, accumulated in float64), zero outside the mask.
 
     With ``pad_last``, the result is the leading ``x.shape[-1]`` columns of a zero-padded
     buffer whose last axis has length ``pad_last`` (the ACF's transform length), so the
-    autocorrelation transform needs no padded copy (:func:`_class_autocov`).
+    autocorrelation transform needs no padded copy (:func:`_class_autocov`). With
+    ``scratch``, that buffer is the calling thread's reusable scratch array (only for a
+    result that is dropped before the thread centres the next image).
     """
     if pad_last is None or pad_last <= x.shape[-1]:
         buf = None
         out = np.empty(x.shape, dtype=dtype) if m is None else np.zeros(x.shape, dtype=dtype)
     else:
-        buf = np.empty(x.shape[:-1] + (int(pad_last),), dtype=dtype)
+        bshape = x.shape[:-1] + (int(pad_last),)
+        buf = _fft._scratch("centred", bshape, dtype) if scratch else np.empty(bshape, dtype=dtype)
         buf[..., x.shape[-1] :] = 0.0
         out = buf[..., : x.shape[-1]]
         if m is not None:
@@ -501,7 +506,7 @@ def effective_n_images(a: np.ndarray, b: np.ndarray, m: np.ndarray | None, n: in
     transform buffer) inside its own ACF pipeline (:func:`_both`); internal."""
 
     def acf(x, workers):
-        xc = _centre(x, m, pad_last=_acf_pad(x.shape, lags))
+        xc = _centre(x, m, pad_last=_acf_pad(x.shape, lags), scratch=True)
         return _class_autocov(xc, lags, workers) if np.any(xc) else None
 
     sa, sb = _both(acf, a, b, a.size)
