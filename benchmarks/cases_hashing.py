@@ -100,7 +100,7 @@ for _method in ("phash", "ahash"):
                 Impl("imcorr.hash_batch(uint8 stack)",
                      lambda d, m=_method: imcorr.hash_batch(d["stack"], m), peer=False),
                 Impl("imcorr.hash_batch(list of PIL)",
-                     lambda d, m=_method: imcorr.hash_batch(d["pils"], m), peer=False),
+                     lambda d, m=_method: imcorr.hash_batch(d["pils"], m), peer=False, goal=False),
                 Impl(f"imagehash.{'phash' if _method == 'phash' else 'average_hash'} per PIL image",
                      lambda d: [d["fn"](p) for p in d["pils"]], requires="imagehash"),
             ],

@@ -260,7 +260,7 @@ CASES.append(
         setup=_masked_setup,
         impls=[
             Impl("imcorr.estimate_shift masked", _imcorr_masked, peer=False),
-            Impl("imcorr masked upsample=1", _imcorr_masked_int, peer=False),
+            Impl("imcorr masked upsample=1", _imcorr_masked_int, peer=False, goal=False),
             Impl("skimage masked phase_cross_correlation", _skimage_masked, requires="skimage"),
         ],
         error=_shift_error,
