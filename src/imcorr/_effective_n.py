@@ -97,15 +97,22 @@ def _lag_index(p: int, lag: int) -> np.ndarray:
     return np.r_[p - lag : p, 0 : lag + 1] if lag else np.zeros(1, dtype=np.intp)
 
 
-@functools.lru_cache(maxsize=16)
-def _half_classes(lags: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, int]:
-    """Distance classes ``ceil(|k|)`` of the two half-box pieces (flattened)."""
+def _squared_lag_distances(lags: tuple[int, ...], *, folded: bool) -> np.ndarray:
+    """``|k|^2`` on the lag box: ``k_0 in [0, lag_0]`` and the other ``k_i`` in ``[-lag_i, lag_i]``
+    (the half box), or in ``[0, lag_i]`` when ``folded``."""
     d2 = np.zeros((1,) * len(lags))
     for ax, lag in enumerate(lags):
-        k = np.arange(0 if ax == 0 else -lag, lag + 1, dtype=np.float64)
+        k = np.arange(0 if (ax == 0 or folded) else -lag, lag + 1, dtype=np.float64)
         sh = [1] * len(lags)
         sh[ax] = k.size
         d2 = d2 + (k * k).reshape(sh)
+    return d2
+
+
+@functools.lru_cache(maxsize=16)
+def _half_classes(lags: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, int]:
+    """Distance classes ``ceil(|k|)`` of the two half-box pieces (flattened)."""
+    d2 = _squared_lag_distances(lags, folded=False)
     cls = np.ceil(np.sqrt(d2) - 1e-9).astype(np.intp)
     c0, c1 = cls[0].ravel(), cls[1:].ravel()
     c0.setflags(write=False)
@@ -117,12 +124,7 @@ def _half_classes(lags: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, int]:
 def _class_distances(lags: tuple[int, ...]) -> np.ndarray:
     """Mean distance ``|k|`` of the lags in each distance class (class 0 is 0)."""
     c0, c1, nc = _half_classes(lags)
-    d2 = np.zeros((1,) * len(lags))
-    for ax, lag in enumerate(lags):
-        k = np.arange(0 if ax == 0 else -lag, lag + 1, dtype=np.float64)
-        sh = [1] * len(lags)
-        sh[ax] = k.size
-        d2 = d2 + (k * k).reshape(sh)
+    d2 = _squared_lag_distances(lags, folded=False)
     d = np.sqrt(d2)
     tot = np.bincount(c0, weights=d[0].ravel(), minlength=nc) + np.bincount(c1, weights=d[1:].ravel(), minlength=nc)
     cnt = np.bincount(c0, minlength=nc) + np.bincount(c1, minlength=nc)
@@ -135,12 +137,7 @@ def _class_distances(lags: tuple[int, ...]) -> np.ndarray:
 @functools.lru_cache(maxsize=16)
 def _folded_classes(lags: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, int]:
     """Distance classes of the folded half box (:func:`_fold_lags`): ``k_0 = 0`` plane, ``k_0 > 0`` part."""
-    d2 = np.zeros((1,) * len(lags))
-    for ax, lag in enumerate(lags):
-        k = np.arange(lag + 1, dtype=np.float64)
-        sh = [1] * len(lags)
-        sh[ax] = k.size
-        d2 = d2 + (k * k).reshape(sh)
+    d2 = _squared_lag_distances(lags, folded=True)
     cls = np.ceil(np.sqrt(d2) - 1e-9).astype(np.intp)
     c0, c1 = cls[0].ravel(), cls[1:].ravel()
     c0.setflags(write=False)
