@@ -72,7 +72,7 @@ from . import _fft
 from ._match_core import DIRECT_MAX, masked_scores, plan_tiles, unmasked_scores
 from ._match_peaks import PeaksResult, find_peaks
 from ._results import Result, no_json
-from ._validate import as_image, check_memory, format_bytes, has_nonfinite
+from ._validate import as_image, as_mask, check_memory, format_bytes, has_nonfinite
 from .errors import InputError, MaskError, NonFiniteError, ShapeMismatchError
 
 __all__ = [
@@ -223,14 +223,7 @@ def _prepare(image, template, mask, image_mask, channel_axis):
             raise MaskError("mask: selects no template pixels (all zero); nothing to match")
     m = None
     if image_mask is not None:
-        im = np.asarray(image_mask)
-        if im.shape != sp:
-            raise MaskError(f"image_mask: shape {im.shape} does not match the image's spatial shape {sp}")
-        if im.dtype.kind not in "biuf":
-            raise MaskError(f"image_mask: must be a boolean array, got dtype {im.dtype}")
-        m = im != 0
-        if not m.any():
-            raise MaskError("image_mask: selects no image pixels (all False); nothing to match")
+        m = as_mask(image_mask, sp, "image_mask")
     # non-finite values
     if has_nonfinite(tpl):
         bad = ~np.isfinite(tpl).all(axis=-1)
