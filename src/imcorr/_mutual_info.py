@@ -18,8 +18,8 @@ import math
 import numpy as np
 
 from ._results import Result, no_json
-from ._validate import as_image, as_mask, check_same_shape, has_nonfinite
-from .errors import EmptyInputError, InputError, NonFiniteError
+from .correlate import prepare_pair
+from .errors import EmptyInputError, InputError
 
 __all__ = ["JointHistogram", "MutualInformationResult", "joint_histogram", "mutual_information"]
 
@@ -125,20 +125,9 @@ def _ranges(range_, va, vb):
 
 
 def _values(a, b, mask):
-    a = as_image(a, "a")
-    b = as_image(b, "b")
-    check_same_shape(a, b, ("a", "b"))
-    if mask is not None:
-        m = as_mask(mask, a.shape, "mask")
-        if has_nonfinite(a) or has_nonfinite(b):
-            m = m & np.isfinite(a) & np.isfinite(b)
-        if not m.any():
-            raise EmptyInputError("mask: no valid (masked-in and finite) pixels remain")
-        return a[m], b[m]
-    for x, name in ((a, "a"), (b, "b")):
-        if has_nonfinite(x):
-            raise NonFiniteError(f"{name}: contains NaN/Inf values; pass mask= to exclude those pixels")
-    return a.reshape(-1), b.reshape(-1)
+    """Paired values of ``a`` and ``b`` under the shared mask/NaN policy of :func:`imcorr.correlate.prepare_pair`."""
+    _, (va, vb) = prepare_pair(a, b, mask=mask)
+    return va, vb
 
 
 def _fast_counts(va: np.ndarray, vb: np.ndarray):
