@@ -64,7 +64,7 @@ def _acf64(x, lags):
 
 
 def _perm_setup():
-    a, b = imcorr.gaussian_random_field((512, 512), 4.0, rho=0.1, seed=0)
+    a, b = imcorr.gaussian_random_field_pair((512, 512), 4.0, rho=0.1, seed=0)
     return {"a": a, "b": b}
 
 
@@ -174,7 +174,7 @@ def calibration(pairs: int = 500, size: int = 256, permutations: int = 999, seed
             neff = []
             t0 = time.perf_counter()
             for i in range(pairs):
-                a, b = imcorr.gaussian_random_field((size, size), ell, rho=rho, seed=rng)
+                a, b = imcorr.gaussian_random_field_pair((size, size), ell, rho=rho, seed=rng)
                 for m in methods:
                     res = imcorr.pearson(a, b, pvalue_method=m, permutations=permutations, seed=i)
                     rej[m] += res.pvalue < 0.05

@@ -109,7 +109,7 @@ def test_modified_t_pvalue_matches_scipy_t_distribution():
 
 # ----------------------------------------------------------- pearson integration
 def test_pearson_pvalue_methods_report_method_and_details():
-    a, b = imcorr.gaussian_random_field((128, 128), 3, rho=0.2, seed=7)
+    a, b = imcorr.gaussian_random_field_pair((128, 128), 3, rho=0.2, seed=7)
     iid = imcorr.pearson(a, b)
     assert iid.pvalue_method == "iid" and iid.n_effective is None
     e = imcorr.pearson(a, b, pvalue_method="effective_n")
@@ -214,7 +214,7 @@ def test_block_permutation_raw_vs_corrected():
 
 
 def test_block_permutation_3d():
-    a, b = imcorr.gaussian_random_field((24, 40, 40), 1.5, rho=0.5, seed=4)
+    a, b = imcorr.gaussian_random_field_pair((24, 40, 40), 1.5, rho=0.5, seed=4)
     res = imcorr.block_permutation_test(a, b, permutations=199, seed=0)
     assert len(res.block_size) == 3 and res.pvalue == pytest.approx(1 / 200)
     a2 = imcorr.gaussian_random_field((24, 40, 40), 1.5, seed=5)
@@ -273,7 +273,7 @@ def test_steiger_is_calibrated_by_simulation():
 
 # -------------------------------------------------------------------- bootstrap
 def test_bootstrap_pearson_fast_path_equals_explicit_resampling(rng):
-    a, b = imcorr.gaussian_random_field((50, 45), 2, rho=0.4, seed=3)
+    a, b = imcorr.gaussian_random_field_pair((50, 45), 2, rho=0.4, seed=3)
     fast = imcorr.bootstrap_ci(a, b, blocks=(8, 7), n_boot=60, seed=5)
     slow = imcorr.bootstrap_ci(
         a, b, blocks=(8, 7), n_boot=60, seed=5, statistic=lambda x, y: np.corrcoef(x.ravel(), y.ravel())[0, 1]
@@ -286,7 +286,7 @@ def test_bootstrap_pearson_fast_path_equals_explicit_resampling(rng):
 def test_bootstrap_ci_covers_true_rho():
     hits = 0
     for s in range(30):
-        a, b = imcorr.gaussian_random_field((96, 96), 2, rho=0.5, seed=s)
+        a, b = imcorr.gaussian_random_field_pair((96, 96), 2, rho=0.5, seed=s)
         res = imcorr.bootstrap_ci(a, b, n_boot=299, seed=s)
         hits += res.low <= 0.5 <= res.high
     assert hits >= 24  # nominal 95%: >= 80% of 30 (binomial slack)
@@ -442,7 +442,7 @@ def test_effective_n_3d_calibration_small():
     rng = np.random.default_rng(7)
     rej_iid = rej = 0
     for _ in range(80):
-        a, b = imcorr.gaussian_random_field((16, 40, 40), 1.5, rho=0.0, seed=rng)
+        a, b = imcorr.gaussian_random_field_pair((16, 40, 40), 1.5, rho=0.0, seed=rng)
         rej_iid += imcorr.pearson(a, b).pvalue < 0.05
         rej += imcorr.pearson(a, b, pvalue_method="effective_n").pvalue < 0.05
     assert rej_iid / 80 > 0.3

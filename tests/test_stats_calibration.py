@@ -21,7 +21,7 @@ def _rejection_rates(pairs, size, ell, rho=0.0, permutations=199, seed=SEED, met
     rng = np.random.default_rng([seed, int(ell), int(rho * 10)])
     rej = dict.fromkeys(methods, 0)
     for i in range(pairs):
-        a, b = imcorr.gaussian_random_field((size, size), ell, rho=rho, seed=rng)
+        a, b = imcorr.gaussian_random_field_pair((size, size), ell, rho=rho, seed=rng)
         for m in methods:
             rej[m] += imcorr.pearson(a, b, pvalue_method=m, permutations=permutations, seed=i).pvalue < 0.05
     return {m: v / pairs for m, v in rej.items()}

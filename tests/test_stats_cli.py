@@ -13,7 +13,7 @@ from imcorr.cli import main
 
 @pytest.fixture
 def pair(tmp_path):
-    a, b = imcorr.gaussian_random_field((96, 96), 3, rho=0.2, seed=1)
+    a, b = imcorr.gaussian_random_field_pair((96, 96), 3, rho=0.2, seed=1)
     pa, pb = tmp_path / "a.npy", tmp_path / "b.npy"
     np.save(pa, a)
     np.save(pb, b)

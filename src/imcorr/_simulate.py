@@ -8,19 +8,19 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import _fft
+from ._validate import positive_number
 from .errors import InputError
 
-__all__ = ["gaussian_random_field"]
+__all__ = ["gaussian_random_field", "gaussian_random_field_pair"]
 
 
 def gaussian_random_field(
     shape: Sequence[int],
     length: float,
     *,
-    rho: float | None = None,
     seed: int | np.random.Generator | None = None,
-) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-    """Stationary Gaussian random field(s) with correlation length ``length`` pixels.
+) -> np.ndarray:
+    """A stationary Gaussian random field with correlation length ``length`` pixels.
 
     Definition: white noise smoothed with a Gaussian kernel of standard deviation
     ``length`` (exactly, by multiplying its spectrum with the kernel's transfer
@@ -35,23 +35,36 @@ def gaussian_random_field(
         Field shape (any ndim).
     length : float
         Smoothing sigma ``l`` in pixels (> 0).
-    rho : float, optional
-        If given, return a *pair* ``(a, b)`` of fields with the same ACF whose
-        pixelwise correlation is ``rho``: ``b = rho a + sqrt(1 - rho^2) c`` with ``c``
-        independent of ``a`` (so ``rho = 0`` gives two independent fields).
     seed : int or Generator, optional
         Random generator or seed.
 
     Returns
     -------
-    ndarray, or tuple of two ndarrays when ``rho`` is given.
+    ndarray
+        One field of ``shape``, unit variance. :func:`gaussian_random_field_pair` gives
+        two fields with a chosen pixelwise correlation.
     """
-    try:
-        ell = float(length)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"length: must be a positive number of pixels, got {length!r}") from exc
-    if not (math.isfinite(ell) and ell > 0):
-        raise InputError(f"length: must be a positive number of pixels, got {length!r}")
+    return _fields(shape, length, None, seed)[0]
+
+
+def gaussian_random_field_pair(
+    shape: Sequence[int],
+    length: float,
+    *,
+    rho: float,
+    seed: int | np.random.Generator | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two fields ``(a, b)`` as :func:`gaussian_random_field`, with pixelwise correlation ``rho``.
+
+    ``b = rho a + sqrt(1 - rho^2) c`` with ``c`` an independent field of the same ACF, so
+    ``rho = 0`` gives two independent fields. Always returns exactly two arrays.
+    """
+    a, b = _fields(shape, length, rho, seed)
+    return a, b
+
+
+def _fields(shape, length, rho, seed) -> tuple[np.ndarray, ...]:
+    ell = positive_number(length, "length", "pixels")
     shape = tuple(int(n) for n in shape)
     if not shape or min(shape) < 1:
         raise InputError(f"shape: must be a non-empty tuple of positive ints, got {shape!r}")
@@ -76,7 +89,7 @@ def gaussian_random_field(
 
     a = one()
     if rho is None:
-        return a
+        return (a,)
     c = one()
     r = float(rho)
     return a, r * a + math.sqrt(max(0.0, 1.0 - r * r)) * c

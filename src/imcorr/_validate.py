@@ -14,6 +14,7 @@ Policy (documented in README "Conventions"):
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 
@@ -39,6 +40,7 @@ __all__ = [
     "channel_last",
     "format_bytes",
     "has_nonfinite",
+    "positive_number",
 ]
 
 
@@ -69,6 +71,17 @@ def as_image(x, name: str = "image", *, min_size: int = 1) -> np.ndarray:
             f"{name}: needs at least {min_size} elements, got {arr.size} (shape {arr.shape})"
         )
     return arr
+
+
+def positive_number(value, name: str, unit: str) -> float:
+    """``value`` as a finite float > 0, or :class:`InputError` naming ``name`` and its ``unit``."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{name}: must be a positive number ({unit}), got {value!r}") from exc
+    if not (math.isfinite(v) and v > 0):
+        raise InputError(f"{name}: must be a positive number ({unit}), got {value!r}")
+    return v
 
 
 def has_nonfinite(x: np.ndarray) -> bool:

@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from ._results import Result, no_json
-from ._validate import as_image, has_nonfinite
+from ._validate import as_image, has_nonfinite, positive_number
 from .correlate import cross_correlate
 from .errors import EmptyInputError, InputError, NonFiniteError
 
@@ -123,12 +123,7 @@ def estimate_delay(x, y, *, fs: float = 1.0, max_lag: float | None = None, norma
     """
     x = _signal(x, "x")
     y = _signal(y, "y")
-    try:
-        fs = float(fs)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"fs: must be a positive number (samples per second), got {fs!r}") from exc
-    if not (math.isfinite(fs) and fs > 0):
-        raise InputError(f"fs: must be a positive number (samples per second), got {fs!r}")
+    fs = positive_number(fs, "fs", "samples per second")
     n, m = y.size, x.size
     lags = np.arange(n + m - 1) - (m - 1)
     curve = cross_correlate(y, x, "full", normalize="zncc" if normalize else None).astype(np.float64, copy=True)

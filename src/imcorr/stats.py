@@ -37,7 +37,7 @@ from ._effective_n import (
 )
 from ._permutation import BlockScrambler, normalize_block, random_permutations
 from ._results import Result, no_json
-from ._simulate import gaussian_random_field
+from ._simulate import gaussian_random_field, gaussian_random_field_pair
 from ._validate import as_image, as_mask, channel_last, check_same_shape, has_nonfinite
 from .errors import EmptyInputError, InputError
 
@@ -56,6 +56,7 @@ __all__ = [
     "compare_dependent_correlations",
     "effective_n",
     "gaussian_random_field",
+    "gaussian_random_field_pair",
 ]
 
 PVALUE_METHODS = ("iid", "effective_n", "block_permutation")
