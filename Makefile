@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
+# the native kernels are rebuilt (pip install -e) when their sources change
+BUILD_DEPS := pyproject.toml setup.py $(wildcard src/imcorr/_c/*.c src/imcorr/_c/*.h)
 PYTEST_WORKERS ?= 2
 
 .PHONY: demo test bench lint clean venv
@@ -12,12 +14,12 @@ PYTEST_WORKERS ?= 2
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP_RUN): pyproject.toml | $(PY)
+$(STAMP_RUN): $(BUILD_DEPS) | $(PY)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -e .
 	touch $@
 
-$(STAMP_DEV): pyproject.toml | $(PY)
+$(STAMP_DEV): $(BUILD_DEPS) | $(PY)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -e ".[dev]"
 	touch $@ $(STAMP_RUN)
@@ -38,4 +40,4 @@ bench: $(STAMP_DEV)
 	$(PY) -m benchmarks $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache imcorr-demo
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache imcorr-demo src/imcorr/*.so
