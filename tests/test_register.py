@@ -311,7 +311,7 @@ def test_window_helps_without_refinement(astronaut_gray):
 
 # ----------------------------------------------------------------------------- lean seed (speed round)
 def test_parabolic_offsets_closed_form():
-    from imcorr.register import _parabolic_offsets
+    from imcorr._register_coarse import parabolic_offsets as _parabolic_offsets
 
     # a sampled 2-D paraboloid with its vertex at (10.3, 4.8): the 3-point fit is exact per axis
     y, x = np.mgrid[0:32, 0:16]

@@ -46,12 +46,15 @@ References
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 
 import numpy as np
 
 from . import _fft
+from . import _register_native as _rn
 from ._register_dft import REFINE_TUKEY_ALPHA, separable_window
+from ._register_threads import pair
 
 __all__ = ["refine_translation", "RefineOutput"]
 
@@ -69,7 +72,7 @@ class RefineOutput:
     converged: bool
 
 
-def _overlap_box(reference, shape_m, shift, cap):
+def _overlap_box(reference, shape_m, shift, cap, native=False):
     """Integer boxes (ref slices, mov slices) of the overlap for an integer shift.
 
     When the overlap is longer than ``cap`` on an axis, a ``cap``-long window is chosen
@@ -83,16 +86,18 @@ def _overlap_box(reference, shape_m, shift, cap):
     if any(hi - lo > cap for lo, hi in bounds):
         st = [max(1, (hi - lo) // 128) for lo, hi in bounds]
         sample = reference[tuple(slice(lo, hi, t) for (lo, hi), t in zip(bounds, st))]
-        sample = sample.astype(np.float64)
-        # per-axis marginals of the gradient energy summed over channels (diff along axis i,
-        # zero at its last index)
-        margs = [np.zeros(n) for n in sample.shape[:nd]]
-        for i in range(nd):
-            d = np.diff(sample, axis=i)
-            d *= d
-            for ax in range(nd):
-                m = d.sum(axis=tuple(j for j in range(nd + 1) if j != ax))
-                margs[ax][:m.size] += m
+        margs = _rn.grad_marginals(sample[..., 0]) if native else None
+        if margs is None:
+            sample = sample.astype(np.float64)
+            # per-axis marginals of the gradient energy summed over channels (diff along axis i,
+            # zero at its last index)
+            margs = [np.zeros(n) for n in sample.shape[:nd]]
+            for i in range(nd):
+                d = np.diff(sample, axis=i)
+                d *= d
+                for ax in range(nd):
+                    m = d.sum(axis=tuple(j for j in range(nd + 1) if j != ax))
+                    margs[ax][:m.size] += m
         for ax, ((lo, hi), t) in enumerate(zip(bounds, st)):
             if hi - lo <= cap:
                 continue
@@ -107,6 +112,19 @@ def _overlap_box(reference, shape_m, shift, cap):
     sl_r = tuple(slice(a, b) for a, b in chosen)
     sl_m = tuple(slice(a + s, b + s) for (a, b), s in zip(chosen, shift))
     return sl_r, sl_m
+
+
+def _frozen(arrays):
+    for a in arrays:
+        a.flags.writeable = False
+    return arrays
+
+
+@functools.lru_cache(maxsize=16)
+def _box_constants(box, window):
+    """Per-box constants (read-only): omegas, half-axis weights, the reference window factors."""
+    fac_r = separable_window(window, box, (0.0,) * len(box), MARGIN, REFINE_TUKEY_ALPHA)
+    return _frozen(_omegas(box)), _frozen([_half_weights(box)])[0], _frozen(fac_r)
 
 
 def _omegas(shape):
@@ -219,9 +237,12 @@ def refine_translation(
     ``reference`` and ``moving`` have shape ``spatial + (channels,)``; pass a trailing
     length-1 axis for single-channel images. Returns None when the overlap is too small.
     With ``newton=False`` the shift is kept and only ``peak``/``uncertainty`` are computed.
+    Single-channel 2-D float images use the native kernels when they are built (same
+    quantities, see :mod:`imcorr._register_native`).
     """
     nd = reference.ndim - 1
     shape_m = moving.shape[:nd]
+    native = nd == 2 and _rn.image_ok(reference) and _rn.image_ok(moving)
     s = np.asarray(shift0, dtype=np.float64)
     cap = max(16, int(max_pixels ** (1.0 / nd)))
     it = 0
@@ -235,43 +256,55 @@ def refine_translation(
             k = np.round(s).astype(int)
         if cache.get("k") != tuple(k):
             cache["k"] = tuple(k)
-            cache["box"] = _overlap_box(reference, shape_m, k, cap)
+            cache["box"] = _overlap_box(reference, shape_m, k, cap, native)
         sl_r, sl_m = cache["box"]
         box = tuple(x.stop - x.start for x in sl_r)
         if any(b < 2 * MARGIN + 4 for b in box):
             return None
         r_res = s - k
-        if cache.get("fac_box") != box:
-            cache["fac_box"] = box
-            cache["fac_r"] = separable_window(window, box, (0.0,) * nd, MARGIN, REFINE_TUKEY_ALPHA)
-        fac_r = cache["fac_r"]
+        omegas, wlast, fac_r = _box_constants(box, window)
         fac_m = separable_window(window, box, tuple(r_res), MARGIN, REFINE_TUKEY_ALPHA)
         key = (sl_r, sl_m[0].start - sl_r[0].start)
-        if cache.get("key") != key:
-            cache["key"] = key
-            cache["A"] = _spectra(reference[sl_r], fac_r, nd)
-        A = cache["A"]
-        if cache.get("sl_m") != sl_m:  # one contiguous copy of the moving crop serves every iteration
-            cache["sl_m"] = sl_m
-            cache["xm"] = np.ascontiguousarray(moving[sl_m])
-        B = _spectra(cache["xm"], fac_m, nd)
-        if cache.get("om_box") != box:
-            cache["om_box"] = box
-            cache["om"] = _omegas(box), _half_weights(box)
-        omegas, wlast = cache["om"]
-        C = np.multiply(A[..., 0], np.conj(B[..., 0]), dtype=np.complex128)
-        for c in range(1, A.shape[-1]):  # sum over channels
-            C += A[..., c] * np.conj(B[..., c])
+        if native:  # 2-D complex64 spectra; the first two run at once (independent)
+            spec_b = functools.partial(_native_spectrum, moving[sl_m + (0,)], fac_m)
+            if cache.get("key") != key:
+                cache["key"] = key
+                cache["A"], B = pair(functools.partial(_native_spectrum, reference[sl_r + (0,)], fac_r), spec_b)
+            else:
+                B = spec_b()
+            A = cache["A"]
+            C = None
+        else:
+            if cache.get("key") != key:
+                cache["key"] = key
+                cache["A"] = _spectra(reference[sl_r], fac_r, nd)
+            A = cache["A"]
+            if cache.get("sl_m") != sl_m:  # one contiguous copy of the moving crop serves every iteration
+                cache["sl_m"] = sl_m
+                cache["xm"] = np.ascontiguousarray(moving[sl_m])
+            B = _spectra(cache["xm"], fac_m, nd)
+            C = np.multiply(A[..., 0], np.conj(B[..., 0]), dtype=np.complex128)
+            for c in range(1, A.shape[-1]):  # sum over channels
+                C += A[..., c] * np.conj(B[..., c])
         if newton:
             # the curvature barely changes when only the moving window moves: computed once per box
-            if cache.get("hi_box") != box:
-                cache["hi_box"] = box
-                cache["Hi"] = _curvature_inverse(C, omegas, wlast, nd)
-            r_new = _newton(C, omegas, wlast, r_res, nd, Hi=cache["Hi"]) if cache["Hi"] is not None else r_res
+            if native:
+                if cache.get("hi_box") != box:
+                    cache["hi_box"] = box
+                    r_new, cache["Hi"] = _rn.newton(A, B, omegas[0], omegas[1], wlast, r_res, None)
+                elif cache["Hi"] is not None:
+                    r_new = _rn.newton(A, B, omegas[0], omegas[1], wlast, r_res, cache["Hi"])[0]
+                else:
+                    r_new = r_res
+            else:
+                if cache.get("hi_box") != box:
+                    cache["hi_box"] = box
+                    cache["Hi"] = _curvature_inverse(C, omegas, wlast, nd)
+                r_new = _newton(C, omegas, wlast, r_res, nd, Hi=cache["Hi"]) if cache["Hi"] is not None else r_res
         else:
             r_new = r_res
         s_new = k + r_new
-        last = (A, B, C, omegas, wlast, k.copy(), box, fac_r)
+        last = (A, B, C, omegas, wlast, k.copy())
         delta = float(np.max(np.abs(s_new - s)))
         s = s_new
         history.append(s.copy())
@@ -289,8 +322,17 @@ def refine_translation(
                 break
     if newton and not converged and delta < 10 * tol:
         converged = True
-    A, B, C, omegas, wlast, k_last, box, fac_r = last
+    A, B, C, omegas, wlast, k_last = last
     r = s - k_last
+    if native:
+        peak, unc = _native_stats(A, B, omegas, wlast, r)
+    else:
+        peak, unc = _numpy_stats(A, B, C, omegas, wlast, r, nd)
+    return RefineOutput(np.asarray(s, dtype=np.float64), peak, unc, it, converged)
+
+
+def _numpy_stats(A, B, C, omegas, wlast, r, nd):
+    """(peak, uncertainty) at crop shift ``r``: see :func:`refine_translation` and :func:`_uncertainty`."""
     e = [np.exp(-1j * omegas[ax] * r[ax]) for ax in range(nd)]
     e[-1] = e[-1] * wlast
     num = float(_contract(C, e).real)
@@ -301,8 +343,31 @@ def refine_translation(
     eb = float(_contract(b2.sum(axis=-1), ones))
     peak = num / math.sqrt(ea * eb) if ea > 0 and eb > 0 else math.nan
     peak = float(np.clip(peak, -1.0, 1.0))
-    unc = _uncertainty(A, B, a2, b2, r, omegas, wlast, nd)
-    return RefineOutput(np.asarray(s, dtype=np.float64), peak, unc, it, converged)
+    return peak, _uncertainty(A, B, a2, b2, r, omegas, wlast, nd)
+
+
+def _native_stats(A, B, omegas, wlast, r):
+    """:func:`_numpy_stats` from the native sums (2-D, one channel; ``A``, ``B`` 2-D complex64)."""
+    om0, om1 = omegas
+    bw0 = (np.abs(om0) <= np.pi / 2).astype(np.float64)
+    m = int(np.count_nonzero(om1 <= np.pi / 2))
+    out = _rn.stats(A, B, om0, om1, wlast, bw0, m, r)
+    num, ea, eb = out[0], out[1], out[2]
+    peak = num / math.sqrt(ea * eb) if ea > 0 and eb > 0 else math.nan
+    peak = min(1.0, max(-1.0, peak)) if math.isfinite(peak) else math.nan
+    H = np.array([[out[4], out[5]], [out[5], out[6]]])
+    V = np.array([[out[7], out[8]], [out[8], out[9]]])
+    return peak, _sandwich(H, V)
+
+
+def _sandwich(H, V) -> float:
+    """``sqrt(trace(H^-1 V H^-1))``, NaN if undefined."""
+    try:
+        Hi = np.linalg.inv(H)
+    except np.linalg.LinAlgError:
+        return math.nan
+    tr = float(np.trace(Hi @ V @ Hi))
+    return math.sqrt(tr) if tr >= 0 and math.isfinite(tr) else math.nan
 
 
 def _aitken(history):
@@ -346,6 +411,11 @@ def _spectra(x, factors, nd):
             buf *= f
         out.append(_fft.rfftn_in_thread(buf, buf.shape, dtype=np.float32))  # small: one worker is faster
     return out[0][..., None] if len(out) == 1 else np.stack(out, axis=-1)
+
+
+def _native_spectrum(x, factors):
+    """:func:`_spectra` of a 2-D single-channel crop with the native kernel: a 2-D complex64 spectrum."""
+    return _fft.rfftn_in_thread(_rn.crop(x, factors[0], factors[1]), x.shape, dtype=np.float32)
 
 
 def _abs2(z: np.ndarray) -> np.ndarray:
@@ -395,9 +465,4 @@ def _uncertainty(A, B, a2_all, b2_all, r, omegas, wlast, nd) -> float:
                 V[i, j] += 0.5 * n_tot * float(_contract(T[..., 3 + p], vecs)) + 0.5 * half * half * ones_sum
     H = H + np.triu(H, 1).T
     V = V + np.triu(V, 1).T
-    try:
-        Hi = np.linalg.inv(H)
-    except np.linalg.LinAlgError:
-        return math.nan
-    tr = float(np.trace(Hi @ V @ Hi))
-    return math.sqrt(tr) if tr >= 0 and math.isfinite(tr) else math.nan
+    return _sandwich(H, V)

@@ -39,7 +39,17 @@ from typing import Any
 import numpy as np
 
 from . import _fft
-from ._register_dft import WINDOWS, peak_to_sidelobe, separable_window, upsampled_dft
+from ._register_coarse import (
+    SMALL_FFT,
+    CoarseInput,
+    coarse_input,
+    coarse_pair,
+    coarse_window,
+    cross_power,
+    parabolic_offsets,
+    surface_peak,
+)
+from ._register_dft import WINDOWS, upsampled_dft
 from ._register_refine import refine_translation
 from ._results import Result, no_json
 from ._threads import single_blas_thread
@@ -60,7 +70,6 @@ __all__ = [
 MIN_SIZE = 8
 _BAND = 128  # frequency band of the DFT-upsampling seed when the refinement follows
 _BIN_MIN = 512  # coarse stage on 2x2-binned images when every axis has at least this many px
-_SMALL_FFT = 1 << 18  # transforms up to this many elements run on one worker (threads cost more there)
 _CHECKED_MEMORY = 32 << 20  # smaller working sets skip the available-memory check
 _SEED_UPSAMPLE = 20  # DFT upsampling of that seed (the refinement converges from +-0.5 px)
 
@@ -218,27 +227,6 @@ def _overlap_corr(ref, mov, k, min_frac=0.0, max_samples=1 << 18) -> tuple[float
     return (float(np.dot(a, b)) / den if den > 0 else -math.inf), frac
 
 
-def _coarse_window(kind, shape):
-    return [f.astype(np.float32) for f in separable_window(kind, shape)] if kind else None
-
-
-def _windowed_f32(x: np.ndarray, factors) -> np.ndarray:
-    """Per channel: (x - mean) * window, as float32 ``spatial + (c,)``."""
-    out = np.empty(x.shape, np.float32)
-    nd = x.ndim - 1
-    for c in range(x.shape[-1]):
-        xc = x[..., c]
-        mean = float(np.add.reduce(xc, axis=None, dtype=np.float64) / xc.size)
-        o = out[..., c]
-        np.subtract(xc, mean, out=o, casting="unsafe")
-        if factors is not None:
-            for ax, f in enumerate(factors):
-                shape = [1] * nd
-                shape[ax] = f.size
-                o *= f.reshape(shape) if f.dtype == np.float32 else f.reshape(shape).astype(np.float32)
-    return out
-
-
 # ----------------------------------------------------------------------------- Registrar
 class Registrar:
     """Register many moving images against one reference, computing its spectrum once.
@@ -300,42 +288,27 @@ class Registrar:
     def _method(self) -> str:
         return "phase" if self.normalization == "phase" else "cross"
 
-    def _estimate(self, mov: np.ndarray, return_surface: bool, mov_c: np.ndarray | None = None) -> ShiftResult:
+    def _estimate(self, mov: np.ndarray, return_surface: bool, coarse: CoarseInput | None = None) -> ShiftResult:
         # the BLAS calls here are small; many BLAS threads only add spin-wait overhead
         with single_blas_thread():
-            return self._estimate_impl(mov, return_surface, mov_c)
+            return self._estimate_impl(mov, return_surface, coarse)
 
-    def _estimate_impl(self, mov: np.ndarray, return_surface: bool, mov_c: np.ndarray | None) -> ShiftResult:
+    def _estimate_impl(self, mov: np.ndarray, return_surface: bool, coarse: CoarseInput | None) -> ShiftResult:
         ref = self.reference
         if all(self._const):
             return self._nan_result("reference is constant: no shift is defined")
-        if mov_c is None:
-            mov_c = _bin2(mov) if self._bin > 1 else mov
-        if _constant(mov, mov_c):
+        if coarse is None:
+            coarse = coarse_input(mov, self._bin, self._factors).transform(self.fft_shape, self._small)
+        mov_c = coarse.coarse
+        if coarse.constant:
             return self._nan_result("moving is constant: no shift is defined")
-        w = _windowed_f32(mov_c, self._factors)
-        prod = None
-        for c, spec_r_conj in enumerate(self._spectra_conj):
-            spec_m = (
-                _fft.rfftn_in_thread(w[..., c], self.fft_shape, dtype=np.float32)
-                if self._small
-                else _fft.rfftn(w[..., c], self.fft_shape, dtype=np.float32)
-            )
-            spec_m *= spec_r_conj
-            prod = spec_m if prod is None else np.add(prod, spec_m, out=prod)
-        del w
-        if self.normalization == "phase":
-            mag = np.abs(prod)
-            eps = float(mag.max()) * 1e-12 + np.finfo(np.float32).tiny
-            mag += eps
-            prod /= mag
-            del mag
+        prod = cross_power(coarse.spectra, self._spectra_conj, self.normalization == "phase")
+        coarse.spectra = None
         if self._small:
             surface = _fft.irfftn_in_thread(prod.copy(), self.fft_shape)
         else:
             surface = _fft.irfftn(prod, self.fft_shape, overwrite=False)
-        peak_idx = np.unravel_index(int(np.argmax(surface)), surface.shape)
-        psr = peak_to_sidelobe(surface, peak_idx)
+        peak_idx, psr = surface_peak(surface)
         base = np.array([p if p <= n // 2 else p - n for p, n in zip(peak_idx, self.fft_shape)])
         k = base
         if self.disambiguate:
@@ -348,7 +321,7 @@ class Registrar:
         if newton:
             # lean path: the refinement converges from the integer peak (+ a 3-point parabolic
             # offset on the surface, <= 0.5 px after binning); DFT upsampling only if it does not
-            seed = (shift + _parabolic_offsets(surface, peak_idx)) * self._bin
+            seed = (shift + parabolic_offsets(surface, peak_idx)) * self._bin
             out = refine_translation(ref, mov, seed, window=wkind)
             if out is not None and out.converged and np.all(np.abs(out.shift - seed) < 1.5):
                 shift = seed
@@ -488,18 +461,14 @@ def estimate_shift(
         raise ShapeMismatchError(f"reference and moving have different channel counts: {ref.shape} vs {mov.shape}")
     if reference_mask is None and moving_mask is None and ref.shape == mov.shape:
         _memory(ref.shape[:-1], ref.shape[-1], "estimate_shift")
-        binned = _binned(ref.shape[:-1], upsample, refine)
-        # the finiteness scans run on the binned copies when there are any (NaN/Inf propagate)
-        ref_c = _bin2(ref) if binned else ref
-        mov_c = None
-        if not _nonfinite(ref, ref_c):
-            mov_c = _bin2(mov) if binned else mov
-            if _nonfinite(mov, mov_c):
-                mov_c = None
-        if mov_c is not None:
+        bin_ = 2 if _binned(ref.shape[:-1], upsample, refine) else 1
+        fft_shape = tuple(n // bin_ for n in ref.shape[:-1])
+        # both coarse inputs at once (two threads); NaN/Inf are detected on the way
+        cr, cm = coarse_pair(ref, mov, bin_, coarse_window(window, fft_shape), fft_shape)
+        if not (cr.nonfinite or cm.nonfinite):
             reg = Registrar.__new__(Registrar)
-            _registrar_for(reg, ref, upsample, window, normalization, overlap_ratio, disambiguate, refine, ref_c)
-            return reg._estimate(mov, return_surface, mov_c)
+            _registrar_for(reg, ref, upsample, window, normalization, overlap_ratio, disambiguate, refine, cr)
+            return reg._estimate(mov, return_surface, cm)
     nan_r, nan_m = has_nonfinite(ref), has_nonfinite(mov)
     from ._register_masked import masked_shift
 
@@ -523,8 +492,11 @@ def _binned(shape, upsample, refine) -> bool:
     return bool(refine and upsample > 1 and min(shape) >= _BIN_MIN)
 
 
-def _registrar_for(reg, ref, upsample, window, normalization, overlap_ratio, disambiguate, refine, ref_coarse=None):
-    """Initialise a Registrar from already validated channel-last arrays (no re-validation)."""
+def _registrar_for(reg, ref, upsample, window, normalization, overlap_ratio, disambiguate, refine, coarse=None):
+    """Initialise a Registrar from already validated channel-last arrays (no re-validation).
+
+    ``coarse`` is the reference's :class:`CoarseInput` with its spectra, when already computed.
+    """
     reg.upsample = upsample
     reg.window = window
     reg.normalization = normalization
@@ -538,67 +510,15 @@ def _registrar_for(reg, ref, upsample, window, normalization, overlap_ratio, dis
     # large images: the coarse (integer + DFT-upsampled) stage runs on 2x2-binned images; the
     # refinement, at full resolution, converges from the +-0.2 px seed this gives
     reg._bin = 2 if _binned(reg.shape, upsample, refine) else 1
-    if ref_coarse is None:
-        ref_coarse = _bin2(ref) if reg._bin > 1 else ref
-    reg._ref_coarse = ref_coarse
-    reg.fft_shape = reg._ref_coarse.shape[:-1]
-    reg._factors = _coarse_window(window, reg.fft_shape)
-    reg._const = [_constant(ref, reg._ref_coarse)]
-    reg._small = math.prod(reg.fft_shape) <= _SMALL_FFT
-    w = _windowed_f32(reg._ref_coarse, reg._factors)
-    if reg._small:  # the reference's spectrum, computed once (one FFT worker for small transforms)
-        spectra = [_fft.rfftn_in_thread(w[..., c], reg.fft_shape, dtype=np.float32) for c in range(w.shape[-1])]
-    else:
-        spectra = [_fft.Spectrum(w[..., c], reg.fft_shape, dtype=np.float32).spectrum for c in range(w.shape[-1])]
-    reg._spectra_conj = [np.conj(sp, out=sp) for sp in spectra]  # stored conjugated: one pass less per estimate
+    reg.fft_shape = tuple(n // reg._bin for n in reg.shape)
+    reg._factors = coarse_window(window, reg.fft_shape)
+    reg._small = math.prod(reg.fft_shape) <= SMALL_FFT
+    if coarse is None:  # the reference's spectrum, computed once
+        coarse = coarse_input(ref, reg._bin, reg._factors).transform(reg.fft_shape, reg._small)
+    reg._ref_coarse = coarse.coarse
+    reg._const = [coarse.constant]
+    reg._spectra_conj = [np.conj(sp, out=sp) for sp in coarse.spectra]  # stored conjugated: one pass less
     return reg
-
-
-def _parabolic_offsets(surface: np.ndarray, peak_idx) -> np.ndarray:
-    """Per-axis 3-point parabola vertex offsets (periodic neighbours) of the surface peak, in [-0.5, 0.5]."""
-    c = float(surface[peak_idx])
-    out = np.zeros(len(peak_idx))
-    for ax, (p, n) in enumerate(zip(peak_idx, surface.shape)):
-        lo = list(peak_idx)
-        hi = list(peak_idx)
-        lo[ax] = (p - 1) % n
-        hi[ax] = (p + 1) % n
-        a, b = float(surface[tuple(lo)]), float(surface[tuple(hi)])
-        den = a - 2 * c + b
-        if den < 0:
-            out[ax] = min(0.5, max(-0.5, 0.5 * (a - b) / den))
-    return out
-
-
-def _nonfinite(x: np.ndarray, coarse: np.ndarray) -> bool:
-    """:func:`has_nonfinite` of ``x``, scanning its binned copy ``coarse`` first (exact re-check if flagged)."""
-    if coarse is x or x.dtype.kind != "f":
-        return has_nonfinite(x)
-    return has_nonfinite(coarse) and has_nonfinite(x)
-
-
-def _constant(x: np.ndarray, coarse: np.ndarray) -> bool:
-    """True if every channel of ``x`` is constant (checked on the binned copy first: cheaper)."""
-    if any(float(np.ptp(coarse[..., c])) != 0.0 for c in range(coarse.shape[-1])):
-        return False
-    return all(float(np.ptp(x[..., c])) == 0.0 for c in range(x.shape[-1]))
-
-
-def _bin2(x: np.ndarray) -> np.ndarray:
-    """2x binning (mean, float32) of every spatial axis of a channel-last array (odd edges dropped)."""
-    nd = x.ndim - 1
-    out = x
-    for ax in range(nd):
-        h = out.shape[ax] // 2
-        lo = [slice(None)] * out.ndim
-        hi = [slice(None)] * out.ndim
-        lo[ax] = slice(0, 2 * h, 2)
-        hi[ax] = slice(1, 2 * h, 2)
-        dtype = np.float32 if ax == 0 else None
-        with np.errstate(invalid="ignore"):  # Inf - Inf: NaN/Inf inputs are detected on the binned copy
-            out = np.add(out[tuple(lo)], out[tuple(hi)], dtype=dtype)
-    out *= np.float32(0.5**nd)
-    return out
 
 
 def _mask_for(mask, img, name, channel_axis) -> np.ndarray:

@@ -1,0 +1,428 @@
+/* Native kernels of translation registration (imcorr.register, imcorr._register_refine).
+ *
+ * Plain C99 functions called through ctypes (imcorr._register_native); every one has a NumPy
+ * twin that computes the same quantity (the tests run both against independent references).
+ * Images are 2-D, single channel, float64 (dtype 0) or float32 (dtype 1), with arbitrary
+ * element strides (s0, s1), so strided views (e.g. the real part of a complex array) are read
+ * in place. Complex spectra are complex64 arrays (interleaved float pairs), rfft layout
+ * (n0 rows of m1 = n1 // 2 + 1 half-axis columns), C-contiguous.
+ */
+#include <float.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+
+/* one row of a strided float64/float32 image as doubles */
+static void load_row(const void *x, int dtype, ptrdiff_t s0, ptrdiff_t s1, int i, int n1, double *row) {
+    if (dtype == 0) {
+        const double *p = (const double *)x + (ptrdiff_t)i * s0;
+        if (s1 == 1) {
+            for (int j = 0; j < n1; j++) row[j] = p[j];
+        } else {
+            for (int j = 0; j < n1; j++) row[j] = p[(ptrdiff_t)j * s1];
+        }
+    } else {
+        const float *p = (const float *)x + (ptrdiff_t)i * s0;
+        for (int j = 0; j < n1; j++) row[j] = (double)p[(ptrdiff_t)j * s1];
+    }
+}
+
+/* Coarse-stage input: optional 2x2 binning (mean; odd edges dropped), then (x - mean) * f0[i] * f1[j].
+ *
+ * bin == 2: binned (h0 x h1 float32, h = n // 2) receives the binned image, out its mean-removed,
+ * windowed copy. bin == 1: out = (x - mean) * window (binned unused). f0/f1 may be NULL (no window).
+ * stats[0..2] = sum, min, max of the (binned) values. Returns 1 if a value is NaN/Inf (the
+ * outputs are then undefined), 0 otherwise, -1 on allocation failure.
+ */
+int imcorr_reg_prepare(const void *x, int dtype, ptrdiff_t s0, ptrdiff_t s1, int n0, int n1, int bin,
+                       float *binned, const float *f0, const float *f1, float *out, double *stats) {
+    int h0 = bin == 2 ? n0 / 2 : n0, h1 = bin == 2 ? n1 / 2 : n1;
+    double *row = (double *)malloc(sizeof(double) * (size_t)n1 * 2);
+    if (!row) return -1;
+    double *row2 = row + n1;
+    double sum = 0.0, lo = INFINITY, hi = -INFINITY;
+    if (bin == 2) {
+        for (int i = 0; i < h0; i++) {
+            load_row(x, dtype, s0, s1, 2 * i, n1, row);
+            load_row(x, dtype, s0, s1, 2 * i + 1, n1, row2);
+            float *b = binned + (ptrdiff_t)i * h1;
+            double rs = 0.0;
+            for (int j = 0; j < h1; j++) {
+                float v = (float)(0.25 * ((row[2 * j] + row[2 * j + 1]) + (row2[2 * j] + row2[2 * j + 1])));
+                b[j] = v;
+                rs += v;
+                if (v < lo) lo = v;
+                if (v > hi) hi = v;
+            }
+            sum += rs;
+        }
+    } else {
+        for (int i = 0; i < n0; i++) {
+            load_row(x, dtype, s0, s1, i, n1, row);
+            double rs = 0.0;
+            for (int j = 0; j < n1; j++) {
+                double v = row[j];
+                rs += v;
+                if (v < lo) lo = v;
+                if (v > hi) hi = v;
+            }
+            sum += rs;
+        }
+    }
+    stats[0] = sum;
+    stats[1] = lo;
+    stats[2] = hi;
+    if (!isfinite(sum)) {
+        free(row);
+        return 1;
+    }
+    double mean = sum / ((double)h0 * (double)h1);
+    float meanf = (float)mean;
+    for (int i = 0; i < h0; i++) {
+        float *o = out + (ptrdiff_t)i * h1;
+        float a = f0 ? f0[i] : 1.0f;
+        if (bin == 2) {
+            const float *b = binned + (ptrdiff_t)i * h1;
+            for (int j = 0; j < h1; j++) {
+                float v = (b[j] - meanf) * a;
+                o[j] = f1 ? v * f1[j] : v;
+            }
+        } else {
+            load_row(x, dtype, s0, s1, i, n1, row);
+            for (int j = 0; j < n1; j++) {
+                float v = (float)(row[j] - mean) * a;
+                o[j] = f1 ? v * f1[j] : v;
+            }
+        }
+    }
+    free(row);
+    return 0;
+}
+
+/* In place: M <- M * Rc (complex64, n elements); with phase != 0 then M <- M / (|M| + eps),
+ * eps = max|M| * 1e-12 + FLT_MIN (the NumPy path's phase normalization). */
+void imcorr_reg_crosspower(float *M, const float *Rc, ptrdiff_t n, int phase) {
+    double mx = 0.0;
+    for (ptrdiff_t k = 0; k < n; k++) {
+        float a = M[2 * k], b = M[2 * k + 1], c = Rc[2 * k], d = Rc[2 * k + 1];
+        float re = a * c - b * d, im = a * d + b * c;
+        M[2 * k] = re;
+        M[2 * k + 1] = im;
+        if (phase) {
+            double m = (double)re * re + (double)im * im;
+            if (m > mx) mx = m;
+        }
+    }
+    if (!phase) return;
+    double eps = sqrt(mx) * 1e-12 + FLT_MIN;
+    for (ptrdiff_t k = 0; k < n; k++) {
+        double re = M[2 * k], im = M[2 * k + 1];
+        double inv = 1.0 / (double)(float)(sqrt(re * re + im * im) + eps);
+        M[2 * k] = (float)(re * inv);
+        M[2 * k + 1] = (float)(im * inv);
+    }
+}
+
+/* Argmax (first maximum) of an n0 x n1 float32 surface and its peak-to-sidelobe ratio outside a
+ * periodic (2 * exclude + 1)^2 box: out[0] = flat index, out[1] = PSR (NaN for a flat surface). */
+void imcorr_reg_peak(const float *s, int n0, int n1, int exclude, double *out) {
+    ptrdiff_t n = (ptrdiff_t)n0 * n1, best = 0;
+    float bv = s[0];
+    double total = 0.0, sq = 0.0;
+    for (int i = 0; i < n0; i++) {
+        const float *r = s + (ptrdiff_t)i * n1;
+        double rs = 0.0, rq = 0.0;
+        for (int j = 0; j < n1; j++) {
+            float v = r[j];
+            rs += v;
+            rq += (double)v * v;
+            if (v > bv) {
+                bv = v;
+                best = (ptrdiff_t)i * n1 + j;
+            }
+        }
+        total += rs;
+        sq += rq;
+    }
+    out[0] = (double)best;
+    int p0 = (int)(best / n1), p1 = (int)(best % n1);
+    double bs = 0.0, bq = 0.0;
+    int w = 2 * exclude + 1;
+    for (int a = -exclude; a <= exclude; a++) {
+        int i = ((p0 + a) % n0 + n0) % n0;
+        for (int b = -exclude; b <= exclude; b++) {
+            int j = ((p1 + b) % n1 + n1) % n1;
+            double v = s[(ptrdiff_t)i * n1 + j];
+            bs += v;
+            bq += v * v;
+        }
+    }
+    ptrdiff_t m = n - (ptrdiff_t)w * w;
+    if (m < 2) {
+        out[1] = NAN;
+        return;
+    }
+    double mean = (total - bs) / (double)m;
+    double var = (sq - bq) / (double)m - mean * mean;
+    out[1] = var > 0 ? ((double)bv - mean) / sqrt(var) : NAN;
+}
+
+/* Gradient-energy marginals of a strided n0 x n1 sample: m0[i] = sum_j of the squared forward
+ * differences along both axes at row i (zero past the last index), m1 likewise per column. */
+int imcorr_reg_grad_marginals(const void *x, int dtype, ptrdiff_t s0, ptrdiff_t s1, int n0, int n1, double *m0,
+                              double *m1) {
+    double *row = (double *)malloc(sizeof(double) * (size_t)n1 * 2);
+    if (!row) return -1;
+    double *nxt = row + n1;
+    for (int i = 0; i < n0; i++) m0[i] = 0.0;
+    for (int j = 0; j < n1; j++) m1[j] = 0.0;
+    load_row(x, dtype, s0, s1, 0, n1, row);
+    for (int i = 0; i < n0; i++) {
+        if (i + 1 < n0) {
+            load_row(x, dtype, s0, s1, i + 1, n1, nxt);
+            double acc = 0.0;
+            for (int j = 0; j < n1; j++) {
+                double d = nxt[j] - row[j];
+                d *= d;
+                acc += d;
+                m1[j] += d;
+            }
+            m0[i] += acc;
+        }
+        double acc = 0.0;
+        for (int j = 0; j + 1 < n1; j++) {
+            double d = row[j + 1] - row[j];
+            d *= d;
+            acc += d;
+            m1[j] += d;
+        }
+        m0[i] += acc;
+        double *t = row;
+        row = nxt;
+        nxt = t;
+    }
+    free(row < nxt ? row : nxt);
+    return 0;
+}
+
+/* Refinement crop: out = (x - mean) * f0[i] * f1[j] (float32), mean weighted by f0^2 f1^2. */
+int imcorr_reg_crop(const void *x, int dtype, ptrdiff_t s0, ptrdiff_t s1, int n0, int n1, const double *f0,
+                    const double *f1, float *out) {
+    double *row = (double *)malloc(sizeof(double) * (size_t)n1);
+    if (!row) return -1;
+    double num = 0.0, w0 = 0.0, w1 = 0.0;
+    for (int j = 0; j < n1; j++) w1 += f1[j] * f1[j];
+    for (int i = 0; i < n0; i++) {
+        double a = f0[i] * f0[i];
+        w0 += a;
+        if (a == 0.0) continue;
+        load_row(x, dtype, s0, s1, i, n1, row);
+        double rs = 0.0;
+        for (int j = 0; j < n1; j++) rs += row[j] * (f1[j] * f1[j]);
+        num += a * rs;
+    }
+    double mean = w0 * w1 > 0 ? num / (w0 * w1) : 0.0;
+    float *g1 = (float *)row; /* the float32 column factors fit in the row buffer */
+    for (int j = 0; j < n1; j++) g1[j] = (float)f1[j];
+    for (int i = 0; i < n0; i++) {
+        float *o = out + (ptrdiff_t)i * n1;
+        float a = (float)f0[i];
+        if (a == 0.0f) {
+            for (int j = 0; j < n1; j++) o[j] = 0.0f;
+            continue;
+        }
+        const char *p = (const char *)x + (ptrdiff_t)i * s0 * (dtype == 0 ? 8 : 4);
+        if (dtype == 0) {
+            const double *q = (const double *)p;
+            for (int j = 0; j < n1; j++) o[j] = ((float)(q[(ptrdiff_t)j * s1] - mean) * a) * g1[j];
+        } else {
+            const float *q = (const float *)p;
+            for (int j = 0; j < n1; j++) o[j] = ((float)((double)q[(ptrdiff_t)j * s1] - mean) * a) * g1[j];
+        }
+    }
+    free(row);
+    return 0;
+}
+
+/* Gauss-Newton maximisation of f(r) = sum_k wl * Re(C exp(-i w.r)), C = A conj(B) (see
+ * imcorr._register_refine._newton, which this reproduces). With compute_hi the inverse of the
+ * curvature -sum |C| w w^T wl is computed into Hi (row-major 2x2); returns -1 if it is singular
+ * (r unchanged) or on allocation failure, else the number of steps taken. C * wl is formed once
+ * (float64, split real/imaginary planes); each step is then one pass of 12 flops per frequency. */
+int imcorr_reg_newton(const float *A, const float *B, int n0, int m1, const double *om0, const double *om1,
+                      const double *wl, double *r, double *Hi, int compute_hi, int steps) {
+    ptrdiff_t n = (ptrdiff_t)n0 * m1;
+    double *cr = (double *)malloc(sizeof(double) * (size_t)(2 * n + 2 * m1));
+    if (!cr) return -1;
+    double *ci = cr + n, *er = ci + n, *ei = er + m1;
+    double h00 = 0.0, h01 = 0.0, h11 = 0.0;
+    for (int i = 0; i < n0; i++) {
+        const float *a = A + (ptrdiff_t)2 * i * m1, *b = B + (ptrdiff_t)2 * i * m1;
+        double *pr = cr + (ptrdiff_t)i * m1, *pi = ci + (ptrdiff_t)i * m1;
+        double s0 = 0.0, s1 = 0.0, s2 = 0.0;
+        for (int j = 0; j < m1; j++) {
+            double ar = a[2 * j], ai = a[2 * j + 1], br = b[2 * j], bi = b[2 * j + 1];
+            double re = ar * br + ai * bi, im = ai * br - ar * bi;
+            pr[j] = re * wl[j];
+            pi[j] = im * wl[j];
+            if (compute_hi) {
+                double m = sqrt(re * re + im * im) * wl[j];
+                s0 += m;
+                s1 += m * om1[j];
+                s2 += m * om1[j] * om1[j];
+            }
+        }
+        h00 -= s0 * om0[i] * om0[i];
+        h01 -= s1 * om0[i];
+        h11 -= s2;
+    }
+    if (compute_hi) {
+        double det = h00 * h11 - h01 * h01;
+        Hi[0] = h11 / det;
+        Hi[1] = Hi[2] = -h01 / det;
+        Hi[3] = h00 / det;
+        if (!(det != 0.0) || !isfinite(det) || !(isfinite(Hi[0]) && isfinite(Hi[1]) && isfinite(Hi[3]))) {
+            free(cr);
+            return -1;
+        }
+    }
+    int it = 0;
+    for (; it < steps; it++) {
+        for (int j = 0; j < m1; j++) {
+            er[j] = cos(om1[j] * r[1]);
+            ei[j] = -sin(om1[j] * r[1]);
+        }
+        double g0 = 0.0, g1 = 0.0;
+        for (int i = 0; i < n0; i++) {
+            const double *pr = cr + (ptrdiff_t)i * m1, *pi = ci + (ptrdiff_t)i * m1;
+            double ur0 = 0.0, ui0 = 0.0, vr0 = 0.0, vi0 = 0.0, ur1 = 0.0, ui1 = 0.0, vr1 = 0.0, vi1 = 0.0;
+            int j = 0;
+            for (; j + 1 < m1; j += 2) { /* two independent accumulator sets */
+                double zr = pr[j] * er[j] - pi[j] * ei[j], zi = pr[j] * ei[j] + pi[j] * er[j];
+                double yr = pr[j + 1] * er[j + 1] - pi[j + 1] * ei[j + 1];
+                double yi = pr[j + 1] * ei[j + 1] + pi[j + 1] * er[j + 1];
+                ur0 += zr;
+                ui0 += zi;
+                vr0 += zr * om1[j];
+                vi0 += zi * om1[j];
+                ur1 += yr;
+                ui1 += yi;
+                vr1 += yr * om1[j + 1];
+                vi1 += yi * om1[j + 1];
+            }
+            for (; j < m1; j++) {
+                double zr = pr[j] * er[j] - pi[j] * ei[j], zi = pr[j] * ei[j] + pi[j] * er[j];
+                ur0 += zr;
+                ui0 += zi;
+                vr0 += zr * om1[j];
+                vi0 += zi * om1[j];
+            }
+            double ur = ur0 + ur1, ui = ui0 + ui1, vr = vr0 + vr1, vi = vi0 + vi1;
+            double ec = cos(om0[i] * r[0]), es = -sin(om0[i] * r[0]);
+            g0 += (ec * ui + es * ur) * om0[i];
+            g1 += ec * vi + es * vr;
+        }
+        double st0 = -(Hi[0] * g0 + Hi[1] * g1), st1 = -(Hi[2] * g0 + Hi[3] * g1);
+        if (!isfinite(st0) || !isfinite(st1)) break;
+        st0 = st0 > 0.5 ? 0.5 : (st0 < -0.5 ? -0.5 : st0);
+        st1 = st1 > 0.5 ? 0.5 : (st1 < -0.5 ? -0.5 : st1);
+        r[0] += st0;
+        r[1] += st1;
+        if (fabs(st0) < 1e-6 && fabs(st1) < 1e-6) {
+            it++;
+            break;
+        }
+    }
+    free(cr);
+    return it;
+}
+
+/* Peak and uncertainty sums of the refinement at crop shift r (see _register_refine._uncertainty).
+ * out: [0] num = Re sum wl C e, [1] sum wl |A|^2, [2] sum wl |B|^2, [3] n_tot (noise power),
+ * [4..6] H00, H01, H11, [7..9] V00, V01, V11. bw0 is the 0/1 low-band weight of axis 0 and m the
+ * band's length on the half axis. Two passes: the noise power on the low band, then the rest. */
+int imcorr_reg_stats(const float *A, const float *B, int n0, int m1, const double *om0, const double *om1,
+                     const double *wl, const double *bw0, int m, const double *r, double *out) {
+    double *e1 = (double *)malloc(sizeof(double) * (size_t)m1 * 2);
+    if (!e1) return -1;
+    for (int j = 0; j < m1; j++) {
+        e1[2 * j] = cos(om1[j] * r[1]);
+        e1[2 * j + 1] = -sin(om1[j] * r[1]);
+    }
+    double res = 0.0, bws = 0.0, wls = 0.0;
+    for (int j = 0; j < m; j++) wls += wl[j];
+    for (int i = 0; i < n0; i++) {
+        if (bw0[i] == 0.0) continue;
+        const float *a = A + (ptrdiff_t)2 * i * m1, *b = B + (ptrdiff_t)2 * i * m1;
+        double ec = cos(om0[i] * r[0]), es = -sin(om0[i] * r[0]);
+        double sr = 0.0;
+        bws += bw0[i];
+        for (int j = 0; j < m; j++) {
+            double pr = ec * e1[2 * j] - es * e1[2 * j + 1], pi = ec * e1[2 * j + 1] + es * e1[2 * j];
+            double ar = a[2 * j], ai = a[2 * j + 1];
+            double dr = b[2 * j] - (ar * pr - ai * pi), di = b[2 * j + 1] - (ar * pi + ai * pr);
+            sr += (dr * dr + di * di) * wl[j];
+        }
+        res += bw0[i] * sr;
+    }
+    double count = bws * wls;
+    double n_tot = count > 0 ? res / count : NAN, half = n_tot / 2;
+    double num = 0.0, ea = 0.0, eb = 0.0;
+    double h00 = 0.0, h01 = 0.0, h11 = 0.0, v00 = 0.0, v01 = 0.0, v11 = 0.0;
+    double l3 = 0.0, l4 = 0.0, l5 = 0.0, so0 = 0.0, so1 = 0.0;
+    for (int j = 0; j < m1; j++) {
+        double w2 = wl[j] * wl[j];
+        l3 += w2;
+        l4 += w2 * om1[j];
+        l5 += w2 * om1[j] * om1[j];
+    }
+    for (int i = 0; i < n0; i++) {
+        const float *a = A + (ptrdiff_t)2 * i * m1, *b = B + (ptrdiff_t)2 * i * m1;
+        double nr = 0.0, ni = 0.0, sa = 0.0, sb = 0.0;
+        double t0 = 0.0, t1 = 0.0, t2 = 0.0, t3 = 0.0, t4 = 0.0, t5 = 0.0;
+        for (int j = 0; j < m1; j++) {
+            double ar = a[2 * j], ai = a[2 * j + 1], br = b[2 * j], bi = b[2 * j + 1];
+            double cr = ar * br + ai * bi, ci = ai * br - ar * bi, w = wl[j];
+            nr += (cr * e1[2 * j] - ci * e1[2 * j + 1]) * w;
+            ni += (cr * e1[2 * j + 1] + ci * e1[2 * j]) * w;
+            double a2 = ar * ar + ai * ai, b2 = br * br + bi * bi;
+            sa += a2 * w;
+            sb += b2 * w;
+            double s2 = 0.5 * (a2 + b2) - half;
+            if (!(s2 > 0.0)) continue;
+            double o = om1[j], sw = s2 * w, sww = sw * w;
+            t0 += sw;
+            t1 += sw * o;
+            t2 += sw * o * o;
+            t3 += sww;
+            t4 += sww * o;
+            t5 += sww * o * o;
+        }
+        double ec = cos(om0[i] * r[0]), es = -sin(om0[i] * r[0]);
+        num += ec * nr - es * ni;
+        ea += sa;
+        eb += sb;
+        double o0 = om0[i];
+        so0 += o0;
+        so1 += o0 * o0;
+        h00 += o0 * o0 * t0;
+        h01 += o0 * t1;
+        h11 += t2;
+        v00 += o0 * o0 * t3;
+        v01 += o0 * t4;
+        v11 += t5;
+    }
+    double q = 0.5 * half * half;
+    out[0] = num;
+    out[1] = ea;
+    out[2] = eb;
+    out[3] = n_tot;
+    out[4] = h00;
+    out[5] = h01;
+    out[6] = h11;
+    out[7] = 0.5 * n_tot * v00 + q * so1 * l3;
+    out[8] = 0.5 * n_tot * v01 + q * so0 * l4;
+    out[9] = 0.5 * n_tot * v11 + q * (double)n0 * l5;
+    free(e1);
+    return 0;
+}
