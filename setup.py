@@ -14,7 +14,8 @@ setup(
         Extension(
             "imcorr._ckernels",
             sources=sorted(glob("src/imcorr/_c/*.c")),
-            extra_compile_args=["-O3", "-fno-math-errno", "-std=c99"],
+            depends=sorted(glob("src/imcorr/_c/*.h")),
+            extra_compile_args=["-O3", "-fno-math-errno", "-fno-trapping-math", "-std=c99"],
             optional=True,
         )
     ]

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ._boxsum import _box_chunk, _get_pool, _scratch
+from ._localmap_native import local_pearson_native
 from ._results import Result, no_json
 from ._validate import as_image, as_mask, check_memory, check_same_shape, format_bytes, has_nonfinite
 from .errors import InputError, MaskError, NonFiniteError
@@ -215,14 +216,16 @@ def local_correlation(a, b, *, window=15, mask=None, kind: str = "pearson") -> L
             m = m & np.isfinite(a) & np.isfinite(b)
             if not m.any():
                 raise MaskError("mask: no valid (masked-in and finite) pixels remain")
-    else:
-        for x, nm in ((a, "a"), (b, "b")):
-            if has_nonfinite(x):
-                bad = int(np.count_nonzero(~np.isfinite(x)))
-                raise NonFiniteError(f"{nm}: contains {bad} NaN/Inf value(s); pass mask= to exclude invalid pixels")
-    work = a.size * 8 * 3
+    work = a.size * (8 + 1) + (a.size * 16 if a.ndim > 2 else 0)
     check_memory(work, f"local_correlation of {a.shape} (~{format_bytes(work)})")
+    native = local_pearson_native(a, b, m, win)
+    if native is not None:
+        out, valid, total, nvalid, nonfinite = native
+        if nonfinite:
+            _raise_nonfinite(a, b)
+        return _result(out, valid, win, kind, total, nvalid)
     if m is None:
+        _raise_nonfinite(a, b)
         ga = float(np.mean(a, dtype=np.float64))
         gb = float(np.mean(b, dtype=np.float64))
         da = max(float(a.max()) - ga, ga - float(a.min()))
@@ -252,12 +255,23 @@ def local_correlation(a, b, *, window=15, mask=None, kind: str = "pearson") -> L
         for f in futs:
             f.result()
     nvalid = sum(t[1] for t in totals)
+    return _result(out, valid, win, kind, sum(t[0] for t in totals), nvalid)
+
+
+def _raise_nonfinite(a: np.ndarray, b: np.ndarray) -> None:
+    for x, nm in ((a, "a"), (b, "b")):
+        if has_nonfinite(x):
+            bad = int(np.count_nonzero(~np.isfinite(x)))
+            raise NonFiniteError(f"{nm}: contains {bad} NaN/Inf value(s); pass mask= to exclude invalid pixels")
+
+
+def _result(out, valid, win, kind, total, nvalid) -> LocalCorrelationResult:
     return LocalCorrelationResult(
         map=out,
         valid=valid,
         window=win,
         kind=kind,
-        mean=sum(t[0] for t in totals) / nvalid if nvalid else float("nan"),
+        mean=total / nvalid if nvalid else float("nan"),
         n_valid=nvalid,
         fraction_valid=nvalid / out.size,
         shape=tuple(out.shape),
