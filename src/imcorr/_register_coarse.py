@@ -108,13 +108,13 @@ def coarse_pair(ref: np.ndarray, mov: np.ndarray, bin_: int, factors, fft_shape)
     return r, m
 
 
-def cross_power(specs_m, specs_r_conj, phase: bool) -> np.ndarray:
+def cross_power(specs_m, specs_r, phase: bool) -> np.ndarray:
     """``sum_c M_c conj(R_c)``, phase-normalized with ``phase`` (overwrites ``specs_m``)."""
-    if len(specs_m) == 1 and _rn.crosspower(specs_m[0], specs_r_conj[0], phase):
+    if len(specs_m) == 1 and _rn.crosspower(specs_m[0], specs_r[0], phase):
         return specs_m[0]
     prod = None
-    for spec_m, spec_r_conj in zip(specs_m, specs_r_conj):
-        spec_m *= spec_r_conj
+    for spec_m, spec_r in zip(specs_m, specs_r):
+        spec_m *= np.conj(spec_r)
         prod = spec_m if prod is None else np.add(prod, spec_m, out=prod)
     if phase:
         mag = np.abs(prod)

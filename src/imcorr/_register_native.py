@@ -92,13 +92,13 @@ def prepare(x: np.ndarray, bin_: int, factors):
     return binned, out, (float(st[0]), float(st[1]), float(st[2])), rc == 1
 
 
-def crosspower(M: np.ndarray, Rc: np.ndarray, phase: bool) -> bool:
-    """In place ``M *= Rc`` then, with ``phase``, ``M /= |M| + eps``; False if not run natively."""
+def crosspower(M: np.ndarray, R: np.ndarray, phase: bool) -> bool:
+    """In place ``M *= conj(R)`` then, with ``phase``, ``M /= |M| + eps``; False if not run natively."""
     fn = _fn("imcorr_reg_crosspower")
-    if (fn is None or M.dtype != np.complex64 or Rc.dtype != np.complex64 or M.shape != Rc.shape
-            or not M.flags.c_contiguous or not Rc.flags.c_contiguous):
+    if (fn is None or M.dtype != np.complex64 or R.dtype != np.complex64 or M.shape != R.shape
+            or not M.flags.c_contiguous or not R.flags.c_contiguous):
         return False
-    fn(_ptr(M), _ptr(Rc), M.size, int(phase))
+    fn(_ptr(M), _ptr(R), M.size, int(phase))
     return True
 
 

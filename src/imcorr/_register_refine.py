@@ -304,7 +304,7 @@ def refine_translation(
         else:
             r_new = r_res
         s_new = k + r_new
-        last = (A, B, C, omegas, wlast, k.copy())
+        last = (A, B, C, omegas, wlast, k.copy(), box)
         delta = float(np.max(np.abs(s_new - s)))
         s = s_new
         history.append(s.copy())
@@ -322,10 +322,10 @@ def refine_translation(
                 break
     if newton and not converged and delta < 10 * tol:
         converged = True
-    A, B, C, omegas, wlast, k_last = last
+    A, B, C, omegas, wlast, k_last, box = last
     r = s - k_last
     if native:
-        peak, unc = _native_stats(A, B, omegas, wlast, r)
+        peak, unc = _native_stats(A, B, omegas, wlast, r, box)
     else:
         peak, unc = _numpy_stats(A, B, C, omegas, wlast, r, nd)
     return RefineOutput(np.asarray(s, dtype=np.float64), peak, unc, it, converged)
@@ -346,18 +346,34 @@ def _numpy_stats(A, B, C, omegas, wlast, r, nd):
     return peak, _uncertainty(A, B, a2, b2, r, omegas, wlast, nd)
 
 
-def _native_stats(A, B, omegas, wlast, r):
-    """:func:`_numpy_stats` from the native sums (2-D, one channel; ``A``, ``B`` 2-D complex64)."""
-    om0, om1 = omegas
+@functools.lru_cache(maxsize=16)
+def _band(box):
+    """Low-band weights of the uncertainty's noise estimate for a 2-D box: (axis-0 0/1 weights, half-axis length)."""
+    om0, om1 = _box_constants(box, "tukey")[0]
     bw0 = (np.abs(om0) <= np.pi / 2).astype(np.float64)
-    m = int(np.count_nonzero(om1 <= np.pi / 2))
-    out = _rn.stats(A, B, om0, om1, wlast, bw0, m, r)
-    num, ea, eb = out[0], out[1], out[2]
+    bw0.flags.writeable = False
+    return bw0, int(np.count_nonzero(om1 <= np.pi / 2))
+
+
+def _native_stats(A, B, omegas, wlast, r, box):
+    """:func:`_numpy_stats` from the native sums (2-D, one channel; ``A``, ``B`` 2-D complex64)."""
+    bw0, m = _band(box)
+    out = _rn.stats(A, B, omegas[0], omegas[1], wlast, bw0, m, r)
+    num, ea, eb = float(out[0]), float(out[1]), float(out[2])
     peak = num / math.sqrt(ea * eb) if ea > 0 and eb > 0 else math.nan
     peak = min(1.0, max(-1.0, peak)) if math.isfinite(peak) else math.nan
-    H = np.array([[out[4], out[5]], [out[5], out[6]]])
-    V = np.array([[out[7], out[8]], [out[8], out[9]]])
-    return peak, _sandwich(H, V)
+    h00, h01, h11, v00, v01, v11 = (float(v) for v in out[4:10])
+    det = h00 * h11 - h01 * h01
+    if not (det != 0 and math.isfinite(det)):
+        return peak, math.nan
+    # Cov = H^-1 V H^-1 for symmetric 2x2 H, V (closed form)
+    i00, i01, i11 = h11 / det, -h01 / det, h00 / det
+    a00 = i00 * v00 + i01 * v01
+    a01 = i00 * v01 + i01 * v11
+    a10 = i01 * v00 + i11 * v01
+    a11 = i01 * v01 + i11 * v11
+    tr = (a00 * i00 + a01 * i01) + (a10 * i01 + a11 * i11)
+    return peak, math.sqrt(tr) if tr >= 0 and math.isfinite(tr) else math.nan
 
 
 def _sandwich(H, V) -> float:

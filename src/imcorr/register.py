@@ -302,7 +302,7 @@ class Registrar:
         mov_c = coarse.coarse
         if coarse.constant:
             return self._nan_result("moving is constant: no shift is defined")
-        prod = cross_power(coarse.spectra, self._spectra_conj, self.normalization == "phase")
+        prod = cross_power(coarse.spectra, self._spectra, self.normalization == "phase")
         coarse.spectra = None
         if self._small:
             surface = _fft.irfftn_in_thread(prod.copy(), self.fft_shape)
@@ -517,7 +517,7 @@ def _registrar_for(reg, ref, upsample, window, normalization, overlap_ratio, dis
         coarse = coarse_input(ref, reg._bin, reg._factors).transform(reg.fft_shape, reg._small)
     reg._ref_coarse = coarse.coarse
     reg._const = [coarse.constant]
-    reg._spectra_conj = [np.conj(sp, out=sp) for sp in coarse.spectra]  # stored conjugated: one pass less
+    reg._spectra = coarse.spectra
     return reg
 
 

@@ -99,27 +99,31 @@ int imcorr_reg_prepare(const void *x, int dtype, ptrdiff_t s0, ptrdiff_t s1, int
     return 0;
 }
 
-/* In place: M <- M * Rc (complex64, n elements); with phase != 0 then M <- M / (|M| + eps),
+/* In place: M <- M * conj(R) (complex64, n elements); with phase != 0 then M <- M / (|M| + eps),
  * eps = max|M| * 1e-12 + FLT_MIN (the NumPy path's phase normalization). */
-void imcorr_reg_crosspower(float *M, const float *Rc, ptrdiff_t n, int phase) {
+void imcorr_reg_crosspower(float *M, const float *R, ptrdiff_t n, int phase) {
     double mx = 0.0;
     for (ptrdiff_t k = 0; k < n; k++) {
-        float a = M[2 * k], b = M[2 * k + 1], c = Rc[2 * k], d = Rc[2 * k + 1];
-        float re = a * c - b * d, im = a * d + b * c;
+        float a = M[2 * k], b = M[2 * k + 1], c = R[2 * k], d = R[2 * k + 1];
+        float re = a * c + b * d, im = b * c - a * d;
         M[2 * k] = re;
         M[2 * k + 1] = im;
-        if (phase) {
-            double m = (double)re * re + (double)im * im;
-            if (m > mx) mx = m;
-        }
+        double m = (double)re * re + (double)im * im;
+        mx = m > mx ? m : mx;
     }
     if (!phase) return;
-    double eps = sqrt(mx) * 1e-12 + FLT_MIN;
-    for (ptrdiff_t k = 0; k < n; k++) {
-        double re = M[2 * k], im = M[2 * k + 1];
-        double inv = 1.0 / (double)(float)(sqrt(re * re + im * im) + eps);
-        M[2 * k] = (float)(re * inv);
-        M[2 * k + 1] = (float)(im * inv);
+    if (!(mx > 0.0) || !isfinite(mx)) { /* all zero (or non-finite): the plain formula */
+        for (ptrdiff_t k = 0; k < 2 * n; k++) M[k] = (float)(M[k] / ((double)fabsf(M[k]) + FLT_MIN));
+        return;
+    }
+    /* M / (|M| + eps) = M' / (|M'| + eps') with M' = M / max|M| (float32 arithmetic, no overflow) */
+    double top = sqrt(mx);
+    float scale = (float)(1.0 / top), eps = (float)(1e-12 + FLT_MIN / top);
+    for (ptrdiff_t k = 0; k < n; k++) { /* no branch, no reduction: vectorizable */
+        float re = M[2 * k] * scale, im = M[2 * k + 1] * scale;
+        float inv = 1.0f / (sqrtf(re * re + im * im) + eps);
+        M[2 * k] = re * inv;
+        M[2 * k + 1] = im * inv;
     }
 }
 

@@ -1,0 +1,155 @@
+"""Native kernels of translation registration against their NumPy twins and independent references.
+
+Every test runs with the native kernels on and off (``IMCORR_NATIVE=0``); the answers are checked
+against Fourier-shift ground truth (scipy.ndimage.fourier_shift) and NumPy formulas, never against
+numbers copied from imcorr's own output.
+"""
+
+import numpy as np
+import pytest
+from scipy import fft, ndimage
+
+import imcorr
+from imcorr import _native
+from imcorr import _register_native as rn
+from imcorr._register_coarse import bin2, windowed_f32
+from imcorr._register_dft import peak_to_sidelobe, separable_window
+from imcorr._register_threads import pair
+
+pytestmark = pytest.mark.skipif(not _native.available()[0], reason="native kernels not built")
+
+
+@pytest.fixture(scope="module")
+def astro():
+    from skimage import color, data
+
+    return color.rgb2gray(data.astronaut()) * 255
+
+
+def _shifted(img, shift, pad=32):
+    """Exact subpixel translate of ``img`` (Fourier shift of the reflect-padded image), cropped back."""
+    spec = fft.fftn(np.pad(img, pad, mode="reflect"))
+    return fft.ifftn(ndimage.fourier_shift(spec, shift)).real[pad:-pad, pad:-pad]
+
+
+@pytest.mark.parametrize("native", ["1", "0"])
+@pytest.mark.parametrize("size", [512, 256])
+def test_estimate_shift_both_paths_meet_accuracy(monkeypatch, astro, native, size):
+    monkeypatch.setenv("IMCORR_NATIVE", native)
+    rng = np.random.default_rng(size)
+    for _ in range(3):
+        s = rng.uniform(-6, 6, 2)
+        mov = _shifted(astro, s)
+        y, x = rng.integers(0, 512 - size + 1, 2)
+        a, b = astro[y:y + size, x:x + size], mov[y:y + size, x:x + size]
+        res = imcorr.estimate_shift(a, b)
+        assert res.refined
+        np.testing.assert_allclose(res.shift, s, atol=0.005)
+        assert 0.9 < res.peak <= 1.0
+        assert 0 < res.uncertainty < 0.01
+
+
+def test_native_and_numpy_agree_strided_and_float32(monkeypatch, astro):
+    s = (3.3737, -7.8162)
+    mov_c = _shifted(astro, s).astype(np.complex128)  # the real part of a complex array: a strided view
+    cases = [(astro, mov_c.real), (astro.astype(np.float32), mov_c.real.astype(np.float32)),
+             (astro[:, ::-1], mov_c.real[:, ::-1].copy())]
+    for k, (a, b) in enumerate(cases):
+        out = {}
+        for native in ("1", "0"):
+            monkeypatch.setenv("IMCORR_NATIVE", native)
+            out[native] = imcorr.estimate_shift(a, b)
+        truth = np.array(s) * (1, -1 if k == 2 else 1)
+        for r in out.values():
+            np.testing.assert_allclose(r.shift, truth, atol=0.005)
+        np.testing.assert_allclose(out["1"].shift, out["0"].shift, atol=1e-4)
+        assert out["1"].peak == pytest.approx(out["0"].peak, abs=1e-5)
+        assert out["1"].uncertainty == pytest.approx(out["0"].uncertainty, rel=1e-3)
+        assert out["1"].peak_to_sidelobe == pytest.approx(out["0"].peak_to_sidelobe, rel=1e-3)
+
+
+@pytest.mark.parametrize("native", ["1", "0"])
+def test_nan_and_constant_inputs(monkeypatch, astro, native):
+    monkeypatch.setenv("IMCORR_NATIVE", native)
+    a = astro.copy()
+    b = _shifted(astro, (2.0, -3.0))
+    b[100:110, 200:210] = np.nan
+    with pytest.warns(imcorr.RegistrationWarning):
+        res = imcorr.estimate_shift(a, b)
+    assert res.method == "masked"
+    np.testing.assert_allclose(res.shift, (2.0, -3.0), atol=0.01)
+    res = imcorr.estimate_shift(a, np.full_like(a, 7.0))
+    assert np.all(np.isnan(res.shift)) and "constant" in res.reason
+
+
+def test_prepare_matches_numpy(astro):
+    x = astro[:, :-1]  # odd width: the last column is dropped by the binning
+    f = [v.astype(np.float32) for v in separable_window("hann", (256, 255))]
+    binned, w, (total, lo, hi), bad = rn.prepare(x, 2, f)
+    ref_b = bin2(x[..., None])[..., 0]
+    np.testing.assert_allclose(binned, ref_b, rtol=1e-6, atol=1e-4)
+    np.testing.assert_allclose(w, windowed_f32(ref_b[..., None], f)[..., 0], rtol=1e-5, atol=1e-3)
+    assert not bad and lo == pytest.approx(ref_b.min()) and hi == pytest.approx(ref_b.max())
+    assert total == pytest.approx(float(ref_b.sum(dtype=np.float64)), rel=1e-9)
+    _, w1, _, _ = rn.prepare(x, 1, None)
+    np.testing.assert_allclose(w1, x - x.mean(), atol=1e-3)
+    y = x.copy()
+    y[3, 4] = np.inf
+    assert rn.prepare(y, 2, f)[3] and rn.prepare(y, 1, None)[3]
+
+
+def test_crosspower_peak_marginals_crop_match_numpy(astro):
+    rng = np.random.default_rng(1)
+    M = (rng.normal(size=(64, 33)) + 1j * rng.normal(size=(64, 33))).astype(np.complex64) * 1e6
+    R = (rng.normal(size=(64, 33)) + 1j * rng.normal(size=(64, 33))).astype(np.complex64) * 1e6
+    M[0, 0] = 0
+    P = M.astype(np.complex128) * np.conj(R)
+    expected = P / (np.abs(P) + np.abs(P).max() * 1e-12)
+    got = M.copy()
+    assert rn.crosspower(got, R, True)
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+    got = M.copy()
+    assert rn.crosspower(got, R, False)
+    np.testing.assert_allclose(got, P, rtol=1e-6)
+
+    surf = rng.normal(size=(40, 50)).astype(np.float32)
+    surf[0, 49] = 9.0
+    idx, psr = rn.peak(surf)
+    assert idx == (0, 49)
+    assert psr == pytest.approx(peak_to_sidelobe(surf, idx), rel=1e-6)
+
+    sample = astro[10:300:3, 20:400:2]
+    m0, m1 = rn.grad_marginals(sample)
+    d0, d1 = np.diff(sample, axis=0) ** 2, np.diff(sample, axis=1) ** 2
+    e0 = np.zeros(sample.shape[0])
+    e1 = np.zeros(sample.shape[1])
+    e0[:-1] += d0.sum(1)
+    e0 += d1.sum(1)
+    e1 += d0.sum(0)
+    e1[:-1] += d1.sum(0)
+    np.testing.assert_allclose(m0, e0, rtol=1e-12)
+    np.testing.assert_allclose(m1, e1, rtol=1e-12)
+
+    f0, f1 = separable_window("tukey", (100, 80), (0.3, -0.2), 2.0, 0.3)
+    crop = astro[50:150, 60:140]
+    W = np.outer(f0, f1)
+    mean = (crop * W**2).sum() / (W**2).sum()
+    np.testing.assert_allclose(rn.crop(crop, f0, f1), (crop - mean) * W, atol=2e-3)
+
+
+def test_native_can_be_turned_off_at_call_time(monkeypatch, astro):
+    monkeypatch.setenv("IMCORR_NATIVE", "0")
+    assert rn.prepare(astro, 2, None) is None
+    assert rn.peak(np.zeros((8, 8), np.float32)) is None
+    assert not rn.image_ok(astro[..., None])
+    monkeypatch.setenv("IMCORR_NATIVE", "1")
+    assert rn.image_ok(astro[..., None])
+
+
+def test_pair_runs_both_and_propagates_errors():
+    assert pair(lambda: 1, lambda: 2) == (1, 2)
+    assert pair(lambda: 1, lambda: 2, parallel=False) == (1, 2)
+    with pytest.raises(ZeroDivisionError):
+        pair(lambda: 1 / 0, lambda: 2)
+    with pytest.raises(KeyError):
+        pair(lambda: 1, lambda: {}[0])
