@@ -52,11 +52,11 @@ def _centre(x: np.ndarray, m: np.ndarray | None) -> tuple[float, bool, float]:
     s = x[sl] if m is None else x[sl][m[sl]]
     if s.size == 0:
         s = x if m is None else x[m]
-    c = float(np.mean(s, dtype=np.float64))
-    integral = x.dtype.kind in "ui" or bool(np.all(np.mod(s, 1.0) == 0.0))
-    if integral and math.isfinite(c):
-        c = float(round(c))
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN/Inf here: the kernel reports them
+        c = float(np.mean(s, dtype=np.float64))
+        integral = x.dtype.kind in "ui" or bool(np.all(np.mod(s, 1.0) == 0.0))
+        if integral and math.isfinite(c):
+            c = float(round(c))
         bound = float(max(float(np.max(s)) - c, c - float(np.min(s)), 0.0)) if s.size else 0.0
     return c, integral, bound if math.isfinite(bound) else 0.0
 

@@ -36,6 +36,7 @@ __all__ = ["LocalCorrelationResult", "local_correlation"]
 
 _EPS = float(np.finfo(np.float64).eps)
 _STRIP_ELEMS = 1 << 17  # elements per strip: 5 float64 work arrays stay in L2
+_REDO_REL = 1e-4  # recompute windows whose variance is below this fraction of their mean square
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,6 +109,40 @@ def _counts(shape: Sequence[int], win: Sequence[int], r0: int, r1: int) -> np.nd
     return cnt
 
 
+def _direct(a, b, m, win, coords: np.ndarray) -> np.ndarray:
+    """Pearson r of the clipped windows centred on ``coords`` (K x ndim), directly.
+
+    The values are shifted by one valid value of their window (a constant window gives
+    exact zeros, a flat one loses no digits to its level), then summed two-pass. NaN
+    where a window has < 3 valid pixels or zero variance.
+    """
+    shape = np.array(a.shape)
+    offs = np.stack(np.meshgrid(*[np.arange(-(w // 2), w // 2 + 1) for w in win], indexing="ij"), -1)
+    offs = offs.reshape(-1, a.ndim)
+    af, bf = a.reshape(-1), b.reshape(-1)
+    mf = None if m is None else m.reshape(-1)
+    res = np.empty(len(coords))
+    step = max(1, (1 << 18) // len(offs))
+    for s in range(0, len(coords), step):
+        pos = coords[s : s + step, None, :] + offs[None]
+        inside = np.all((pos >= 0) & (pos < shape), axis=-1)
+        flat = np.ravel_multi_index(tuple(np.clip(pos, 0, shape - 1).transpose(2, 0, 1)), a.shape)
+        w = inside if mf is None else inside & mf[flat]
+        n = w.sum(axis=1)
+        first = np.argmax(w, axis=1)[:, None]
+        va, vb = af[flat].astype(np.float64), bf[flat].astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            da = np.where(w, va - np.take_along_axis(va, first, 1), 0.0)
+            db = np.where(w, vb - np.take_along_axis(vb, first, 1), 0.0)
+            da -= np.where(w, (da.sum(axis=1) / n)[:, None], 0.0)
+            db -= np.where(w, (db.sum(axis=1) / n)[:, None], 0.0)
+            saa, sbb = (da * da).sum(axis=1), (db * db).sum(axis=1)
+            r = (da * db).sum(axis=1) / np.sqrt(saa * sbb)
+        r[(n < 3) | ~(saa > 0) | ~(sbb > 0)] = np.nan
+        res[s : s + step] = np.clip(r, -1.0, 1.0)
+    return res
+
+
 def _strip_stats(a, b, m, ga, gb, win, r0, r1, out, valid, tol, totals, k):
     """Pearson map rows ``r0:r1`` (axis 0) into ``out``; reads the slab with halo."""
     rh = win[0] // 2
@@ -141,24 +176,36 @@ def _strip_stats(a, b, m, ga, gb, win, r0, r1, out, valid, tol, totals, k):
     t = x[sel]  # scratch rows (x is no longer needed)
     with np.errstate(divide="ignore", invalid="ignore"):
         inv = np.divide(1.0, cnt, out=_scratch(19, oshape, np.float64))
-        # central sums: S_xy - S_x S_y / n etc.
+        # central sums: S_xy - S_x S_y / n etc.; windows whose cancellation costs more
+        # than ~1/_REDO_REL of the digits are recomputed directly (``redo``)
         np.multiply(sx, sy, out=t)
         t *= inv
         sxy -= t
         sx *= sx
         sx *= inv
+        redo = np.greater_equal(sx, sxx * (1.0 - _REDO_REL))
         sxx -= sx
         sy *= sy
         sy *= inv
+        redo |= np.greater_equal(sy, syy * (1.0 - _REDO_REL))
         syy -= sy
         ok = np.greater(sxx, tol[0])
         ok &= np.greater(syy, tol[1])
+        redo |= ~ok
         if m is not None:
             ok &= cnt >= 3
+            redo &= cnt >= 3
+        ok &= ~redo
         np.multiply(sxx, syy, out=sxx)
         np.sqrt(sxx, out=sxx)
         np.divide(sxy, sxx, out=sxy)
     res = np.clip(sxy, -1.0, 1.0, out=out[r0:r1])
+    if redo.any():
+        where = np.nonzero(redo)
+        coords = np.stack(where, axis=-1)
+        coords[:, 0] += r0
+        res[where] = _direct(a, b, m, win, coords)
+        ok[where] = ~np.isnan(res[where])
     nok = int(np.count_nonzero(ok))
     if nok == ok.size:  # the common case: no masked (slow) operations
         valid[r0:r1] = True
