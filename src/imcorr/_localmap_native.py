@@ -29,7 +29,7 @@ _SUFFIX = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64", np.dtype(np
            np.dtype(np.uint16): "u16"}
 _BAND_ALIGN = 64  # the kernel restarts its float sums every 64 rows: bands on that grid cost nothing extra
 _SAMPLES = 1 << 16  # pixels sampled for the centre value
-_FLAG = 1e-4  # recompute where rounding could cost more than ~1e4 eps in r
+_FLAG = 1e-5  # recompute where rounding could cost more than ~1e5 eps in r
 
 
 def _common_dtype(a: np.ndarray, b: np.ndarray) -> np.dtype:
@@ -40,21 +40,23 @@ def _common_dtype(a: np.ndarray, b: np.ndarray) -> np.dtype:
 
 
 def _centre(x: np.ndarray, m: np.ndarray | None) -> tuple[float, bool, float]:
-    """``(centre, integral, bound)`` from a strided sample (of the valid pixels).
+    """``(centre, integral, bound)`` from a sample of rows (of the valid pixels).
 
     The centre is the sample mean, rounded to an integer when the sampled values are all
     integers (then the kernel's sums can be exact); any value near the data's level
     serves. ``bound`` is the sample's largest ``|value - centre|``: the kernel raises it
     when it reads a larger one.
     """
-    step = max(1, int(math.sqrt(x.size / _SAMPLES)))
-    sl = (slice(None, None, step),) * x.ndim
-    s = x[sl] if m is None else x[sl][m[sl]]
+    if x.size > _SAMPLES:  # every step-th row (2-D: whole rows, contiguous reads)
+        step = min(max(1, x.size // _SAMPLES), x.shape[0])
+        s = x[::step] if m is None else x[::step][m[::step]]
+    else:
+        s = x if m is None else x[m]
     if s.size == 0:
         s = x if m is None else x[m]
     with np.errstate(invalid="ignore", over="ignore"):  # NaN/Inf here: the kernel reports them
         c = float(np.mean(s, dtype=np.float64))
-        integral = x.dtype.kind in "ui" or bool(np.all(np.mod(s, 1.0) == 0.0))
+        integral = x.dtype.kind in "ui" or bool(np.array_equal(s, np.rint(s)))
         if integral and math.isfinite(c):
             c = float(round(c))
         bound = float(max(float(np.max(s)) - c, c - float(np.min(s)), 0.0)) if s.size else 0.0

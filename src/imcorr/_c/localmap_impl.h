@@ -6,35 +6,39 @@
  * are serial by nature and interleave their five chains instead.
  */
 
-/* col[k][j] += f(row rin) - f(row rout), without mask. Returns LP_NONFINITE if a NaN/Inf
- * was read, LP_NONINT_A / LP_NONINT_B if a value of a / b (minus its centre) read from
- * row rin is not an integer of magnitude <= lim (then that image's sums may be inexact),
- * and LP_OVER_A / LP_OVER_B if one exceeds the bound ba / bb in magnitude. */
+/* col[k][j] += f(row rin) - f(row rout), without mask. Returns LP_NONINT_A / LP_NONINT_B if
+ * `check_int` and a value of a / b (minus its centre) read from row rin is not an integer of
+ * magnitude <= lim (then that image's sums may be inexact), and LP_OVER_A / LP_OVER_B if one
+ * is not <= ba / bb in magnitude (larger, or NaN/Inf: the caller looks closer). */
 LP_INLINE int LP_CAT(LP_NAME, _rows)(const LP_T *restrict a, const LP_T *restrict b, ptrdiff_t nx, ptrdiff_t rin,
-                                     ptrdiff_t rout, double ga, double gb, double lim, double ba, double bb,
-                                     double *restrict c0,
-                                     double *restrict c1, double *restrict c2, double *restrict c3,
-                                     double *restrict c4)
+                                     ptrdiff_t rout, double ga, double gb, int check_int, double lim, double ba,
+                                     double bb, double *restrict c0, double *restrict c1, double *restrict c2,
+                                     double *restrict c3, double *restrict c4)
 {
-    int bad = 0, na = 0, nb = 0, oa = 0, ob = 0;
+    int na = 0, nb = 0, oa = 0, ob = 0;
     if (rin >= 0) {
         const LP_T *restrict ai = a + rin * nx, *restrict bi = b + rin * nx;
         const LP_T *restrict ao = a + (rout >= 0 ? rout : rin) * nx, *restrict bo = b + (rout >= 0 ? rout : rin) * nx;
         const double keep = rout >= 0 ? 1.0 : 0.0; /* 0: nothing leaves (u, v are zeroed) */
-        for (ptrdiff_t j = 0; j < nx; j++) {
-            const double x = (double)ai[j] - ga, y = (double)bi[j] - gb;
-            const double u = keep * ((double)ao[j] - ga), v = keep * ((double)bo[j] - gb);
-            bad |= ((x - x) != 0.0) | ((y - y) != 0.0); /* NaN/Inf make x - x NaN */
-            na |= (LP_ROUND(x) != x) | (fabs(x) > lim);
-            nb |= (LP_ROUND(y) != y) | (fabs(y) > lim);
-            oa |= fabs(x) > ba;
-            ob |= fabs(y) > bb;
-            c0[j] += x - u;
-            c1[j] += y - v;
-            c2[j] += x * x - u * u;
-            c3[j] += y * y - v * v;
-            c4[j] += x * y - u * v;
+#define LP_ROWS_BODY(CHECKS)                                                           \
+    for (ptrdiff_t j = 0; j < nx; j++) {                                               \
+        const double x = (double)ai[j] - ga, y = (double)bi[j] - gb;                   \
+        const double u = keep * ((double)ao[j] - ga), v = keep * ((double)bo[j] - gb); \
+        oa |= !(fabs(x) <= ba);                                                        \
+        ob |= !(fabs(y) <= bb);                                                        \
+        CHECKS                                                                         \
+        c0[j] += x - u;                                                                \
+        c1[j] += y - v;                                                                \
+        c2[j] += x * x - u * u;                                                        \
+        c3[j] += y * y - v * v;                                                        \
+        c4[j] += x * y - u * v;                                                        \
+    }
+        if (check_int) {
+            LP_ROWS_BODY(na |= (LP_ROUND(x) != x) | (fabs(x) > lim); nb |= (LP_ROUND(y) != y) | (fabs(y) > lim);)
+        } else {
+            LP_ROWS_BODY(;)
         }
+#undef LP_ROWS_BODY
     } else if (rout >= 0) {
         const LP_T *restrict ao = a + rout * nx, *restrict bo = b + rout * nx;
         for (ptrdiff_t j = 0; j < nx; j++) {
@@ -46,8 +50,7 @@ LP_INLINE int LP_CAT(LP_NAME, _rows)(const LP_T *restrict a, const LP_T *restric
             c4[j] -= u * v;
         }
     }
-    return (bad ? LP_NONFINITE : 0) | (na ? LP_NONINT_A : 0) | (nb ? LP_NONINT_B : 0) | (oa ? LP_OVER_A : 0) |
-           (ob ? LP_OVER_B : 0);
+    return (na ? LP_NONINT_A : 0) | (nb ? LP_NONINT_B : 0) | (oa ? LP_OVER_A : 0) | (ob ? LP_OVER_B : 0);
 }
 
 /* The same with a mask: excluded pixels count as 0 (a select, so a NaN under a False
@@ -65,8 +68,8 @@ LP_INLINE int LP_CAT(LP_NAME, _mrow)(const LP_T *restrict a, const LP_T *restric
         const double x = mr[j] ? (double)ar[j] - ga : 0.0, y = mr[j] ? (double)br[j] - gb : 0.0;
         na |= (LP_ROUND(x) != x) | (fabs(x) > lim);
         nb |= (LP_ROUND(y) != y) | (fabs(y) > lim);
-        oa |= fabs(x) > ba;
-        ob |= fabs(y) > bb;
+        oa |= !(fabs(x) <= ba);
+        ob |= !(fabs(y) <= bb);
         c0[j] += sign * x;
         c1[j] += sign * y;
         c2[j] += sign * (x * x);
@@ -77,13 +80,13 @@ LP_INLINE int LP_CAT(LP_NAME, _mrow)(const LP_T *restrict a, const LP_T *restric
     return (na ? LP_NONINT_A : 0) | (nb ? LP_NONINT_B : 0) | (oa ? LP_OVER_A : 0) | (ob ? LP_OVER_B : 0);
 }
 
-/* Largest |value - centre| of row r of x (valid pixels only). */
+/* Largest |value - centre| of row r of x (valid pixels only); +Inf if a value is NaN/Inf. */
 LP_INLINE double LP_CAT(LP_NAME, _rowmax)(const LP_T *x, const uint8_t *mask, ptrdiff_t nx, ptrdiff_t r, double c)
 {
     double m = 0.0;
     for (ptrdiff_t j = 0; j < nx; j++) {
         const double d = fabs((double)x[r * nx + j] - c);
-        if ((mask == NULL || mask[r * nx + j]) && d > m) m = d;
+        if (mask == NULL || mask[r * nx + j]) m = (d > m || d != d) ? (d != d ? INFINITY : d) : m;
     }
     return m;
 }
@@ -249,6 +252,7 @@ int LP_NAME(const LP_T *a, const LP_T *b, const uint8_t *mask, ptrdiff_t ny, ptr
          *    read integers (exact sums) there is nothing to drift; otherwise restart every
          *    LP_RESTART rows */
         const int inexact = (state & (LP_NONINT_A | LP_NONINT_B)) != 0;
+        const int check = (state & (LP_NONINT_A | LP_NONINT_B)) != (LP_NONINT_A | LP_NONINT_B);
         const int restart = i == r0 || (inexact && (i - r0) % LP_RESTART == 0);
         const ptrdiff_t lo = i - ry < 0 ? 0 : i - ry, hi = i + ry >= ny ? ny - 1 : i + ry;
         if (restart)
@@ -256,10 +260,10 @@ int LP_NAME(const LP_T *a, const LP_T *b, const uint8_t *mask, ptrdiff_t ny, ptr
         if (mask == NULL) {
             if (restart)
                 for (ptrdiff_t q = lo; q <= hi; q++)
-                    state |= LP_CAT(LP_NAME, _rows)(a, b, nx, q, -1, ga, gb, lim, ba, bb, col[0], col[1], col[2], col[3],
+                    state |= LP_CAT(LP_NAME, _rows)(a, b, nx, q, -1, ga, gb, check, lim, ba, bb, col[0], col[1], col[2], col[3],
                                                     col[4]);
             else
-                state |= LP_CAT(LP_NAME, _rows)(a, b, nx, i + ry < ny ? i + ry : -1, i - ry - 1, ga, gb, lim, ba, bb,
+                state |= LP_CAT(LP_NAME, _rows)(a, b, nx, i + ry < ny ? i + ry : -1, i - ry - 1, ga, gb, check, lim, ba, bb,
                                                 col[0], col[1], col[2], col[3], col[4]);
         } else {
             if (restart)
@@ -283,6 +287,7 @@ int LP_NAME(const LP_T *a, const LP_T *b, const uint8_t *mask, ptrdiff_t ny, ptr
                 bb = mb > bb ? mb : bb;
             }
             state &= ~(LP_OVER_A | LP_OVER_B);
+            if (!(ba < INFINITY && bb < INFINITY)) state |= LP_NONFINITE; /* a NaN/Inf was read */
         }
         const int ea = !(state & LP_NONINT_A), eb = !(state & LP_NONINT_B); /* exact sums of a / b */
         /* 2. sliding sums along the row (zero padding at both ends), the five sums
