@@ -13,9 +13,9 @@ padding values enter the statistics).
 
 Undefined values
 ----------------
-Where either image is constant over the window (zero variance), or fewer than 3 valid
-pixels remain, the correlation is undefined: the map holds NaN there and ``valid`` is
-False.
+Where either image is constant over the window (zero variance: every valid value equal),
+or fewer than 3 valid pixels remain, the correlation is undefined: the map holds NaN there
+and ``valid`` is False.
 """
 
 from __future__ import annotations
@@ -239,16 +239,23 @@ def local_correlation(a, b, *, window=15, mask=None, kind: str = "pearson") -> L
 
     Notes
     -----
-    The five window sums (``x, y, x^2, y^2, xy`` after removing the global means, in
-    float64) come from the shared O(N) box-sum kernel [1]_, so the cost does not
-    depend on the window size. The image is processed in strips of rows (with a
-    halo) on a thread pool, so the work arrays stay in cache. Equal to
-    ``np.corrcoef`` of each window to ~1e-12.
+    The five window sums (``x, y, x^2, y^2, xy`` about a centre value, in float64) are
+    running sums, so the cost does not depend on the window size [1]_. 1-D and 2-D inputs
+    use the native kernel (one pass per band of rows, on the thread pool); N-D inputs,
+    and ``IMCORR_NATIVE=0``, use the shared box-sum kernel in strips of rows. On
+    integer-valued data the sums are exact. Windows whose variance is small next to
+    their level (where the one-pass formula would lose digits) are recomputed with
+    shifted data [2]_, so the map agrees with a two-pass ``np.corrcoef`` of each window
+    to ~1e-11 or better, and "zero variance" means an exactly constant window.
+    docs/matching.md gives the thresholds.
 
     References
     ----------
     .. [1] Crow, F. C. (1984). Summed-area tables for texture mapping. SIGGRAPH 84,
        207-212. doi:10.1145/800031.808600
+    .. [2] Chan, T. F., Golub, G. H. & LeVeque, R. J. (1983). Algorithms for computing
+       the sample variance: analysis and recommendations. The American Statistician
+       37(3), 242-247. doi:10.1080/00031305.1983.10483115
     """
     if kind != "pearson":
         raise InputError(f"kind: only 'pearson' is implemented, got {kind!r}")
