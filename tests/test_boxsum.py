@@ -85,3 +85,41 @@ def test_box_sum_row_blocked_2d_exact_and_thread_independent(mode, win):
     np.testing.assert_array_equal(got, np.round(full))
     for nw in (2, 3):
         np.testing.assert_array_equal(box_sum(x, win, mode=mode, workers=nw), got)
+
+
+# ---------------------------------------------------------------- native box moments
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8, np.uint16])
+def test_box_moments_native_equals_direct_window_sums(dtype):
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    from imcorr import _native
+    from imcorr._boxsum import box_moments_native
+
+    if not _native.available()[0]:
+        pytest.fail("native kernels not built")
+    rng = np.random.default_rng(2)
+    big = (rng.uniform(0, 250, (90, 140))).astype(dtype)
+    x = big[5:80, 7:131]  # strided rows (a view into a wider array)
+    g = 117.25
+    for win in [(1, 1), (7, 5), (16, 33), (75, 124)]:
+        res = box_moments_native(x, g, win)
+        d = x.astype(np.float64) - g
+        ref1 = sliding_window_view(d, win).sum(axis=(-2, -1))
+        ref2 = sliding_window_view(d * d, win).sum(axis=(-2, -1))
+        np.testing.assert_allclose(res[0], ref1, rtol=0, atol=1e-9 * np.abs(d).max() * np.prod(win))
+        np.testing.assert_allclose(res[1], ref2, rtol=1e-12, atol=1e-9 * (d * d).max() * np.prod(win))
+    ints = box_moments_native(x, 100.0, (9, 9))  # integer data, integer centre: exact
+    if np.issubdtype(dtype, np.integer):
+        d = x.astype(np.int64) - 100
+        np.testing.assert_array_equal(ints[1], sliding_window_view(d * d, (9, 9)).sum(axis=(-2, -1)))
+
+
+def test_box_moments_native_declines_what_it_cannot_do(monkeypatch):
+    from imcorr._boxsum import box_moments_native
+
+    assert box_moments_native(np.zeros((4, 5, 6)), 0.0, (2, 2, 2)) is None  # 3-D
+    assert box_moments_native(np.zeros((8, 8), np.int32), 0.0, (2, 2)) is None  # dtype
+    assert box_moments_native(np.zeros((8, 8))[:, ::2], 0.0, (2, 2)) is None  # strided columns
+    assert box_moments_native(np.zeros((4, 4)), 0.0, (5, 2)) is None  # window larger than the array
+    monkeypatch.setenv("IMCORR_NATIVE", "0")
+    assert box_moments_native(np.zeros((8, 8)), 0.0, (2, 2)) is None

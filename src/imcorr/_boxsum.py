@@ -33,6 +33,7 @@ Implementation (speed)
 
 from __future__ import annotations
 
+import ctypes
 import math
 import os
 import threading
@@ -41,7 +42,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-__all__ = ["box_sum", "weighted_sum_axis", "weighted_window_sum"]
+from . import _native
+
+__all__ = ["box_moments_native", "box_sum", "weighted_sum_axis", "weighted_window_sum"]
 
 _PAR_MIN = 1 << 20  # elements: below this, threads cost more than they save
 _DOUBLING_MAX = 1024  # last-axis windows up to this use doubling sums (<= 20 adds)
@@ -490,3 +493,40 @@ def weighted_window_sum(x: np.ndarray, weights_per_axis) -> np.ndarray:
     for ax, wts in enumerate(weights_per_axis):
         out = weighted_sum_axis(out, wts, ax)
     return out
+
+
+_BM_SUFFIX = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64", np.dtype(np.uint8): "u8",
+              np.dtype(np.uint16): "u16"}
+_BM_ARGS = [ctypes.c_void_p, ctypes.c_ssize_t, ctypes.c_ssize_t, ctypes.c_ssize_t, ctypes.c_ssize_t,
+            ctypes.c_ssize_t, ctypes.c_double, ctypes.c_void_p, ctypes.c_void_p]
+
+
+def box_moments_native(x: np.ndarray, g: float, window: Sequence[int], out1: np.ndarray | None = None,
+                       out2: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+    """Valid window sums of ``d = x - g`` and ``d**2`` (float64) by the native kernel.
+
+    The native path of the box sums for 2-D ``x`` (uint8, uint16, float32, float64; rows
+    may be strided): running column and row sums in one pass (``src/imcorr/_c/boxsum.c``),
+    within the running-sum rounding bound of :func:`box_sum`. Returns None when it does
+    not apply (other ndim or dtype, or native kernels off) and the caller uses
+    :func:`box_sum`. ``out1``/``out2`` must be C-contiguous float64 of the output shape.
+    """
+    if x.ndim != 2 or x.dtype not in _BM_SUFFIX or x.size == 0:
+        return None
+    if x.strides[1] != x.itemsize or x.strides[0] < 0 or x.strides[0] % x.itemsize:
+        return None
+    ty, tx = _normalize_window(window, 2)
+    oshape = (x.shape[0] - ty + 1, x.shape[1] - tx + 1)
+    if min(oshape) < 1:
+        return None
+    fn = _native.function(f"imcorr_box_moments_{_BM_SUFFIX[x.dtype]}", ctypes.c_int, _BM_ARGS)
+    if fn is None:
+        return None
+    s1 = np.empty(oshape) if out1 is None else out1
+    s2 = np.empty(oshape) if out2 is None else out2
+    if s1.shape != oshape or s2.shape != oshape or not (s1.flags.c_contiguous and s2.flags.c_contiguous):
+        raise ValueError("box_moments_native: out1/out2 must be C-contiguous float64 of the output shape")
+    if fn(x.ctypes.data, x.strides[0] // x.itemsize, x.shape[0], x.shape[1], ty, tx, float(g),
+          s1.ctypes.data, s2.ctypes.data) < 0:
+        raise MemoryError("box moments: the native kernel could not allocate its column sums")
+    return s1, s2

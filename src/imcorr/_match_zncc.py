@@ -26,7 +26,7 @@ import os
 import numpy as np
 
 from . import _fft
-from ._boxsum import _get_pool, _scratch, box_sum
+from ._boxsum import _get_pool, _scratch, box_moments_native, box_sum
 from ._match_core import DIRECT_MAX, box_tolerance, correlate_valid, plan_tiles
 
 _STRIP_ELEMS = 1 << 18
@@ -41,8 +41,13 @@ def _moments(region: np.ndarray, g: float, tshape) -> tuple[np.ndarray, np.ndarr
     (Stacking both on one array to sum them in one call was measured slower: the
     interleaved layout doubles the working set of every pass.)
     """
-    x = np.subtract(region, g, dtype=np.float64, out=_scratch(20, region.shape, np.float64))
     oshape = tuple(n - t + 1 for n, t in zip(region.shape, tshape))
+    if region.ndim == 2:
+        res = box_moments_native(region, g, tshape, _scratch(21, oshape, np.float64),
+                                 _scratch(22, oshape, np.float64))
+        if res is not None:
+            return res
+    x = np.subtract(region, g, dtype=np.float64, out=_scratch(20, region.shape, np.float64))
     s1 = box_sum(x, tshape, mode="valid", workers=1, out=_scratch(21, oshape, np.float64))
     np.multiply(x, x, out=x)
     s2 = box_sum(x, tshape, mode="valid", workers=1, out=_scratch(22, oshape, np.float64))

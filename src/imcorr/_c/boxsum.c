@@ -1,0 +1,67 @@
+/* Valid-mode window sums of d = x - g and d^2 over a 2-D array: the native path of
+ * imcorr._boxsum.box_moments (template matching's local moments).
+ *
+ * x is ny x nx with a row stride of `stride` elements; the outputs s1, s2 are
+ * (ny - ty + 1) x (nx - tx + 1), C-contiguous; element (i, j) sums rows [i, i + ty) and
+ * columns [j, j + tx). Column sums slide down the rows (one row in, one out) and row sums
+ * slide along each row, so the cost does not depend on the window (Crow 1984). The float64
+ * sums are never restarted: their rounding stays within the running-sum bound the callers
+ * use (16 eps (ny + nx) n max d^2, imcorr._match_core.box_tolerance), and integer-valued
+ * d (integer data, integer g) are summed exactly.
+ *
+ * Returns 0, or -1 if memory could not be allocated.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__ELF__)
+#define BM_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define BM_CLONES
+#endif
+
+#define BM_DEFINE(NAME, T)                                                                                        \
+    BM_CLONES int NAME(const T *x, ptrdiff_t stride, ptrdiff_t ny, ptrdiff_t nx, ptrdiff_t ty, ptrdiff_t tx,      \
+                       double g, double *s1, double *s2)                                                          \
+    {                                                                                                             \
+        const ptrdiff_t oy = ny - ty + 1, ox = nx - tx + 1;                                                       \
+        if (oy <= 0 || ox <= 0) return 0;                                                                         \
+        double *buf = (double *)calloc(2 * (size_t)nx, sizeof(double));                                           \
+        if (buf == NULL) return -1;                                                                               \
+        double *restrict c1 = buf, *restrict c2 = buf + nx;                                                       \
+        for (ptrdiff_t r = 0; r < ty; r++) {                                                                      \
+            const T *restrict xr = x + r * stride;                                                                \
+            for (ptrdiff_t j = 0; j < nx; j++) {                                                                  \
+                const double d = (double)xr[j] - g;                                                               \
+                c1[j] += d;                                                                                       \
+                c2[j] += d * d;                                                                                   \
+            }                                                                                                     \
+        }                                                                                                         \
+        for (ptrdiff_t i = 0; i < oy; i++) {                                                                      \
+            if (i > 0) {                                                                                          \
+                const T *restrict xi = x + (i + ty - 1) * stride, *restrict xo = x + (i - 1) * stride;            \
+                for (ptrdiff_t j = 0; j < nx; j++) {                                                              \
+                    const double d = (double)xi[j] - g, e = (double)xo[j] - g;                                    \
+                    c1[j] += d - e;                                                                               \
+                    c2[j] += d * d - e * e;                                                                       \
+                }                                                                                                 \
+            }                                                                                                     \
+            double *restrict o1 = s1 + i * ox, *restrict o2 = s2 + i * ox;                                        \
+            double a1 = 0.0, a2 = 0.0;                                                                            \
+            for (ptrdiff_t j = 0; j < tx; j++) a1 += c1[j], a2 += c2[j];                                          \
+            o1[0] = a1, o2[0] = a2;                                                                               \
+            for (ptrdiff_t j = 1; j < ox; j++) {                                                                  \
+                a1 += c1[j + tx - 1] - c1[j - 1];                                                                 \
+                a2 += c2[j + tx - 1] - c2[j - 1];                                                                 \
+                o1[j] = a1, o2[j] = a2;                                                                           \
+            }                                                                                                     \
+        }                                                                                                         \
+        free(buf);                                                                                                \
+        return 0;                                                                                                 \
+    }
+
+BM_DEFINE(imcorr_box_moments_f32, float)
+BM_DEFINE(imcorr_box_moments_f64, double)
+BM_DEFINE(imcorr_box_moments_u8, uint8_t)
+BM_DEFINE(imcorr_box_moments_u16, uint16_t)
