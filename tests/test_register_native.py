@@ -85,7 +85,8 @@ def test_nan_and_constant_inputs(monkeypatch, astro, native):
 def test_prepare_matches_numpy(astro):
     x = astro[:, :-1]  # odd width: the last column is dropped by the binning
     f = [v.astype(np.float32) for v in separable_window("hann", (256, 255))]
-    binned, w, (total, lo, hi), bad = rn.prepare(x, 2, f)
+    binned, w, (total, lo, hi, v2, v4), bad = rn.prepare(x, 2, f)
+    assert np.isnan(v2) and np.isnan(v4)
     ref_b = bin2(x[..., None])[..., 0]
     np.testing.assert_allclose(binned, ref_b, rtol=1e-6, atol=1e-4)
     np.testing.assert_allclose(w, windowed_f32(ref_b[..., None], f)[..., 0], rtol=1e-5, atol=1e-3)
@@ -95,7 +96,21 @@ def test_prepare_matches_numpy(astro):
     np.testing.assert_allclose(w1, x - x.mean(), atol=1e-3)
     y = x.copy()
     y[3, 4] = np.inf
-    assert rn.prepare(y, 2, f)[3] and rn.prepare(y, 1, None)[3]
+    assert rn.prepare(y, 2, f)[3] and rn.prepare(y, 1, None)[3] and rn.prepare(y, 4, None)[3]
+
+
+def test_prepare_bin4_matches_numpy(astro):
+    x = astro[:-3, 1:]  # 509 x 511: the 4x4 binning drops 1 row and 3 columns
+    f = [v.astype(np.float32) for v in separable_window("hann", (127, 127))]
+    binned, w, (total, lo, hi, v2, v4), bad = rn.prepare(x, 4, f)
+    half = bin2(x[..., None])
+    ref_b = bin2(half)[..., 0]
+    np.testing.assert_allclose(binned, ref_b, rtol=1e-6, atol=1e-4)
+    np.testing.assert_allclose(w, windowed_f32(ref_b[..., None], f)[..., 0], rtol=1e-5, atol=1e-3)
+    assert not bad and lo == pytest.approx(ref_b.min()) and hi == pytest.approx(ref_b.max())
+    assert total == pytest.approx(float(ref_b.sum(dtype=np.float64)), rel=1e-9)
+    assert v2 == pytest.approx(float(half[:254, :254].var(dtype=np.float64)), rel=1e-6)
+    assert v4 == pytest.approx(float(ref_b.var(dtype=np.float64)), rel=1e-6)
 
 
 def test_crosspower_peak_marginals_crop_match_numpy(astro):
@@ -153,3 +168,28 @@ def test_pair_runs_both_and_propagates_errors():
         pair(lambda: 1 / 0, lambda: 2)
     with pytest.raises(KeyError):
         pair(lambda: 1, lambda: {}[0])
+
+
+@pytest.mark.parametrize("native", ["1", "0"])
+def test_coarse_level_fine_textures(monkeypatch, native):
+    """512^2 textures register at full accuracy; fine high-pass texture falls back to 2x2 binning."""
+    from skimage import data
+
+    from imcorr._register_coarse import coarse_input
+    from imcorr.register import _KEEP_MIN
+
+    monkeypatch.setenv("IMCORR_NATIVE", native)
+    rng = np.random.default_rng(3)
+    noise = rng.normal(0, 50, (512, 512))
+    fine = noise - ndimage.gaussian_filter(noise, 1.5)  # keeps ~13% of its variance under 4x4 binning
+    for name, img in (("brick", data.brick()), ("gravel", data.gravel()), ("fine", fine)):
+        img = np.asarray(img, np.float64)
+        kept = coarse_input(img[..., None], 4, None).kept
+        assert (kept < _KEEP_MIN) == (name == "fine")
+        for _ in range(2):
+            s = rng.uniform(-20, 20, 2)
+            a = img + rng.normal(0, 2, img.shape)
+            b = _shifted(img, s) + rng.normal(0, 2, img.shape)
+            res = imcorr.estimate_shift(a, b)
+            assert res.refined, name
+            np.testing.assert_allclose(res.shift, s, atol=0.01, err_msg=name)

@@ -1,11 +1,13 @@
 """The coarse stage of translation registration: inputs, spectra, cross-power surface and peak.
 
-One image's coarse input (:func:`coarse_input`) is its optional 2x2-binned copy (float32),
-mean-removed and apodized, and its float32 real spectrum. 2-D single-channel float images
-take one native pass for binning, finiteness, range and window (:mod:`imcorr._register_native`);
-everything else the NumPy twins below. :func:`coarse_pair` prepares the reference and the
-moving image at once on two threads (independent work; the kernels and scipy.fft release
-the GIL).
+One image's coarse input (:func:`coarse_input`) is its optional 2x2- or 4x4-binned copy
+(float32), mean-removed and apodized, and its float32 real spectrum. With 4x4 binning it also
+reports how much of the 2x2-binned image's variance the 4x4 level keeps (:attr:`CoarseInput.kept`):
+fine-textured images, whose detail the coarser level averages away, go back to 2x2 binning.
+2-D single-channel float images take one native pass for binning, finiteness, range and window
+(:mod:`imcorr._register_native`); everything else the NumPy twins below. :func:`coarse_pair` prepares
+the reference and the moving image at once on two threads (independent work; the kernels and
+scipy.fft release the GIL).
 """
 
 from __future__ import annotations
@@ -39,16 +41,23 @@ class CoarseInput:
         The mean-removed, windowed float32 copy (until its spectra are computed).
     nonfinite, constant : bool
         Whether the image holds NaN/Inf; whether every channel is constant.
+    bin : int
+        The binning factor (1, 2 or 4).
+    kept : float
+        With ``bin == 4``: variance of the 4x4-binned image / variance of the 2x2-binned image
+        (summed over channels; NaN if undefined); NaN for other factors.
     """
 
-    __slots__ = ("coarse", "spectra", "windowed", "nonfinite", "constant")
+    __slots__ = ("coarse", "spectra", "windowed", "nonfinite", "constant", "bin", "kept")
 
-    def __init__(self, coarse, windowed, nonfinite, constant):
+    def __init__(self, coarse, windowed, nonfinite, constant, bin_=1, kept=math.nan):
         self.coarse = coarse
         self.windowed = windowed
         self.spectra = None
         self.nonfinite = nonfinite
         self.constant = constant
+        self.bin = bin_
+        self.kept = kept
 
     def transform(self, fft_shape, small: bool) -> CoarseInput:
         """Compute the spectra of the windowed copy (one FFT worker for small transforms)."""
@@ -72,21 +81,47 @@ def coarse_window(kind, shape):
 
 
 def coarse_input(x: np.ndarray, bin_: int, factors) -> CoarseInput:
-    """:class:`CoarseInput` of ``x`` (``spatial + (channels,)``), spectra not yet computed."""
+    """:class:`CoarseInput` of ``x`` (``spatial + (channels,)``), spectra not yet computed.
+
+    ``bin_`` is 1, 2 or 4 (4: 2x2 binning applied twice).
+    """
     nat = _rn.prepare(x[..., 0], bin_, factors) if _rn.image_ok(x) else None
     if nat is not None:
-        binned, w, (_, lo, hi), bad = nat
+        binned, w, (_, lo, hi, var2, var4), bad = nat
         coarse = x if binned is None else binned[..., None]
-        if not bad:
+        if not bad and not edges_nonfinite(x, bin_):
             const = lo == hi and constant(x, coarse)
-            return CoarseInput(coarse, w[..., None], False, const)
+            return CoarseInput(coarse, w[..., None], False, const, bin_, _ratio(var4, var2))
         if has_nonfinite(x):
-            return CoarseInput(coarse, None, True, False)
+            return CoarseInput(coarse, None, True, False, bin_)
         # a finite image whose sum overflowed: the NumPy path below
-    coarse = bin2(x) if bin_ > 1 else x
-    if nonfinite(x, coarse):
-        return CoarseInput(coarse, None, True, False)
-    return CoarseInput(coarse, windowed_f32(coarse, factors), False, constant(x, coarse))
+    kept = math.nan
+    if bin_ == 4:
+        half = bin2(x)
+        coarse = bin2(half)
+        cover = tuple(slice(0, 2 * n) for n in coarse.shape[:-1])
+        kept = _ratio(*(float(np.var(v, axis=tuple(range(v.ndim - 1)), dtype=np.float64).sum())
+                        for v in (coarse, half[cover])))
+    else:
+        coarse = bin2(x) if bin_ > 1 else x
+    if nonfinite(x, coarse) or edges_nonfinite(x, bin_):
+        return CoarseInput(coarse, None, True, False, bin_)
+    return CoarseInput(coarse, windowed_f32(coarse, factors), False, constant(x, coarse), bin_, kept)
+
+
+def _ratio(num: float, den: float) -> float:
+    return num / den if den > 0 and math.isfinite(num) and math.isfinite(den) else math.nan
+
+
+def edges_nonfinite(x: np.ndarray, bin_: int) -> bool:
+    """Whether the edge rows/columns that ``bin_``-fold binning drops (``n % bin_`` per axis) hold NaN/Inf."""
+    if bin_ == 1 or x.dtype.kind != "f":
+        return False
+    for ax in range(x.ndim - 1):
+        r = x.shape[ax] % bin_
+        if r and has_nonfinite(x[(slice(None),) * ax + (slice(x.shape[ax] - r, None),)]):
+            return True
+    return False
 
 
 def coarse_pair(ref: np.ndarray, mov: np.ndarray, bin_: int, factors, fft_shape) -> tuple[CoarseInput, CoarseInput]:

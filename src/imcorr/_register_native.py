@@ -68,20 +68,23 @@ def image_ok(x: np.ndarray) -> bool:
 
 
 def prepare(x: np.ndarray, bin_: int, factors):
-    """Coarse-stage input of a 2-D image: ``(binned or None, windowed float32, (sum, min, max), nonfinite)``.
+    """Coarse-stage input of a 2-D image: ``(binned or None, windowed float32, stats, nonfinite)``.
 
-    ``bin_`` is 1 or 2 (2x2 mean binning, odd edges dropped); ``factors`` the two float32 window
-    factors or None. The NumPy twin is ``register._bin2`` + ``register._windowed_f32``.
+    ``bin_`` is 1, 2 or 4 (mean binning, odd edges dropped; 4 is 2x2 binning applied twice);
+    ``factors`` the two float32 window factors or None. ``stats`` is ``(sum, min, max, var2, var4)``
+    of the binned values; ``var2``/``var4`` (the variances of the 2x2- and 4x4-binned images over the
+    area the 4x4 bins cover) only with ``bin_ == 4``, else NaN. The NumPy twin is
+    ``_register_coarse.bin2`` (twice for 4) + ``windowed_f32``.
     """
     fn = _fn("imcorr_reg_prepare")
     img = _image(x)
-    if fn is None or img is None:
+    if fn is None or img is None or bin_ not in (1, 2, 4):
         return None
     n0, n1 = x.shape
-    shape = (n0 // 2, n1 // 2) if bin_ == 2 else (n0, n1)
-    binned = np.empty(shape, np.float32) if bin_ == 2 else None
+    shape = (n0 // bin_, n1 // bin_)
+    binned = np.empty(shape, np.float32) if bin_ > 1 else None
     out = np.empty(shape, np.float32)
-    st = np.empty(3)
+    st = np.full(5, np.nan)
     f0 = f1 = None
     if factors is not None:
         f0, f1 = (np.ascontiguousarray(f, dtype=np.float32) for f in factors)
@@ -89,7 +92,7 @@ def prepare(x: np.ndarray, bin_: int, factors):
             None if f0 is None else _ptr(f0), None if f1 is None else _ptr(f1), _ptr(out), _ptr(st))
     if rc < 0:  # pragma: no cover - out of memory
         return None
-    return binned, out, (float(st[0]), float(st[1]), float(st[2])), rc == 1
+    return binned, out, tuple(float(v) for v in st), rc == 1
 
 
 def crosspower(M: np.ndarray, R: np.ndarray, phase: bool) -> bool:

@@ -72,21 +72,26 @@ class RefineOutput:
     converged: bool
 
 
-def _overlap_box(reference, shape_m, shift, cap, native=False):
+def _overlap_box(reference, shape_m, shift, cap, native=False, coarse=None):
     """Integer boxes (ref slices, mov slices) of the overlap for an integer shift.
 
     When the overlap is longer than ``cap`` on an axis, a ``cap``-long window is chosen
     among 3 positions on that axis (centre, start, end) by the gradient energy of a strided
     sample of the reference (per-axis marginals), so that a featureless centre (sky,
     background) is avoided; the centre is kept unless another position is 20% richer.
+    ``coarse = (binned reference, factor)`` takes the sample from the coarse stage's binned copy
+    (already in memory) instead of the full-resolution reference.
     """
     nd = len(shape_m)
     bounds = [(max(0, -s), min(nr, nm - s)) for nr, nm, s in zip(reference.shape[:nd], shape_m, shift)]
     chosen = list(bounds)
     if any(hi - lo > cap for lo, hi in bounds):
-        st = [max(1, (hi - lo) // 128) for lo, hi in bounds]
-        sample = reference[tuple(slice(lo, hi, t) for (lo, hi), t in zip(bounds, st))]
-        margs = _rn.grad_marginals(sample[..., 0]) if native else None
+        src, f = (reference, 1) if coarse is None else coarse
+        # sample bounds in src's pixels (position of sample index i: (start + i * step) * f)
+        sb = [(-(-lo // f), max(-(-lo // f) + 1, hi // f)) for lo, hi in bounds]
+        st = [max(1, (hi - lo) // 128) for lo, hi in sb]
+        sample = src[tuple(slice(lo, hi, t) for (lo, hi), t in zip(sb, st))]
+        margs = _rn.grad_marginals(sample[..., 0]) if native and sample.shape[-1] == 1 else None
         if margs is None:
             sample = sample.astype(np.float64)
             # per-axis marginals of the gradient energy summed over channels (diff along axis i,
@@ -98,14 +103,15 @@ def _overlap_box(reference, shape_m, shift, cap, native=False):
                 for ax in range(nd):
                     m = d.sum(axis=tuple(j for j in range(nd + 1) if j != ax))
                     margs[ax][:m.size] += m
-        for ax, ((lo, hi), t) in enumerate(zip(bounds, st)):
+        for ax, ((lo, hi), (slo, _), t) in enumerate(zip(bounds, sb, st)):
             if hi - lo <= cap:
                 continue
             marg = margs[ax]
             best, best_e = None, -1.0
-            for f in (1, 0, 2):
-                a = lo + f * (hi - lo - cap) // 2
-                e = float(marg[(a - lo) // t:(a + cap - lo) // t].sum())
+            for fpos in (1, 0, 2):
+                a = lo + fpos * (hi - lo - cap) // 2
+                i0 = max(0, (a - slo * f) // (f * t))
+                e = float(marg[i0:max(i0, (a + cap - slo * f) // (f * t))].sum())
                 if e > best_e * 1.2:
                     best, best_e = (a, a + cap), e
             chosen[ax] = best
@@ -231,12 +237,15 @@ def refine_translation(
     iterations: int = 10,
     tol: float = 3e-4,
     newton: bool = True,
+    coarse=None,
 ) -> RefineOutput | None:
     """Refine ``shift0`` (moving ~= shift(reference, shift)); channels on a trailing axis if 3 extra dims.
 
     ``reference`` and ``moving`` have shape ``spatial + (channels,)``; pass a trailing
     length-1 axis for single-channel images. Returns None when the overlap is too small.
     With ``newton=False`` the shift is kept and only ``peak``/``uncertainty`` are computed.
+    ``coarse = (binned reference, factor)``, when given, is where the crop choice samples the
+    reference's gradient energy (see :func:`_overlap_box`).
     Single-channel 2-D float images use the native kernels when they are built (same
     quantities, see :mod:`imcorr._register_native`).
     """
@@ -256,7 +265,7 @@ def refine_translation(
             k = np.round(s).astype(int)
         if cache.get("k") != tuple(k):
             cache["k"] = tuple(k)
-            cache["box"] = _overlap_box(reference, shape_m, k, cap, native)
+            cache["box"] = _overlap_box(reference, shape_m, k, cap, native, coarse)
         sl_r, sl_m = cache["box"]
         box = tuple(x.stop - x.start for x in sl_r)
         if any(b < 2 * MARGIN + 4 for b in box):

@@ -69,7 +69,8 @@ __all__ = [
 
 MIN_SIZE = 8
 _BAND = 128  # frequency band of the DFT-upsampling seed when the refinement follows
-_BIN_MIN = 512  # coarse stage on 2x2-binned images when every axis has at least this many px
+_BIN_MIN = 512  # coarse stage on 4x4- (else 2x2-) binned images when every axis has at least this many px
+_KEEP_MIN = 0.4  # 4x4 binning only if it keeps this fraction of the 2x2-binned variance (else 2x2)
 _CHECKED_MEMORY = 32 << 20  # smaller working sets skip the available-memory check
 _SEED_UPSAMPLE = 20  # DFT upsampling of that seed (the refinement converges from +-0.5 px)
 
@@ -317,12 +318,13 @@ class Registrar:
         refined = False
         wkind = REFINE_WINDOW.get(self.window, "tukey")
         newton = self.refine and self.upsample > 1
+        sample = (self._ref_coarse, self._bin) if self._bin > 1 else None  # crop choice from the binned copy
         out = None
         if newton:
             # lean path: the refinement converges from the integer peak (+ a 3-point parabolic
             # offset on the surface, <= 0.5 px after binning); DFT upsampling only if it does not
             seed = (shift + parabolic_offsets(surface, peak_idx)) * self._bin
-            out = refine_translation(ref, mov, seed, window=wkind)
+            out = refine_translation(ref, mov, seed, window=wkind, coarse=sample)
             if out is not None and out.converged and np.all(np.abs(out.shift - seed) < 1.5):
                 shift = seed
             else:
@@ -334,7 +336,7 @@ class Registrar:
                 j = np.unravel_index(int(np.argmax(vals)), vals.shape)
                 shift = shift + offs[list(j)]
             shift = shift * self._bin
-            out = refine_translation(ref, mov, shift, window=wkind, newton=newton)
+            out = refine_translation(ref, mov, shift, window=wkind, newton=newton, coarse=sample)
         peak = unc = math.nan
         reason = None
         if out is None:
@@ -461,10 +463,11 @@ def estimate_shift(
         raise ShapeMismatchError(f"reference and moving have different channel counts: {ref.shape} vs {mov.shape}")
     if reference_mask is None and moving_mask is None and ref.shape == mov.shape:
         _memory(ref.shape[:-1], ref.shape[-1], "estimate_shift")
-        bin_ = 2 if _binned(ref.shape[:-1], upsample, refine) else 1
-        fft_shape = tuple(n // bin_ for n in ref.shape[:-1])
+        bin_ = 4 if _binned(ref.shape[:-1], upsample, refine) else 1
         # both coarse inputs at once (two threads); NaN/Inf are detected on the way
-        cr, cm = coarse_pair(ref, mov, bin_, coarse_window(window, fft_shape), fft_shape)
+        cr, cm = _coarse_pair(ref, mov, bin_, window)
+        if not (cr.nonfinite or cm.nonfinite) and bin_ == 4 and not _keeps_detail(cr):
+            cr, cm = _coarse_pair(ref, mov, 2, window)
         if not (cr.nonfinite or cm.nonfinite):
             reg = Registrar.__new__(Registrar)
             _registrar_for(reg, ref, upsample, window, normalization, overlap_ratio, disambiguate, refine, cr)
@@ -488,8 +491,23 @@ def estimate_shift(
 
 
 def _binned(shape, upsample, refine) -> bool:
-    """Whether the coarse stage runs on 2x2-binned images (large images, refinement follows)."""
+    """Whether the coarse stage runs on binned images (large images, refinement follows)."""
     return bool(refine and upsample > 1 and min(shape) >= _BIN_MIN)
+
+
+def _keeps_detail(coarse: CoarseInput) -> bool:
+    """Whether 4x4 binning keeps enough of the image's variance for a reliable coarse peak.
+
+    Natural images keep 55-98% of the 2x2-binned variance (the more noise, the less; white noise
+    25%); fine textures (high-pass noise, 2-3 px stripes) keep 10-25%, and their 4x4-binned peak
+    can be off by a whole bin: those use 2x2 binning.
+    """
+    return coarse.bin != 4 or coarse.kept >= _KEEP_MIN
+
+
+def _coarse_pair(ref, mov, bin_, window):
+    fft_shape = tuple(n // bin_ for n in ref.shape[:-1])
+    return coarse_pair(ref, mov, bin_, coarse_window(window, fft_shape), fft_shape)
 
 
 def _registrar_for(reg, ref, upsample, window, normalization, overlap_ratio, disambiguate, refine, coarse=None):
@@ -507,18 +525,31 @@ def _registrar_for(reg, ref, upsample, window, normalization, overlap_ratio, dis
     reg.reference = ref
     reg.shape = ref.shape[:-1]
     _memory(reg.shape, ref.shape[-1], "estimate_shift")
-    # large images: the coarse (integer + DFT-upsampled) stage runs on 2x2-binned images; the
-    # refinement, at full resolution, converges from the +-0.2 px seed this gives
-    reg._bin = 2 if _binned(reg.shape, upsample, refine) else 1
-    reg.fft_shape = tuple(n // reg._bin for n in reg.shape)
-    reg._factors = coarse_window(window, reg.fft_shape)
-    reg._small = math.prod(reg.fft_shape) <= SMALL_FFT
+    # large images: the coarse (integer + DFT-upsampled) stage runs on 4x4-binned images (2x2 for
+    # fine textures); the refinement, at full resolution, converges from the ~1 px seed this gives
     if coarse is None:  # the reference's spectrum, computed once
-        coarse = coarse_input(ref, reg._bin, reg._factors).transform(reg.fft_shape, reg._small)
+        for bin_ in ((4, 2) if _binned(reg.shape, upsample, refine) else (1,)):
+            coarse = _coarse_for(reg, ref, bin_, window)
+            if _keeps_detail(coarse):
+                break
+    else:
+        _set_bin(reg, coarse.bin, window)
     reg._ref_coarse = coarse.coarse
     reg._const = [coarse.constant]
     reg._spectra = coarse.spectra
     return reg
+
+
+def _set_bin(reg, bin_, window):
+    reg._bin = bin_
+    reg.fft_shape = tuple(n // bin_ for n in reg.shape)
+    reg._factors = coarse_window(window, reg.fft_shape)
+    reg._small = math.prod(reg.fft_shape) <= SMALL_FFT
+
+
+def _coarse_for(reg, ref, bin_, window) -> CoarseInput:
+    _set_bin(reg, bin_, window)
+    return coarse_input(ref, bin_, reg._factors).transform(reg.fft_shape, reg._small)
 
 
 def _mask_for(mask, img, name, channel_axis) -> np.ndarray:

@@ -27,21 +27,62 @@ static void load_row(const void *x, int dtype, ptrdiff_t s0, ptrdiff_t s1, int i
     }
 }
 
-/* Coarse-stage input: optional 2x2 binning (mean; odd edges dropped), then (x - mean) * f0[i] * f1[j].
+/* Coarse-stage input: optional 2x2 or 4x4 binning (mean; odd edges dropped), then (x - mean) * f0[i] * f1[j].
  *
- * bin == 2: binned (h0 x h1 float32, h = n // 2) receives the binned image, out its mean-removed,
- * windowed copy. bin == 1: out = (x - mean) * window (binned unused). f0/f1 may be NULL (no window).
- * stats[0..2] = sum, min, max of the (binned) values. Returns 1 if a value is NaN/Inf (the
- * outputs are then undefined), 0 otherwise, -1 on allocation failure.
+ * bin == 2 or 4: binned (h0 x h1 float32, h = n // bin) receives the binned image, out its
+ * mean-removed, windowed copy. bin == 1: out = (x - mean) * window (binned unused). f0/f1 may be
+ * NULL (no window). stats[0..2] = sum, min, max of the (binned) values. bin == 4 also gives
+ * stats[3] = var of the 2x2-binned values and stats[4] = var of the 4x4-binned ones (over the
+ * area the 4x4 bins cover; 4x4 binning is 2x2 binning applied twice, in float32 like the NumPy
+ * twin), so the caller can tell how much of the image's variance the coarser level keeps.
+ * Returns 1 if a value is NaN/Inf (the outputs are then undefined), 0 otherwise, -1 on
+ * allocation failure.
  */
 int imcorr_reg_prepare(const void *x, int dtype, ptrdiff_t s0, ptrdiff_t s1, int n0, int n1, int bin,
                        float *binned, const float *f0, const float *f1, float *out, double *stats) {
-    int h0 = bin == 2 ? n0 / 2 : n0, h1 = bin == 2 ? n1 / 2 : n1;
-    double *row = (double *)malloc(sizeof(double) * (size_t)n1 * 2);
+    int h0 = bin > 1 ? n0 / bin : n0, h1 = bin > 1 ? n1 / bin : n1;
+    double *row = (double *)malloc(sizeof(double) * (size_t)n1 * 2 + sizeof(float) * (size_t)n1);
     if (!row) return -1;
     double *row2 = row + n1;
+    float *half = (float *)(row2 + n1); /* bin == 4: two 2x2-binned rows of n1 / 2 */
     double sum = 0.0, lo = INFINITY, hi = -INFINITY;
-    if (bin == 2) {
+    if (bin == 4) {
+        int g1 = 2 * h1; /* 2x2-binned columns covered by the 4x4 bins */
+        float *ha = half, *hb = half + n1 / 2;
+        double s2 = 0.0, q2 = 0.0, q4 = 0.0;
+        for (int i = 0; i < h0; i++) {
+            for (int r = 0; r < 2; r++) {
+                float *h = r ? hb : ha;
+                load_row(x, dtype, s0, s1, 4 * i + 2 * r, n1, row);
+                load_row(x, dtype, s0, s1, 4 * i + 2 * r + 1, n1, row2);
+                double rs = 0.0, rq = 0.0;
+                for (int j = 0; j < g1; j++) {
+                    float v = (float)(0.25 * ((row[2 * j] + row[2 * j + 1]) + (row2[2 * j] + row2[2 * j + 1])));
+                    h[j] = v;
+                    rs += v;
+                    rq += (double)v * v;
+                }
+                s2 += rs;
+                q2 += rq;
+            }
+            float *b = binned + (ptrdiff_t)i * h1;
+            double rs = 0.0, rq = 0.0;
+            for (int j = 0; j < h1; j++) {
+                float v = ((ha[2 * j] + hb[2 * j]) + (ha[2 * j + 1] + hb[2 * j + 1])) * 0.25f;
+                b[j] = v;
+                rs += v;
+                rq += (double)v * v;
+                if (v < lo) lo = v;
+                if (v > hi) hi = v;
+            }
+            sum += rs;
+            q4 += rq;
+        }
+        double c2 = 4.0 * (double)h0 * (double)h1, c4 = (double)h0 * (double)h1;
+        double m2 = s2 / c2, m4 = sum / c4;
+        stats[3] = q2 / c2 - m2 * m2;
+        stats[4] = q4 / c4 - m4 * m4;
+    } else if (bin == 2) {
         for (int i = 0; i < h0; i++) {
             load_row(x, dtype, s0, s1, 2 * i, n1, row);
             load_row(x, dtype, s0, s1, 2 * i + 1, n1, row2);
@@ -81,7 +122,7 @@ int imcorr_reg_prepare(const void *x, int dtype, ptrdiff_t s0, ptrdiff_t s1, int
     for (int i = 0; i < h0; i++) {
         float *o = out + (ptrdiff_t)i * h1;
         float a = f0 ? f0[i] : 1.0f;
-        if (bin == 2) {
+        if (bin > 1) {
             const float *b = binned + (ptrdiff_t)i * h1;
             for (int j = 0; j < h1; j++) {
                 float v = (b[j] - meanf) * a;
@@ -248,37 +289,131 @@ int imcorr_reg_crop(const void *x, int dtype, ptrdiff_t s0, ptrdiff_t s1, int n0
     return 0;
 }
 
+/* AVX2 and baseline builds of the spectral kernels, picked at load time (GCC/Clang on ELF). Their
+ * row loops keep RG_LANES independent float32 partial sums per quantity (GCC/Clang vector types:
+ * one AVX register, two SSE registers in the baseline clone), so they vectorise without
+ * reassociation; the partial sums are added in float64 per row. Rows are zero-padded to a multiple
+ * of RG_LANES. Other compilers get the same arithmetic as plain loops. */
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__ELF__)
+#define RG_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define RG_CLONES
+#endif
+#define RG_LANES 8
+#if defined(__GNUC__)
+#define RG_VECTOR 1
+typedef float rg_vf __attribute__((vector_size(4 * RG_LANES)));
+typedef float rg_vfu __attribute__((vector_size(4 * RG_LANES), aligned(4)));
+#define RG_LOAD(p) (*(const rg_vfu *)(p))
+#define RG_INLINE static inline __attribute__((always_inline))
+RG_INLINE double rg_hsum(const rg_vf *v) {
+    double s = 0.0;
+    for (int l = 0; l < RG_LANES; l++) s += (*v)[l];
+    return s;
+}
+#else
+#define RG_VECTOR 0
+#define RG_INLINE static inline
+#endif
+
+/* Row sums of m = |x + iy| (x, y: one row of C * wl): out = (sum m, sum m o1, sum m o2). */
+RG_INLINE void curvature_row(const float *x, const float *y, const float *o1, const float *o2, int mp,
+                             double *out) {
+#if RG_VECTOR
+    rg_vf s0 = {0}, s1 = {0}, s2 = {0};
+    for (int j = 0; j < mp; j += RG_LANES) {
+        rg_vf a = RG_LOAD(x + j), b = RG_LOAD(y + j), m;
+        rg_vf q = a * a + b * b;
+        for (int l = 0; l < RG_LANES; l++) m[l] = sqrtf(q[l]);
+        s0 += m;
+        s1 += m * RG_LOAD(o1 + j);
+        s2 += m * RG_LOAD(o2 + j);
+    }
+    out[0] = rg_hsum(&s0);
+    out[1] = rg_hsum(&s1);
+    out[2] = rg_hsum(&s2);
+#else
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0;
+    for (int j = 0; j < mp; j++) {
+        float m = sqrtf(x[j] * x[j] + y[j] * y[j]);
+        s0 += m;
+        s1 += m * o1[j];
+        s2 += m * o2[j];
+    }
+    out[0] = s0;
+    out[1] = s1;
+    out[2] = s2;
+#endif
+}
+
+/* Row sums of z = (x + iy)(c + id) and z * o1: out = (Re sum z, Im sum z, Re sum z o1, Im sum z o1). */
+RG_INLINE void phase_row(const float *x, const float *y, const float *c, const float *d, const float *o1, int mp,
+                         double *out) {
+#if RG_VECTOR
+    rg_vf ur = {0}, ui = {0}, vr = {0}, vi = {0};
+    for (int j = 0; j < mp; j += RG_LANES) {
+        rg_vf a = RG_LOAD(x + j), b = RG_LOAD(y + j), e = RG_LOAD(c + j), f = RG_LOAD(d + j), o = RG_LOAD(o1 + j);
+        rg_vf zr = a * e - b * f, zi = a * f + b * e;
+        ur += zr;
+        ui += zi;
+        vr += zr * o;
+        vi += zi * o;
+    }
+    out[0] = rg_hsum(&ur);
+    out[1] = rg_hsum(&ui);
+    out[2] = rg_hsum(&vr);
+    out[3] = rg_hsum(&vi);
+#else
+    double ur = 0.0, ui = 0.0, vr = 0.0, vi = 0.0;
+    for (int j = 0; j < mp; j++) {
+        float zr = x[j] * c[j] - y[j] * d[j], zi = x[j] * d[j] + y[j] * c[j];
+        ur += zr;
+        ui += zi;
+        vr += zr * o1[j];
+        vi += zi * o1[j];
+    }
+    out[0] = ur;
+    out[1] = ui;
+    out[2] = vr;
+    out[3] = vi;
+#endif
+}
+
 /* Gauss-Newton maximisation of f(r) = sum_k wl * Re(C exp(-i w.r)), C = A conj(B) (see
  * imcorr._register_refine._newton, which this reproduces). With compute_hi the inverse of the
  * curvature -sum |C| w w^T wl is computed into Hi (row-major 2x2); returns -1 if it is singular
  * (r unchanged) or on allocation failure, else the number of steps taken. C * wl is formed once
- * (float64, split real/imaginary planes); each step is then one pass of 12 flops per frequency. */
-int imcorr_reg_newton(const float *A, const float *B, int n0, int m1, const double *om0, const double *om1,
-                      const double *wl, double *r, double *Hi, int compute_hi, int steps) {
-    ptrdiff_t n = (ptrdiff_t)n0 * m1;
-    double *cr = (double *)malloc(sizeof(double) * (size_t)(2 * n + 2 * m1));
+ * (float32 real/imaginary planes, rows zero-padded to a multiple of RG_LANES); each step is then
+ * one pass of 12 flops per frequency. Steps stop below 1e-6 px. */
+RG_CLONES int imcorr_reg_newton(const float *A, const float *B, int n0, int m1, const double *om0,
+                                const double *om1, const double *wl, double *r, double *Hi, int compute_hi,
+                                int steps) {
+    int mp = (m1 + RG_LANES - 1) / RG_LANES * RG_LANES;
+    ptrdiff_t n = (ptrdiff_t)n0 * mp;
+    float *cr = (float *)malloc(sizeof(float) * (size_t)(2 * n + 5 * mp));
     if (!cr) return -1;
-    double *ci = cr + n, *er = ci + n, *ei = er + m1;
-    double h00 = 0.0, h01 = 0.0, h11 = 0.0;
+    float *ci = cr + n, *er = ci + n, *ei = er + mp, *o1 = ei + mp, *w1 = o1 + mp, *o2 = w1 + mp;
+    for (int j = 0; j < mp; j++) {
+        o1[j] = j < m1 ? (float)om1[j] : 0.0f;
+        w1[j] = j < m1 ? (float)wl[j] : 0.0f;
+        o2[j] = o1[j] * o1[j];
+    }
+    double h00 = 0.0, h01 = 0.0, h11 = 0.0, rs[4];
     for (int i = 0; i < n0; i++) {
         const float *a = A + (ptrdiff_t)2 * i * m1, *b = B + (ptrdiff_t)2 * i * m1;
-        double *pr = cr + (ptrdiff_t)i * m1, *pi = ci + (ptrdiff_t)i * m1;
-        double s0 = 0.0, s1 = 0.0, s2 = 0.0;
+        float *pr = cr + (ptrdiff_t)i * mp, *pi = ci + (ptrdiff_t)i * mp;
         for (int j = 0; j < m1; j++) {
-            double ar = a[2 * j], ai = a[2 * j + 1], br = b[2 * j], bi = b[2 * j + 1];
-            double re = ar * br + ai * bi, im = ai * br - ar * bi;
-            pr[j] = re * wl[j];
-            pi[j] = im * wl[j];
-            if (compute_hi) {
-                double m = sqrt(re * re + im * im) * wl[j];
-                s0 += m;
-                s1 += m * om1[j];
-                s2 += m * om1[j] * om1[j];
-            }
+            float ar = a[2 * j], ai = a[2 * j + 1], br = b[2 * j], bi = b[2 * j + 1];
+            pr[j] = (ar * br + ai * bi) * w1[j];
+            pi[j] = (ai * br - ar * bi) * w1[j];
         }
-        h00 -= s0 * om0[i] * om0[i];
-        h01 -= s1 * om0[i];
-        h11 -= s2;
+        for (int j = m1; j < mp; j++) pr[j] = pi[j] = 0.0f;
+        if (compute_hi) { /* |C| wl = |C wl| (wl >= 0) */
+            curvature_row(pr, pi, o1, o2, mp, rs);
+            h00 -= rs[0] * om0[i] * om0[i];
+            h01 -= rs[1] * om0[i];
+            h11 -= rs[2];
+        }
     }
     if (compute_hi) {
         double det = h00 * h11 - h01 * h01;
@@ -292,39 +427,16 @@ int imcorr_reg_newton(const float *A, const float *B, int n0, int m1, const doub
     }
     int it = 0;
     for (; it < steps; it++) {
-        for (int j = 0; j < m1; j++) {
-            er[j] = cos(om1[j] * r[1]);
-            ei[j] = -sin(om1[j] * r[1]);
+        for (int j = 0; j < mp; j++) {
+            er[j] = j < m1 ? (float)cos(om1[j] * r[1]) : 0.0f;
+            ei[j] = j < m1 ? (float)-sin(om1[j] * r[1]) : 0.0f;
         }
         double g0 = 0.0, g1 = 0.0;
         for (int i = 0; i < n0; i++) {
-            const double *pr = cr + (ptrdiff_t)i * m1, *pi = ci + (ptrdiff_t)i * m1;
-            double ur0 = 0.0, ui0 = 0.0, vr0 = 0.0, vi0 = 0.0, ur1 = 0.0, ui1 = 0.0, vr1 = 0.0, vi1 = 0.0;
-            int j = 0;
-            for (; j + 1 < m1; j += 2) { /* two independent accumulator sets */
-                double zr = pr[j] * er[j] - pi[j] * ei[j], zi = pr[j] * ei[j] + pi[j] * er[j];
-                double yr = pr[j + 1] * er[j + 1] - pi[j + 1] * ei[j + 1];
-                double yi = pr[j + 1] * ei[j + 1] + pi[j + 1] * er[j + 1];
-                ur0 += zr;
-                ui0 += zi;
-                vr0 += zr * om1[j];
-                vi0 += zi * om1[j];
-                ur1 += yr;
-                ui1 += yi;
-                vr1 += yr * om1[j + 1];
-                vi1 += yi * om1[j + 1];
-            }
-            for (; j < m1; j++) {
-                double zr = pr[j] * er[j] - pi[j] * ei[j], zi = pr[j] * ei[j] + pi[j] * er[j];
-                ur0 += zr;
-                ui0 += zi;
-                vr0 += zr * om1[j];
-                vi0 += zi * om1[j];
-            }
-            double ur = ur0 + ur1, ui = ui0 + ui1, vr = vr0 + vr1, vi = vi0 + vi1;
+            phase_row(cr + (ptrdiff_t)i * mp, ci + (ptrdiff_t)i * mp, er, ei, o1, mp, rs);
             double ec = cos(om0[i] * r[0]), es = -sin(om0[i] * r[0]);
-            g0 += (ec * ui + es * ur) * om0[i];
-            g1 += ec * vi + es * vr;
+            g0 += (ec * rs[1] + es * rs[0]) * om0[i];
+            g1 += ec * rs[3] + es * rs[2];
         }
         double st0 = -(Hi[0] * g0 + Hi[1] * g1), st1 = -(Hi[2] * g0 + Hi[3] * g1);
         if (!isfinite(st0) || !isfinite(st1)) break;
