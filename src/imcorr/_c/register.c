@@ -453,17 +453,92 @@ RG_CLONES int imcorr_reg_newton(const float *A, const float *B, int n0, int m1, 
     return it;
 }
 
+/* One row of the second stats pass (see imcorr_reg_stats) over columns [0, m1): acc receives
+ * (Re num, Im num, sum wl |A|^2, sum wl |B|^2, t0..t5). ef: the column phase, interleaved float32;
+ * wf, of, qf: wl, om1, om1^2 as float32. */
+RG_INLINE void stats_row(const float *a, const float *b, const float *ef, const float *wf, const float *of,
+                         const float *qf, int m1, double half, double *acc) {
+    int j = 0;
+    for (int k = 0; k < 10; k++) acc[k] = 0.0;
+#if RG_VECTOR
+    rg_vf nr = {0}, ni = {0}, sa = {0}, sb = {0}, t0 = {0}, t1 = {0}, t2 = {0}, t3 = {0}, t4 = {0}, t5 = {0};
+    float hf = (float)half;
+    for (; j + RG_LANES <= m1; j += RG_LANES) {
+        rg_vf ar, ai, br, bi, er, ei;
+        for (int l = 0; l < RG_LANES; l++) {
+            ar[l] = a[2 * (j + l)];
+            ai[l] = a[2 * (j + l) + 1];
+            br[l] = b[2 * (j + l)];
+            bi[l] = b[2 * (j + l) + 1];
+            er[l] = ef[2 * (j + l)];
+            ei[l] = ef[2 * (j + l) + 1];
+        }
+        rg_vf w = RG_LOAD(wf + j), o = RG_LOAD(of + j), q = RG_LOAD(qf + j);
+        rg_vf cr = ar * br + ai * bi, ci = ai * br - ar * bi;
+        nr += (cr * er - ci * ei) * w;
+        ni += (cr * ei + ci * er) * w;
+        rg_vf a2 = ar * ar + ai * ai, b2 = br * br + bi * bi;
+        sa += a2 * w;
+        sb += b2 * w;
+        rg_vf s2 = 0.5f * (a2 + b2) - hf;
+        for (int l = 0; l < RG_LANES; l++) s2[l] = s2[l] > 0.0f ? s2[l] : 0.0f; /* as the tail: NaN -> 0 */
+        rg_vf sw = s2 * w, sww = sw * w;
+        t0 += sw;
+        t1 += sw * o;
+        t2 += sw * q;
+        t3 += sww;
+        t4 += sww * o;
+        t5 += sww * q;
+    }
+    acc[0] = rg_hsum(&nr);
+    acc[1] = rg_hsum(&ni);
+    acc[2] = rg_hsum(&sa);
+    acc[3] = rg_hsum(&sb);
+    acc[4] = rg_hsum(&t0);
+    acc[5] = rg_hsum(&t1);
+    acc[6] = rg_hsum(&t2);
+    acc[7] = rg_hsum(&t3);
+    acc[8] = rg_hsum(&t4);
+    acc[9] = rg_hsum(&t5);
+#endif
+    for (; j < m1; j++) {
+        double ar = a[2 * j], ai = a[2 * j + 1], br = b[2 * j], bi = b[2 * j + 1];
+        double cr = ar * br + ai * bi, ci = ai * br - ar * bi, w = wf[j], o = of[j];
+        acc[0] += (cr * ef[2 * j] - ci * ef[2 * j + 1]) * w;
+        acc[1] += (cr * ef[2 * j + 1] + ci * ef[2 * j]) * w;
+        double a2 = ar * ar + ai * ai, b2 = br * br + bi * bi;
+        acc[2] += a2 * w;
+        acc[3] += b2 * w;
+        double s2 = 0.5 * (a2 + b2) - half;
+        if (!(s2 > 0.0)) continue;
+        double sw = s2 * w, sww = sw * w;
+        acc[4] += sw;
+        acc[5] += sw * o;
+        acc[6] += sw * o * o;
+        acc[7] += sww;
+        acc[8] += sww * o;
+        acc[9] += sww * o * o;
+    }
+}
+
 /* Peak and uncertainty sums of the refinement at crop shift r (see _register_refine._uncertainty).
  * out: [0] num = Re sum wl C e, [1] sum wl |A|^2, [2] sum wl |B|^2, [3] n_tot (noise power),
  * [4..6] H00, H01, H11, [7..9] V00, V01, V11. bw0 is the 0/1 low-band weight of axis 0 and m the
- * band's length on the half axis. Two passes: the noise power on the low band, then the rest. */
-int imcorr_reg_stats(const float *A, const float *B, int n0, int m1, const double *om0, const double *om1,
-                     const double *wl, const double *bw0, int m, const double *r, double *out) {
-    double *e1 = (double *)malloc(sizeof(double) * (size_t)m1 * 2);
+ * band's length on the half axis. Two passes: the noise power on the low band (float64), then the
+ * rest (float32 products, float64 row sums). */
+RG_CLONES int imcorr_reg_stats(const float *A, const float *B, int n0, int m1, const double *om0, const double *om1,
+                               const double *wl, const double *bw0, int m, const double *r, double *out) {
+    double *e1 = (double *)malloc(sizeof(double) * (size_t)m1 * 2 + sizeof(float) * (size_t)m1 * 5);
     if (!e1) return -1;
+    float *ef = (float *)(e1 + 2 * m1), *wf = ef + 2 * m1, *of = wf + m1, *qf = of + m1;
     for (int j = 0; j < m1; j++) {
         e1[2 * j] = cos(om1[j] * r[1]);
         e1[2 * j + 1] = -sin(om1[j] * r[1]);
+        ef[2 * j] = (float)e1[2 * j];
+        ef[2 * j + 1] = (float)e1[2 * j + 1];
+        wf[j] = (float)wl[j];
+        of[j] = (float)om1[j];
+        qf[j] = (float)(om1[j] * om1[j]);
     }
     double res = 0.0, bws = 0.0, wls = 0.0;
     for (int j = 0; j < m; j++) wls += wl[j];
@@ -485,7 +560,7 @@ int imcorr_reg_stats(const float *A, const float *B, int n0, int m1, const doubl
     double n_tot = count > 0 ? res / count : NAN, half = n_tot / 2;
     double num = 0.0, ea = 0.0, eb = 0.0;
     double h00 = 0.0, h01 = 0.0, h11 = 0.0, v00 = 0.0, v01 = 0.0, v11 = 0.0;
-    double l3 = 0.0, l4 = 0.0, l5 = 0.0, so0 = 0.0, so1 = 0.0;
+    double l3 = 0.0, l4 = 0.0, l5 = 0.0, so0 = 0.0, so1 = 0.0, acc[10];
     for (int j = 0; j < m1; j++) {
         double w2 = wl[j] * wl[j];
         l3 += w2;
@@ -493,40 +568,20 @@ int imcorr_reg_stats(const float *A, const float *B, int n0, int m1, const doubl
         l5 += w2 * om1[j] * om1[j];
     }
     for (int i = 0; i < n0; i++) {
-        const float *a = A + (ptrdiff_t)2 * i * m1, *b = B + (ptrdiff_t)2 * i * m1;
-        double nr = 0.0, ni = 0.0, sa = 0.0, sb = 0.0;
-        double t0 = 0.0, t1 = 0.0, t2 = 0.0, t3 = 0.0, t4 = 0.0, t5 = 0.0;
-        for (int j = 0; j < m1; j++) {
-            double ar = a[2 * j], ai = a[2 * j + 1], br = b[2 * j], bi = b[2 * j + 1];
-            double cr = ar * br + ai * bi, ci = ai * br - ar * bi, w = wl[j];
-            nr += (cr * e1[2 * j] - ci * e1[2 * j + 1]) * w;
-            ni += (cr * e1[2 * j + 1] + ci * e1[2 * j]) * w;
-            double a2 = ar * ar + ai * ai, b2 = br * br + bi * bi;
-            sa += a2 * w;
-            sb += b2 * w;
-            double s2 = 0.5 * (a2 + b2) - half;
-            if (!(s2 > 0.0)) continue;
-            double o = om1[j], sw = s2 * w, sww = sw * w;
-            t0 += sw;
-            t1 += sw * o;
-            t2 += sw * o * o;
-            t3 += sww;
-            t4 += sww * o;
-            t5 += sww * o * o;
-        }
+        stats_row(A + (ptrdiff_t)2 * i * m1, B + (ptrdiff_t)2 * i * m1, ef, wf, of, qf, m1, half, acc);
         double ec = cos(om0[i] * r[0]), es = -sin(om0[i] * r[0]);
-        num += ec * nr - es * ni;
-        ea += sa;
-        eb += sb;
+        num += ec * acc[0] - es * acc[1];
+        ea += acc[2];
+        eb += acc[3];
         double o0 = om0[i];
         so0 += o0;
         so1 += o0 * o0;
-        h00 += o0 * o0 * t0;
-        h01 += o0 * t1;
-        h11 += t2;
-        v00 += o0 * o0 * t3;
-        v01 += o0 * t4;
-        v11 += t5;
+        h00 += o0 * o0 * acc[4];
+        h01 += o0 * acc[5];
+        h11 += acc[6];
+        v00 += o0 * o0 * acc[7];
+        v01 += o0 * acc[8];
+        v11 += acc[9];
     }
     double q = 0.5 * half * half;
     out[0] = num;
