@@ -292,3 +292,30 @@ def _scratch(name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
         if a.nbytes <= _SCRATCH_MAX_BYTES:
             store[name] = a
     return a
+
+
+try:  # scipy.fft's own compiled transforms, called without its dispatch layer
+    from scipy.fft._pocketfft import pypocketfft as _pocketfft
+except ImportError:  # pragma: no cover - other scipy layouts: the public API below
+    _pocketfft = None
+
+
+def rfftn_direct(x: np.ndarray) -> np.ndarray:
+    """:func:`rfftn_in_thread` of a real array over all its axes at its own shape (no padding).
+
+    Same transform and result as ``scipy.fft.rfftn(x, workers=1)`` (float32 stays float32), but
+    the compiled pocketfft routine is called directly: scipy.fft's argument handling and backend
+    dispatch cost ~60 us per call when the CPU caches are cold, as much as a 64^2 transform.
+    """
+    if _pocketfft is None or x.dtype not in (np.float32, np.float64):
+        return rfftn_in_thread(x, x.shape, dtype=real_dtype(x))
+    return _pocketfft.r2c(x, tuple(range(x.ndim)), True, 0, None, 1)
+
+
+def irfftn_direct(X: np.ndarray, shape: Sequence[int]) -> np.ndarray:
+    """:func:`irfftn_in_thread` (inverse of :func:`rfftn_direct`, real output of ``shape``), direct call."""
+    shape = tuple(int(n) for n in shape)
+    if (_pocketfft is None or X.dtype not in (np.complex64, np.complex128) or X.shape[:-1] != shape[:-1]
+            or X.shape[-1] != shape[-1] // 2 + 1):
+        return irfftn_in_thread(X, shape)
+    return _pocketfft.c2r(X, tuple(range(X.ndim)), shape[-1], False, 2, None, 1)
