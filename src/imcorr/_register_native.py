@@ -14,7 +14,7 @@ import numpy as np
 
 from . import _native
 
-__all__ = ["image_ok", "prepare", "crosspower", "peak", "grad_marginals", "crop", "newton", "stats"]
+__all__ = ["image_ok", "prepare", "crosspower", "peak", "grad_marginals", "crop", "newton", "stats", "tukey"]
 
 _P = ctypes.c_void_p
 _I = ctypes.c_int
@@ -27,6 +27,7 @@ _SIGNATURES = {
     "imcorr_reg_crop": (_I, [_P, _I, _S, _S, _I, _I, _P, _P, _P]),
     "imcorr_reg_newton": (_I, [_P, _P, _I, _I, _P, _P, _P, _P, _P, _I, _I]),
     "imcorr_reg_stats": (_I, [_P, _P, _I, _I, _P, _P, _P, _P, _I, _P, _P]),
+    "imcorr_reg_tukey": (None, [_I, ctypes.c_double, ctypes.c_double, ctypes.c_double, ctypes.c_double, _P]),
 }
 _functions: dict = {}
 _DTYPES = {np.dtype(np.float64): 0, np.dtype(np.float32): 1}
@@ -164,4 +165,14 @@ def stats(A, B, om0, om1, wl, bw0, m: int, r):
     if fn(_ptr(A), _ptr(B), A.shape[0], A.shape[1], _ptr(om0), _ptr(om1), _ptr(wl), _ptr(bw0), m, _ptr(r),
           _ptr(out)) < 0:
         return None  # pragma: no cover - out of memory
+    return out
+
+
+def tukey(n: int, offset: float, lo: float, hi: float, alpha: float):
+    """``_register_dft.window_1d("tukey", arange(n) - offset, lo, hi, alpha)`` (float64), or None."""
+    fn = _fn("imcorr_reg_tukey")
+    if fn is None:
+        return None
+    out = np.empty(n)
+    fn(n, offset, lo, hi, alpha, _ptr(out))
     return out

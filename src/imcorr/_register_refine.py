@@ -133,6 +133,15 @@ def _box_constants(box, window):
     return _frozen(_omegas(box)), _frozen([_half_weights(box)])[0], _frozen(fac_r)
 
 
+def _moved_window(window, box, offset, native):
+    """The moving crop's window factors, moved by ``offset`` (one native call per axis for the Tukey window)."""
+    if native and window == "tukey":
+        out = [_rn.tukey(n, float(o), -1.0 + MARGIN, n - MARGIN, REFINE_TUKEY_ALPHA) for n, o in zip(box, offset)]
+        if out[0] is not None:
+            return out
+    return separable_window(window, box, tuple(offset), MARGIN, REFINE_TUKEY_ALPHA)
+
+
 def _omegas(shape):
     """Per-axis angular frequencies of the rfftn layout (last axis is the half axis)."""
     out = []
@@ -272,7 +281,7 @@ def refine_translation(
             return None
         r_res = s - k
         omegas, wlast, fac_r = _box_constants(box, window)
-        fac_m = separable_window(window, box, tuple(r_res), MARGIN, REFINE_TUKEY_ALPHA)
+        fac_m = _moved_window(window, box, r_res, native)
         key = (sl_r, sl_m[0].start - sl_r[0].start)
         if native:  # 2-D complex64 spectra; the first two run at once (independent)
             spec_b = functools.partial(_native_spectrum, moving[sl_m + (0,)], fac_m)

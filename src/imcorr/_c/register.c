@@ -597,3 +597,16 @@ RG_CLONES int imcorr_reg_stats(const float *A, const float *B, int n0, int m1, c
     free(e1);
     return 0;
 }
+
+/* The refinement's Tukey window factor (imcorr._register_dft.window_1d("tukey", j - offset, lo, hi,
+ * alpha) for j = 0..n-1): sin^2(pi/2 * clip(min(u, 1 - u) * 2 / alpha, 0, 1)), u = (t - lo) / (hi - lo). */
+void imcorr_reg_tukey(int n, double offset, double lo, double hi, double alpha, double *out) {
+    double inv = 1.0 / (hi - lo), k = 2.0 / alpha, h = 0.5 * 3.14159265358979323846;
+    for (int j = 0; j < n; j++) {
+        double u = ((double)j - offset - lo) * inv;
+        double v = (u < 1.0 - u ? u : 1.0 - u) * k;
+        v = v < 0.0 ? 0.0 : (v > 1.0 ? 1.0 : v);
+        double s = sin(h * v);
+        out[j] = s * s;
+    }
+}
