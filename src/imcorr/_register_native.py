@@ -1,9 +1,12 @@
 """ctypes wrappers of the native translation-registration kernels (``src/imcorr/_c/register.c``).
 
 Each wrapper returns None when the kernel cannot be used (native kernels not built or turned
-off by ``IMCORR_NATIVE=0``, which is checked on every call; an unsupported dtype or layout);
-the caller then runs its NumPy twin, which computes the same quantity. Images are 2-D single
-channel float64/float32 arrays with any strides; spectra are C-contiguous complex64.
+off by ``IMCORR_NATIVE=0``; an unsupported dtype or layout); the caller then runs its NumPy twin,
+which computes the same quantity. :func:`image_ok`, :func:`prepare`, :func:`crosspower` and
+:func:`peak` read ``IMCORR_NATIVE`` on every call; the refinement kernels (:func:`grad_marginals`,
+:func:`crop`, :func:`newton`, :func:`stats`, :func:`tukey`), which the refinement only calls after
+:func:`image_ok` said yes, do not read it again. Images are 2-D single channel float64/float32
+arrays with any strides; spectra are C-contiguous complex64.
 """
 
 from __future__ import annotations
@@ -33,11 +36,17 @@ _functions: dict = {}
 _DTYPES = {np.dtype(np.float64): 0, np.dtype(np.float32): 1}
 
 
-def _fn(name: str):
-    """The configured native function, or None (``_native.library()`` reads IMCORR_NATIVE on every call)."""
+def _fn(name: str, recheck: bool = True):
+    """The configured native function, or None (``_native.library()`` reads IMCORR_NATIVE on every call).
+
+    ``recheck=False``: the kernels that are only called after :func:`image_ok` said yes in the same
+    registration call skip the repeated environment read (~3 us each with cold caches).
+    """
+    fn = _functions.get(name)
+    if fn is not None and not recheck:
+        return fn
     if _native.library() is None:
         return None
-    fn = _functions.get(name)
     if fn is None:
         restype, argtypes = _SIGNATURES[name]
         fn = _native.function(name, restype, argtypes)
@@ -120,7 +129,7 @@ def peak(surface: np.ndarray, exclude: int = 5):
 
 def grad_marginals(sample: np.ndarray):
     """Per-row and per-column gradient energy of a 2-D sample (see ``_overlap_box``), or None."""
-    fn = _fn("imcorr_reg_grad_marginals")
+    fn = _fn("imcorr_reg_grad_marginals", recheck=False)
     img = _image(sample)
     if fn is None or img is None or min(sample.shape) < 1:
         return None
@@ -132,7 +141,7 @@ def grad_marginals(sample: np.ndarray):
 
 def crop(x: np.ndarray, f0: np.ndarray, f1: np.ndarray):
     """``(x - mean) * outer(f0, f1)`` as float32, the mean weighted by ``outer(f0, f1)**2``; or None."""
-    fn = _fn("imcorr_reg_crop")
+    fn = _fn("imcorr_reg_crop", recheck=False)
     img = _image(x)
     if fn is None or img is None:
         return None
@@ -146,7 +155,7 @@ def crop(x: np.ndarray, f0: np.ndarray, f1: np.ndarray):
 
 def newton(A, B, om0, om1, wl, r0, Hi, steps: int = 4):
     """Gauss-Newton steps on ``C = A conj(B)`` (2-D complex64): ``(r, Hi)``; Hi None if singular."""
-    fn = _fn("imcorr_reg_newton")
+    fn = _fn("imcorr_reg_newton", recheck=False)
     r = np.array(r0, dtype=np.float64)
     compute = Hi is None
     H = np.empty(4) if compute else np.ascontiguousarray(Hi, dtype=np.float64).ravel().copy()
@@ -159,7 +168,7 @@ def newton(A, B, om0, om1, wl, r0, Hi, steps: int = 4):
 
 def stats(A, B, om0, om1, wl, bw0, m: int, r):
     """Sums of the refinement's peak and uncertainty (see ``imcorr_reg_stats``): a length-10 array."""
-    fn = _fn("imcorr_reg_stats")
+    fn = _fn("imcorr_reg_stats", recheck=False)
     out = np.empty(10)
     r = np.ascontiguousarray(r, dtype=np.float64)
     if fn(_ptr(A), _ptr(B), A.shape[0], A.shape[1], _ptr(om0), _ptr(om1), _ptr(wl), _ptr(bw0), m, _ptr(r),
@@ -170,7 +179,7 @@ def stats(A, B, om0, om1, wl, bw0, m: int, r):
 
 def tukey(n: int, offset: float, lo: float, hi: float, alpha: float):
     """``_register_dft.window_1d("tukey", arange(n) - offset, lo, hi, alpha)`` (float64), or None."""
-    fn = _fn("imcorr_reg_tukey")
+    fn = _fn("imcorr_reg_tukey", recheck=False)
     if fn is None:
         return None
     out = np.empty(n)
