@@ -27,119 +27,6 @@ static void load_row(const void *x, int dtype, ptrdiff_t s0, ptrdiff_t s1, int i
     }
 }
 
-/* Coarse-stage input: optional 2x2 or 4x4 binning (mean; odd edges dropped), then (x - mean) * f0[i] * f1[j].
- *
- * bin == 2 or 4: binned (h0 x h1 float32, h = n // bin) receives the binned image, out its
- * mean-removed, windowed copy. bin == 1: out = (x - mean) * window (binned unused). f0/f1 may be
- * NULL (no window). stats[0..2] = sum, min, max of the (binned) values. bin == 4 also gives
- * stats[3] = var of the 2x2-binned values and stats[4] = var of the 4x4-binned ones (over the
- * area the 4x4 bins cover; 4x4 binning is 2x2 binning applied twice, in float32 like the NumPy
- * twin), so the caller can tell how much of the image's variance the coarser level keeps.
- * Returns 1 if a value is NaN/Inf (the outputs are then undefined), 0 otherwise, -1 on
- * allocation failure.
- */
-int imcorr_reg_prepare(const void *x, int dtype, ptrdiff_t s0, ptrdiff_t s1, int n0, int n1, int bin,
-                       float *binned, const float *f0, const float *f1, float *out, double *stats) {
-    int h0 = bin > 1 ? n0 / bin : n0, h1 = bin > 1 ? n1 / bin : n1;
-    double *row = (double *)malloc(sizeof(double) * (size_t)n1 * 2 + sizeof(float) * (size_t)n1);
-    if (!row) return -1;
-    double *row2 = row + n1;
-    float *half = (float *)(row2 + n1); /* bin == 4: two 2x2-binned rows of n1 / 2 */
-    double sum = 0.0, lo = INFINITY, hi = -INFINITY;
-    if (bin == 4) {
-        int g1 = 2 * h1; /* 2x2-binned columns covered by the 4x4 bins */
-        float *ha = half, *hb = half + n1 / 2;
-        double s2 = 0.0, q2 = 0.0, q4 = 0.0;
-        for (int i = 0; i < h0; i++) {
-            for (int r = 0; r < 2; r++) {
-                float *h = r ? hb : ha;
-                load_row(x, dtype, s0, s1, 4 * i + 2 * r, n1, row);
-                load_row(x, dtype, s0, s1, 4 * i + 2 * r + 1, n1, row2);
-                double rs = 0.0, rq = 0.0;
-                for (int j = 0; j < g1; j++) {
-                    float v = (float)(0.25 * ((row[2 * j] + row[2 * j + 1]) + (row2[2 * j] + row2[2 * j + 1])));
-                    h[j] = v;
-                    rs += v;
-                    rq += (double)v * v;
-                }
-                s2 += rs;
-                q2 += rq;
-            }
-            float *b = binned + (ptrdiff_t)i * h1;
-            double rs = 0.0, rq = 0.0;
-            for (int j = 0; j < h1; j++) {
-                float v = ((ha[2 * j] + hb[2 * j]) + (ha[2 * j + 1] + hb[2 * j + 1])) * 0.25f;
-                b[j] = v;
-                rs += v;
-                rq += (double)v * v;
-                if (v < lo) lo = v;
-                if (v > hi) hi = v;
-            }
-            sum += rs;
-            q4 += rq;
-        }
-        double c2 = 4.0 * (double)h0 * (double)h1, c4 = (double)h0 * (double)h1;
-        double m2 = s2 / c2, m4 = sum / c4;
-        stats[3] = q2 / c2 - m2 * m2;
-        stats[4] = q4 / c4 - m4 * m4;
-    } else if (bin == 2) {
-        for (int i = 0; i < h0; i++) {
-            load_row(x, dtype, s0, s1, 2 * i, n1, row);
-            load_row(x, dtype, s0, s1, 2 * i + 1, n1, row2);
-            float *b = binned + (ptrdiff_t)i * h1;
-            double rs = 0.0;
-            for (int j = 0; j < h1; j++) {
-                float v = (float)(0.25 * ((row[2 * j] + row[2 * j + 1]) + (row2[2 * j] + row2[2 * j + 1])));
-                b[j] = v;
-                rs += v;
-                if (v < lo) lo = v;
-                if (v > hi) hi = v;
-            }
-            sum += rs;
-        }
-    } else {
-        for (int i = 0; i < n0; i++) {
-            load_row(x, dtype, s0, s1, i, n1, row);
-            double rs = 0.0;
-            for (int j = 0; j < n1; j++) {
-                double v = row[j];
-                rs += v;
-                if (v < lo) lo = v;
-                if (v > hi) hi = v;
-            }
-            sum += rs;
-        }
-    }
-    stats[0] = sum;
-    stats[1] = lo;
-    stats[2] = hi;
-    if (!isfinite(sum)) {
-        free(row);
-        return 1;
-    }
-    double mean = sum / ((double)h0 * (double)h1);
-    float meanf = (float)mean;
-    for (int i = 0; i < h0; i++) {
-        float *o = out + (ptrdiff_t)i * h1;
-        float a = f0 ? f0[i] : 1.0f;
-        if (bin > 1) {
-            const float *b = binned + (ptrdiff_t)i * h1;
-            for (int j = 0; j < h1; j++) {
-                float v = (b[j] - meanf) * a;
-                o[j] = f1 ? v * f1[j] : v;
-            }
-        } else {
-            load_row(x, dtype, s0, s1, i, n1, row);
-            for (int j = 0; j < n1; j++) {
-                float v = (float)(row[j] - mean) * a;
-                o[j] = f1 ? v * f1[j] : v;
-            }
-        }
-    }
-    free(row);
-    return 0;
-}
-
 /* In place: M <- M * conj(R) (complex64, n elements); with phase != 0 then M <- M / (|M| + eps),
  * eps = max|M| * 1e-12 + FLT_MIN (the NumPy path's phase normalization). */
 void imcorr_reg_crosspower(float *M, const float *R, ptrdiff_t n, int phase) {
@@ -250,45 +137,6 @@ int imcorr_reg_grad_marginals(const void *x, int dtype, ptrdiff_t s0, ptrdiff_t 
     return 0;
 }
 
-/* Refinement crop: out = (x - mean) * f0[i] * f1[j] (float32), mean weighted by f0^2 f1^2. */
-int imcorr_reg_crop(const void *x, int dtype, ptrdiff_t s0, ptrdiff_t s1, int n0, int n1, const double *f0,
-                    const double *f1, float *out) {
-    double *row = (double *)malloc(sizeof(double) * (size_t)n1);
-    if (!row) return -1;
-    double num = 0.0, w0 = 0.0, w1 = 0.0;
-    for (int j = 0; j < n1; j++) w1 += f1[j] * f1[j];
-    for (int i = 0; i < n0; i++) {
-        double a = f0[i] * f0[i];
-        w0 += a;
-        if (a == 0.0) continue;
-        load_row(x, dtype, s0, s1, i, n1, row);
-        double rs = 0.0;
-        for (int j = 0; j < n1; j++) rs += row[j] * (f1[j] * f1[j]);
-        num += a * rs;
-    }
-    double mean = w0 * w1 > 0 ? num / (w0 * w1) : 0.0;
-    float *g1 = (float *)row; /* the float32 column factors fit in the row buffer */
-    for (int j = 0; j < n1; j++) g1[j] = (float)f1[j];
-    for (int i = 0; i < n0; i++) {
-        float *o = out + (ptrdiff_t)i * n1;
-        float a = (float)f0[i];
-        if (a == 0.0f) {
-            for (int j = 0; j < n1; j++) o[j] = 0.0f;
-            continue;
-        }
-        const char *p = (const char *)x + (ptrdiff_t)i * s0 * (dtype == 0 ? 8 : 4);
-        if (dtype == 0) {
-            const double *q = (const double *)p;
-            for (int j = 0; j < n1; j++) o[j] = ((float)(q[(ptrdiff_t)j * s1] - mean) * a) * g1[j];
-        } else {
-            const float *q = (const float *)p;
-            for (int j = 0; j < n1; j++) o[j] = ((float)((double)q[(ptrdiff_t)j * s1] - mean) * a) * g1[j];
-        }
-    }
-    free(row);
-    return 0;
-}
-
 /* AVX2 and baseline builds of the spectral kernels, picked at load time (GCC/Clang on ELF). Their
  * row loops keep RG_LANES independent float32 partial sums per quantity (GCC/Clang vector types:
  * one AVX register, two SSE registers in the baseline clone), so they vectorise without
@@ -315,6 +163,216 @@ RG_INLINE double rg_hsum(const rg_vf *v) {
 #define RG_VECTOR 0
 #define RG_INLINE static inline
 #endif
+
+/* Sums of (v[j] - c) and (v[j] - c)^2 over a float32 row (RG_LANES-lane float partial sums). */
+RG_INLINE void centred_sums(const float *v, int n, float c, double *s, double *q) {
+    int j = 0;
+    double ss = 0.0, qq = 0.0;
+#if RG_VECTOR
+    rg_vf a = {0}, b = {0};
+    for (; j + RG_LANES <= n; j += RG_LANES) {
+        rg_vf d = RG_LOAD(v + j) - c;
+        a += d;
+        b += d * d;
+    }
+    ss = rg_hsum(&a);
+    qq = rg_hsum(&b);
+#endif
+    for (; j < n; j++) {
+        double d = (double)v[j] - (double)c;
+        ss += d;
+        qq += d * d;
+    }
+    *s = ss;
+    *q = qq;
+}
+
+/* Coarse-stage input: optional 2x2 or 4x4 binning (mean; odd edges dropped), then (x - mean) * f0[i] * f1[j].
+ *
+ * bin == 2 or 4: binned (h0 x h1 float32, h = n // bin) receives the binned image, out its
+ * mean-removed, windowed copy. bin == 1: out = (x - mean) * window (binned unused). f0/f1 may be
+ * NULL (no window). stats[0..2] = sum, min, max of the (binned) values. bin == 4 also gives
+ * stats[3] = var of the 2x2-binned values and stats[4] = var of the 4x4-binned ones (over the
+ * area the 4x4 bins cover; 4x4 binning is 2x2 binning applied twice, in float32 like the NumPy
+ * twin), so the caller can tell how much of the image's variance the coarser level keeps.
+ * Returns 1 if a value is NaN/Inf (the outputs are then undefined), 0 otherwise, -1 on
+ * allocation failure.
+ */
+RG_CLONES int imcorr_reg_prepare(const void *x, int dtype, ptrdiff_t s0, ptrdiff_t s1, int n0, int n1, int bin,
+                       float *binned, const float *f0, const float *f1, float *out, double *stats) {
+    int h0 = bin > 1 ? n0 / bin : n0, h1 = bin > 1 ? n1 / bin : n1;
+    double *row = (double *)malloc(sizeof(double) * (size_t)n1 * 2 + sizeof(float) * (size_t)n1);
+    if (!row) return -1;
+    double *row2 = row + n1;
+    float *half = (float *)(row2 + n1); /* bin == 4: two 2x2-binned rows of n1 / 2 */
+    double sum = 0.0, lo = INFINITY, hi = -INFINITY;
+    if (bin == 4) {
+        int g1 = 2 * h1; /* 2x2-binned columns covered by the 4x4 bins */
+        float *ha = half, *hb = half + n1 / 2;
+        int direct = dtype == 0 && s1 == 1; /* contiguous float64 rows are read in place */
+        /* variances from sums of (v - c), c = the first binned value (no cancellation for offset data) */
+        float c = 0.0f, lof = INFINITY, hif = -INFINITY;
+        double s2 = 0.0, q2 = 0.0, s4 = 0.0, q4 = 0.0, rs, rq;
+        for (int i = 0; i < h0; i++) {
+            for (int r = 0; r < 2; r++) {
+                float *h = r ? hb : ha;
+                const double *p0 = row, *p1 = row2;
+                if (direct) {
+                    p0 = (const double *)x + (ptrdiff_t)(4 * i + 2 * r) * s0;
+                    p1 = p0 + s0;
+                } else {
+                    load_row(x, dtype, s0, s1, 4 * i + 2 * r, n1, row);
+                    load_row(x, dtype, s0, s1, 4 * i + 2 * r + 1, n1, row2);
+                }
+                for (int j = 0; j < g1; j++)
+                    h[j] = (float)(0.25 * ((p0[2 * j] + p0[2 * j + 1]) + (p1[2 * j] + p1[2 * j + 1])));
+                if (i == 0 && r == 0) c = h[0];
+                centred_sums(h, g1, c, &rs, &rq);
+                s2 += rs;
+                q2 += rq;
+            }
+            float *b = binned + (ptrdiff_t)i * h1;
+            for (int j = 0; j < h1; j++) b[j] = ((ha[2 * j] + hb[2 * j]) + (ha[2 * j + 1] + hb[2 * j + 1])) * 0.25f;
+            for (int j = 0; j < h1; j++) {
+                lof = b[j] < lof ? b[j] : lof;
+                hif = b[j] > hif ? b[j] : hif;
+            }
+            centred_sums(b, h1, c, &rs, &rq);
+            s4 += rs;
+            q4 += rq;
+        }
+        double c2 = 4.0 * (double)h0 * (double)h1, c4 = (double)h0 * (double)h1;
+        double m2 = s2 / c2, m4 = s4 / c4;
+        sum = s4 + (double)c * c4;
+        lo = lof;
+        hi = hif;
+        stats[3] = q2 / c2 - m2 * m2;
+        stats[4] = q4 / c4 - m4 * m4;
+    } else if (bin == 2) {
+        for (int i = 0; i < h0; i++) {
+            load_row(x, dtype, s0, s1, 2 * i, n1, row);
+            load_row(x, dtype, s0, s1, 2 * i + 1, n1, row2);
+            float *b = binned + (ptrdiff_t)i * h1;
+            double rs = 0.0;
+            for (int j = 0; j < h1; j++) {
+                float v = (float)(0.25 * ((row[2 * j] + row[2 * j + 1]) + (row2[2 * j] + row2[2 * j + 1])));
+                b[j] = v;
+                rs += v;
+                if (v < lo) lo = v;
+                if (v > hi) hi = v;
+            }
+            sum += rs;
+        }
+    } else {
+        for (int i = 0; i < n0; i++) {
+            load_row(x, dtype, s0, s1, i, n1, row);
+            double rs = 0.0;
+            for (int j = 0; j < n1; j++) {
+                double v = row[j];
+                rs += v;
+                if (v < lo) lo = v;
+                if (v > hi) hi = v;
+            }
+            sum += rs;
+        }
+    }
+    stats[0] = sum;
+    stats[1] = lo;
+    stats[2] = hi;
+    if (!isfinite(sum)) {
+        free(row);
+        return 1;
+    }
+    double mean = sum / ((double)h0 * (double)h1);
+    float meanf = (float)mean;
+    for (int i = 0; i < h0; i++) {
+        float *o = out + (ptrdiff_t)i * h1;
+        float a = f0 ? f0[i] : 1.0f;
+        if (bin > 1) {
+            const float *b = binned + (ptrdiff_t)i * h1;
+            for (int j = 0; j < h1; j++) {
+                float v = (b[j] - meanf) * a;
+                o[j] = f1 ? v * f1[j] : v;
+            }
+        } else {
+            load_row(x, dtype, s0, s1, i, n1, row);
+            for (int j = 0; j < n1; j++) {
+                float v = (float)(row[j] - mean) * a;
+                o[j] = f1 ? v * f1[j] : v;
+            }
+        }
+    }
+    free(row);
+    return 0;
+}
+
+/* sum_j x[j] * w[j] over a contiguous float64 row (4-lane partial sums when vectorised). */
+RG_INLINE double weighted_row_sum(const double *x, const double *w, int n) {
+    int j = 0;
+    double s = 0.0;
+#if RG_VECTOR
+    typedef double rg_vd __attribute__((vector_size(32)));
+    typedef double rg_vdu __attribute__((vector_size(32), aligned(8)));
+    rg_vd s0 = {0}, s1 = {0};
+    for (; j + 8 <= n; j += 8) {
+        s0 += *(const rg_vdu *)(x + j) * *(const rg_vdu *)(w + j);
+        s1 += *(const rg_vdu *)(x + j + 4) * *(const rg_vdu *)(w + j + 4);
+    }
+    s0 += s1;
+    s = (s0[0] + s0[1]) + (s0[2] + s0[3]);
+#endif
+    for (; j < n; j++) s += x[j] * w[j];
+    return s;
+}
+
+/* Refinement crop: out = (x - mean) * f0[i] * f1[j] (float32), mean weighted by f0^2 f1^2. */
+RG_CLONES int imcorr_reg_crop(const void *x, int dtype, ptrdiff_t s0, ptrdiff_t s1, int n0, int n1,
+                              const double *f0, const double *f1, float *out) {
+    double *row = (double *)malloc(sizeof(double) * (size_t)n1 * 2);
+    if (!row) return -1;
+    double *sq1 = row + n1;
+    double num = 0.0, w0 = 0.0, w1 = 0.0;
+    for (int j = 0; j < n1; j++) {
+        sq1[j] = f1[j] * f1[j];
+        w1 += sq1[j];
+    }
+    int direct = dtype == 0 && s1 == 1; /* contiguous float64 rows are read in place */
+    for (int i = 0; i < n0; i++) {
+        double a = f0[i] * f0[i];
+        w0 += a;
+        if (a == 0.0) continue;
+        const double *r = row;
+        if (direct)
+            r = (const double *)x + (ptrdiff_t)i * s0;
+        else
+            load_row(x, dtype, s0, s1, i, n1, row);
+        num += a * weighted_row_sum(r, sq1, n1);
+    }
+    double mean = w0 * w1 > 0 ? num / (w0 * w1) : 0.0;
+    float *g1 = (float *)row; /* the float32 column factors fit in the row buffer */
+    for (int j = 0; j < n1; j++) g1[j] = (float)f1[j];
+    for (int i = 0; i < n0; i++) {
+        float *o = out + (ptrdiff_t)i * n1;
+        float a = (float)f0[i];
+        if (a == 0.0f) {
+            for (int j = 0; j < n1; j++) o[j] = 0.0f;
+            continue;
+        }
+        const char *p = (const char *)x + (ptrdiff_t)i * s0 * (dtype == 0 ? 8 : 4);
+        if (direct) {
+            const double *q = (const double *)p;
+            for (int j = 0; j < n1; j++) o[j] = ((float)(q[j] - mean) * a) * g1[j];
+        } else if (dtype == 0) {
+            const double *q = (const double *)p;
+            for (int j = 0; j < n1; j++) o[j] = ((float)(q[(ptrdiff_t)j * s1] - mean) * a) * g1[j];
+        } else {
+            const float *q = (const float *)p;
+            for (int j = 0; j < n1; j++) o[j] = ((float)((double)q[(ptrdiff_t)j * s1] - mean) * a) * g1[j];
+        }
+    }
+    free(row);
+    return 0;
+}
 
 /* Row sums of m = |x + iy| (x, y: one row of C * wl): out = (sum m, sum m o1, sum m o2). */
 RG_INLINE void curvature_row(const float *x, const float *y, const float *o1, const float *o2, int mp,
