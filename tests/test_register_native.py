@@ -214,3 +214,29 @@ def test_tukey_and_direct_transforms_match_reference():
             y = _fft.irfftn_direct(X, shape)
             assert np.array_equal(X, before)  # the input spectrum is kept
             np.testing.assert_array_equal(y, sfft.irfftn(ref, s=shape, workers=1))
+
+
+@pytest.mark.parametrize("native", ["1", "0"])
+def test_fallback_seed_from_2x2_level(monkeypatch, astro, native):
+    """When the lean refinement fails after 4x4 binning, the DFT seed comes from the 2x2-binned level."""
+    from imcorr import register
+
+    monkeypatch.setenv("IMCORR_NATIVE", native)
+    s = (10.3, -7.6)
+    mov = _shifted(astro, s)
+    reg = imcorr.Registrar(astro)
+    assert reg._bin == 4
+    prod, shape2, k2 = reg._finer_peak(mov[..., None], np.round(np.array(s) / 4))
+    assert shape2 == (256, 256) and tuple(k2) == (5.0, -4.0)
+    real = register.refine_translation
+    calls = []
+
+    def failing_first(*args, **kwargs):
+        calls.append(args[2])
+        return None if len(calls) == 1 else real(*args, **kwargs)
+
+    monkeypatch.setattr(register, "refine_translation", failing_first)
+    res = imcorr.estimate_shift(astro, mov)
+    assert len(calls) == 2 and np.abs(np.asarray(calls[1]) - s).max() < 0.1  # the 2x2-level DFT seed
+    assert res.refined
+    np.testing.assert_allclose(res.shift, s, atol=0.005)
