@@ -164,6 +164,26 @@ RG_INLINE double rg_hsum(const rg_vf *v) {
 #define RG_INLINE static inline
 #endif
 
+/* h[j] = (float)(0.25 * ((p0[2j] + p0[2j+1]) + (p1[2j] + p1[2j+1]))), j < g (contiguous float64 rows;
+ * the same sums in the same order as the scalar loop, so both builds give identical values). */
+RG_INLINE void bin2_row(const double *p0, const double *p1, int g, float *h) {
+    int j = 0;
+#if RG_VECTOR && (defined(__clang__) || __GNUC__ >= 12)
+    typedef double rg_vd __attribute__((vector_size(32)));
+    typedef double rg_vdu __attribute__((vector_size(32), aligned(8)));
+    typedef float rg_vf4 __attribute__((vector_size(16)));
+    typedef float rg_vf4u __attribute__((vector_size(16), aligned(4)));
+    for (; j + 4 <= g; j += 4) {
+        rg_vd a0 = *(const rg_vdu *)(p0 + 2 * j), a1 = *(const rg_vdu *)(p0 + 2 * j + 4);
+        rg_vd b0 = *(const rg_vdu *)(p1 + 2 * j), b1 = *(const rg_vdu *)(p1 + 2 * j + 4);
+        rg_vd ea = __builtin_shufflevector(a0, a1, 0, 2, 4, 6), oa = __builtin_shufflevector(a0, a1, 1, 3, 5, 7);
+        rg_vd eb = __builtin_shufflevector(b0, b1, 0, 2, 4, 6), ob = __builtin_shufflevector(b0, b1, 1, 3, 5, 7);
+        *(rg_vf4u *)(h + j) = __builtin_convertvector(0.25 * ((ea + oa) + (eb + ob)), rg_vf4);
+    }
+#endif
+    for (; j < g; j++) h[j] = (float)(0.25 * ((p0[2 * j] + p0[2 * j + 1]) + (p1[2 * j] + p1[2 * j + 1])));
+}
+
 /* Sums of (v[j] - c) and (v[j] - c)^2 over a float32 row (RG_LANES-lane float partial sums). */
 RG_INLINE void centred_sums(const float *v, int n, float c, double *s, double *q) {
     int j = 0;
@@ -224,8 +244,7 @@ RG_CLONES int imcorr_reg_prepare(const void *x, int dtype, ptrdiff_t s0, ptrdiff
                     load_row(x, dtype, s0, s1, 4 * i + 2 * r, n1, row);
                     load_row(x, dtype, s0, s1, 4 * i + 2 * r + 1, n1, row2);
                 }
-                for (int j = 0; j < g1; j++)
-                    h[j] = (float)(0.25 * ((p0[2 * j] + p0[2 * j + 1]) + (p1[2 * j] + p1[2 * j + 1])));
+                bin2_row(p0, p1, g1, h);
                 if (i == 0 && r == 0) c = h[0];
                 centred_sums(h, g1, c, &rs, &rq);
                 s2 += rs;
