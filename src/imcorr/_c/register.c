@@ -234,6 +234,14 @@ RG_CLONES int imcorr_reg_prepare(const void *x, int dtype, ptrdiff_t s0, ptrdiff
         float c = 0.0f, lof = INFINITY, hif = -INFINITY;
         double s2 = 0.0, q2 = 0.0, s4 = 0.0, q4 = 0.0, rs, rq;
         for (int i = 0; i < h0; i++) {
+#if defined(__GNUC__)
+            if (direct && i + 1 < h0) { /* the next 4 rows: each row may be its own page (no HW stream) */
+                for (int r = 0; r < 4; r++) {
+                    const char *q = (const char *)((const double *)x + (ptrdiff_t)(4 * i + 4 + r) * s0);
+                    for (int k = 0; k < n1 * 8; k += 64) __builtin_prefetch(q + k);
+                }
+            }
+#endif
             for (int r = 0; r < 2; r++) {
                 float *h = r ? hb : ha;
                 const double *p0 = row, *p1 = row2;
