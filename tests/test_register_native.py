@@ -240,3 +240,19 @@ def test_fallback_seed_from_2x2_level(monkeypatch, astro, native):
     assert len(calls) == 2 and np.abs(np.asarray(calls[1]) - s).max() < 0.1  # the 2x2-level DFT seed
     assert res.refined
     np.testing.assert_allclose(res.shift, s, atol=0.005)
+
+
+def test_newton_with_stats_matches_separate_stats(astro):
+    from imcorr._register_refine import _band, _box_constants
+
+    box = (256, 256)
+    (om0, om1), wl, (f0, f1) = _box_constants(box, "tukey")
+    a = astro[100:356, 120:376]
+    b = _shifted(astro, (0.3, -0.2))[100:356, 120:376]
+    A = fft.rfft2(rn.crop(a, f0, f1))
+    B = fft.rfft2(rn.crop(b, f0, f1))
+    r, Hi, sums = rn.newton(A, B, om0, om1, wl, (0.0, 0.0), None, band=_band(box))
+    assert Hi is not None and np.all(np.abs(r - (0.3, -0.2)) < 0.05)
+    np.testing.assert_allclose(sums, rn.stats(A, B, om0, om1, wl, *_band(box), r), rtol=1e-12)
+    r2, _, none = rn.newton(A, B, om0, om1, wl, (0.0, 0.0), None)
+    assert none is None and np.array_equal(r, r2)

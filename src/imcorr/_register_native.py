@@ -28,7 +28,7 @@ _SIGNATURES = {
     "imcorr_reg_peak": (None, [_P, _I, _I, _I, _P]),
     "imcorr_reg_grad_marginals": (_I, [_P, _I, _S, _S, _I, _I, _P, _P]),
     "imcorr_reg_crop": (_I, [_P, _I, _S, _S, _I, _I, _P, _P, _P]),
-    "imcorr_reg_newton": (_I, [_P, _P, _I, _I, _P, _P, _P, _P, _P, _I, _I]),
+    "imcorr_reg_newton": (_I, [_P, _P, _I, _I, _P, _P, _P, _P, _P, _I, _I, _P, _I, _P]),
     "imcorr_reg_stats": (_I, [_P, _P, _I, _I, _P, _P, _P, _P, _I, _P, _P]),
     "imcorr_reg_tukey": (None, [_I, ctypes.c_double, ctypes.c_double, ctypes.c_double, ctypes.c_double, _P]),
 }
@@ -153,17 +153,26 @@ def crop(x: np.ndarray, f0: np.ndarray, f1: np.ndarray):
     return out
 
 
-def newton(A, B, om0, om1, wl, r0, Hi, steps: int = 4):
-    """Gauss-Newton steps on ``C = A conj(B)`` (2-D complex64): ``(r, Hi)``; Hi None if singular."""
+def newton(A, B, om0, om1, wl, r0, Hi, steps: int = 4, band=None):
+    """Gauss-Newton steps on ``C = A conj(B)`` (2-D complex64): ``(r, Hi, sums)``; Hi None if singular.
+
+    With ``band = (bw0, m)`` the same call returns the :func:`stats` sums at the final ``r`` (else
+    ``sums`` is None): one pass less over the spectra when this is the refinement's last step.
+    """
     fn = _fn("imcorr_reg_newton", recheck=False)
     r = np.array(r0, dtype=np.float64)
     compute = Hi is None
     H = np.empty(4) if compute else np.ascontiguousarray(Hi, dtype=np.float64).ravel().copy()
+    sums = bw0 = None
+    m = 0
+    if band is not None:
+        bw0, m = band
+        sums = np.empty(10)
     rc = fn(_ptr(A), _ptr(B), A.shape[0], A.shape[1], _ptr(om0), _ptr(om1), _ptr(wl), _ptr(r), _ptr(H),
-            int(compute), steps)
+            int(compute), steps, None if bw0 is None else _ptr(bw0), m, None if sums is None else _ptr(sums))
     if rc < 0:
-        return np.array(r0, dtype=np.float64), None
-    return r, H.reshape(2, 2)
+        return np.array(r0, dtype=np.float64), None, None
+    return r, H.reshape(2, 2), sums
 
 
 def stats(A, B, om0, om1, wl, bw0, m: int, r):

@@ -470,9 +470,12 @@ RG_INLINE void phase_row(const float *x, const float *y, const float *c, const f
  * (r unchanged) or on allocation failure, else the number of steps taken. C * wl is formed once
  * (float32 real/imaginary planes, rows zero-padded to a multiple of RG_LANES); each step is then
  * one pass of 12 flops per frequency. Steps stop below 1e-6 px. */
+int imcorr_reg_stats(const float *A, const float *B, int n0, int m1, const double *om0, const double *om1,
+                     const double *wl, const double *bw0, int m, const double *r, double *out);
+
 RG_CLONES int imcorr_reg_newton(const float *A, const float *B, int n0, int m1, const double *om0,
                                 const double *om1, const double *wl, double *r, double *Hi, int compute_hi,
-                                int steps) {
+                                int steps, const double *bw0, int m, double *stats) {
     int mp = (m1 + RG_LANES - 1) / RG_LANES * RG_LANES;
     ptrdiff_t n = (ptrdiff_t)n0 * mp;
     float *cr = (float *)malloc(sizeof(float) * (size_t)(2 * n + 5 * mp));
@@ -535,6 +538,8 @@ RG_CLONES int imcorr_reg_newton(const float *A, const float *B, int n0, int m1, 
         }
     }
     free(cr);
+    /* stats != NULL: the peak/uncertainty sums at the final r, while A and B are still cached */
+    if (stats && imcorr_reg_stats(A, B, n0, m1, om0, om1, wl, bw0, m, r, stats) < 0) return -1;
     return it;
 }
 
