@@ -1,4 +1,4 @@
-"""ctypes wrappers of the native translation-registration kernels (``src/imcorr/_c/register.c``).
+"""ctypes wrappers of the native translation-registration kernels (``src/imcorr/_c/register.c``, ``register_gn.c``).
 
 Each wrapper returns None when the kernel cannot be used (native kernels not built or turned
 off by ``IMCORR_NATIVE=0``; an unsupported dtype or layout); the caller then runs its NumPy twin,
