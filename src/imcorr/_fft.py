@@ -294,10 +294,26 @@ def _scratch(name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
     return a
 
 
-try:  # scipy.fft's own compiled transforms, called without its dispatch layer
-    from scipy.fft._pocketfft import pypocketfft as _pocketfft
-except ImportError:  # pragma: no cover - other scipy layouts: the public API below
-    _pocketfft = None
+def _load_pocketfft():
+    """scipy.fft's compiled pocketfft module, if this scipy has it with the expected calls.
+
+    It is private to scipy: it is used only after a smoke test against the public API, and
+    any other layout or signature falls back to the public functions.
+    """
+    try:
+        from scipy.fft._pocketfft import pypocketfft as mod
+
+        x = np.arange(6.0).reshape(2, 3)
+        spec = mod.r2c(x, (0, 1), True, 0, None, 1)
+        back = mod.c2r(spec, (0, 1), 3, False, 2, None, 1)
+        if not (np.allclose(spec, sfft.rfftn(x)) and np.allclose(back, x)):
+            return None
+        return mod
+    except Exception:  # pragma: no cover - other scipy layouts: the public API below
+        return None
+
+
+_pocketfft = _load_pocketfft()
 
 
 def rfftn_direct(x: np.ndarray) -> np.ndarray:
