@@ -10,16 +10,16 @@
  *   3. r = (S_xy - S_x S_y / n) / sqrt((S_xx - S_x^2 / n)(S_yy - S_y^2 / n)).
  *
  * Accuracy: the values are centred by the caller's centres (ga, gb). While every value an
- * image has contributed is an integer of magnitude <= lim (bit 1 / 2 of `integral` say the
- * centres are integers; the caller picks lim so that n^2 lim^2 < 2^53), its sums and
- * n S_xx - S_x^2 are exact: zero variance is detected exactly and nothing drifts. Otherwise
- * the sums are float64, restarted every LP_RESTART rows and columns to bound drift, and a
- * pixel whose window variance is below `flag` times its mean square about the centre
- * (where cancellation would cost too many digits), or below LP_FLOOR times the worst-case
- * rounding residue of the sums (eps * bound^2 * window * (2 LP_RESTART + window side),
- * bound = the largest |value - centre| read so far, from ba / bb up), is recomputed: runs of such pixels are
- * summed again with the values shifted by one of their windows' own values. Zero variance, or fewer than
- * 3 valid pixels, gives NaN and valid = 0.
+ * image has contributed is an integer of magnitude <= lim (`integral` & 1 / & 2: the centre
+ * of a / b is an integer; the caller picks lim so that n^2 lim^2 < 2^53), that image's sums
+ * and n S_xx - S_x^2 are exact: zero variance is detected exactly and nothing drifts.
+ * Otherwise the sums are float64, restarted every LP_RESTART rows and columns to bound
+ * drift, and a pixel is recomputed when its window variance is below `flag` times its mean
+ * square about the centre (cancellation would cost too many digits), or below LP_FLOOR
+ * times the worst-case rounding residue of the sums (eps * bound^2 * window * (2 LP_RESTART
+ * + window side), bound = the largest |value - centre| read so far, from ba / bb up): runs
+ * of such pixels are summed again with the values shifted by one of their windows' own
+ * values. Zero variance, or fewer than 3 valid pixels, gives NaN and valid = 0.
  *
  * Returns 0, 1 if a non-finite value was read without a mask (the caller reports it),
  * or -1 if memory could not be allocated. totals[0] = sum of valid r, totals[1] = count.
