@@ -5,6 +5,7 @@ removes its own mean and sums the products in float64: no running sums, no globa
 Each test runs on both paths (``IMCORR_NATIVE=0`` selects NumPy).
 """
 
+import os
 import warnings
 
 import numpy as np
@@ -185,3 +186,46 @@ def test_native_and_numpy_paths_agree(monkeypatch):
     numpy = local_correlation(a, b, window=15)
     np.testing.assert_array_equal(native.valid, numpy.valid)
     np.testing.assert_allclose(native.map, numpy.map, atol=1e-11, equal_nan=True)
+
+
+# ---------------------------------------------------------------- property test (both paths)
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@pytest.mark.parametrize("native", [True, False])
+@settings(max_examples=40, deadline=None)
+@given(
+    ny=st.integers(1, 70),
+    nx=st.integers(1, 40),
+    wy=st.sampled_from([1, 3, 5, 9, 31]),
+    wx=st.sampled_from([1, 3, 7, 15]),
+    kind=st.sampled_from(["u8", "u16", "f32", "f64", "levels"]),
+    masked=st.booleans(),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_property_equals_reference(native, ny, nx, wy, wx, kind, masked, seed):
+    rng = np.random.default_rng(seed)
+    if kind == "levels":  # few distinct values: many flat and nearly flat windows
+        a = rng.choice([3.0, 3.0 + 1e-9, 250.5], size=(ny, nx))
+        b = rng.choice([0.0, 1.0], size=(ny, nx)) + 1e-3 * rng.normal(size=(ny, nx))
+    else:
+        dt = {"u8": np.uint8, "u16": np.uint16, "f32": np.float32, "f64": np.float64}[kind]
+        top = 60000 if kind == "u16" else 255
+        a = rng.integers(0, top, (ny, nx)).astype(dt)
+        b = np.clip(a.astype(float) * 0.5 + rng.normal(0, top / 8, (ny, nx)), 0, top).astype(dt)
+        if kind.startswith("f"):
+            a = (a + rng.uniform(0, 1, a.shape)).astype(dt)
+    mask = None
+    if masked:
+        mask = rng.uniform(size=(ny, nx)) > 0.25
+        mask.flat[0] = True  # an all-False mask is an error (tested elsewhere)
+    old = os.environ.get("IMCORR_NATIVE")
+    os.environ["IMCORR_NATIVE"] = "1" if native else "0"
+    try:
+        res = local_correlation(a, b, window=(wy, wx), mask=mask)
+    finally:
+        os.environ.pop("IMCORR_NATIVE") if old is None else os.environ.__setitem__("IMCORR_NATIVE", old)
+    ref = reference(a, b, (wy, wx), mask)
+    np.testing.assert_array_equal(res.valid, ~np.isnan(ref))
+    np.testing.assert_allclose(res.map, ref, atol=1e-9, rtol=0, equal_nan=True)

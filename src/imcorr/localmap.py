@@ -192,9 +192,9 @@ def _strip_stats(a, b, m, ga, gb, win, r0, r1, out, valid, tol, totals, k):
         ok = np.greater(sxx, tol[0])
         ok &= np.greater(syy, tol[1])
         redo |= ~ok
-        if m is not None:
-            ok &= cnt >= 3
-            redo &= cnt >= 3
+        enough = cnt >= 3  # fewer valid pixels: undefined, with or without a mask
+        ok &= enough
+        redo &= enough
         ok &= ~redo
         np.multiply(sxx, syy, out=sxx)
         np.sqrt(sxx, out=sxx)
