@@ -64,8 +64,10 @@ def test_zncc_equals_pearson_2d_random(rng, tshape):
     np.testing.assert_allclose(res.scores, pearson_brute(img, tpl), atol=1e-9, rtol=0)
 
 
+@pytest.mark.parametrize("native", ["1", "0"])
 @pytest.mark.parametrize("tshape", [(21, 30), (16, 16)])
-def test_zncc_equals_pearson_2d_real_image(tshape):
+def test_zncc_equals_pearson_2d_real_image(monkeypatch, tshape, native):
+    monkeypatch.setenv("IMCORR_NATIVE", native)
     cam = data.camera()[100:180, 200:300]
     tpl = cam[30 : 30 + tshape[0], 40 : 40 + tshape[1]]
     res = match_template(cam, tpl, precision="float64")
@@ -251,8 +253,10 @@ def test_result_json_and_helpers(rng):
     assert res.center(res.best_index) == (5.0, 6.5)
 
 
+@pytest.mark.parametrize("native", ["1", "0"])  # native window sums, and the NumPy box-sum fallback
 @pytest.mark.parametrize("precision,tol", [("float64", 1e-9), ("float32", 2e-5)])
-def test_zncc_overlap_save_blocks_and_pipeline(rng, precision, tol):
+def test_zncc_overlap_save_blocks_and_pipeline(rng, monkeypatch, native, precision, tol):
+    monkeypatch.setenv("IMCORR_NATIVE", native)
     # big enough for several overlap-save blocks (the pipelined path); checked at sampled positions
     img = np.cumsum(rng.normal(size=(700, 650)), axis=0).astype(np.float32)
     tpl = img[100:130, 200:225].copy()
