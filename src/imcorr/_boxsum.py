@@ -43,6 +43,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from . import _native
+from .errors import MemoryLimitError
 
 __all__ = ["box_moments_native", "box_sum", "weighted_sum_axis", "weighted_window_sum"]
 
@@ -528,5 +529,6 @@ def box_moments_native(x: np.ndarray, g: float, window: Sequence[int], out1: np.
         raise ValueError("box_moments_native: out1/out2 must be C-contiguous float64 of the output shape")
     if fn(x.ctypes.data, x.strides[0] // x.itemsize, x.shape[0], x.shape[1], ty, tx, float(g),
           s1.ctypes.data, s2.ctypes.data) < 0:
-        raise MemoryError("box moments: the native kernel could not allocate its column sums")
+        raise MemoryLimitError("box sums: the native kernel could not allocate its column sums (a few MB); "
+                               "free memory or process the image in tiles")
     return s1, s2

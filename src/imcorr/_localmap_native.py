@@ -18,6 +18,7 @@ import numpy as np
 
 from . import _native
 from ._boxsum import _get_pool
+from .errors import MemoryLimitError
 
 __all__ = ["local_pearson_native"]
 
@@ -109,6 +110,7 @@ def local_pearson_native(a: np.ndarray, b: np.ndarray, m: np.ndarray | None, win
         for f in [_get_pool().submit(run, k) for k in range(len(bands))]:
             f.result()
     if any(c < 0 for c in codes):
-        raise MemoryError("local_correlation: the native kernel could not allocate its row buffers")
+        raise MemoryLimitError("local_correlation: the native kernel could not allocate its row buffers "
+                               "(a few MB); free memory or process the image in tiles")
     return (out.reshape(shape), valid.reshape(shape), float(totals[:, 0].sum()), int(totals[:, 1].sum()),
             any(c == 1 for c in codes))
