@@ -42,6 +42,7 @@ References
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import functools
 import math
@@ -51,7 +52,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from . import _fft
+from . import _fft, _native
 from ._results import Result, no_json
 from ._validate import as_image, as_mask, check_memory, check_same_shape, has_nonfinite
 from .correlate import pvalue_from_r
@@ -176,12 +177,34 @@ def _fold_lags(head: np.ndarray, fshape, lags) -> np.ndarray:
     return h
 
 
+_P, _SZ = ctypes.c_void_p, ctypes.c_ssize_t
+
+
+def _class_sums_native(full: np.ndarray, fshape, lags) -> np.ndarray | None:
+    """:func:`_class_sums` of a 2-D float32 head by the native kernel, or None when it does not apply."""
+    if (full.ndim != 2 or full.dtype != np.float32 or not full.flags.c_contiguous
+            or full.shape[1] != int(fshape[1]) or full.shape[0] < lags[0] + 1 or 2 * lags[1] >= full.shape[1]):
+        return None
+    fn = _native.function("imcorr_acf_class_sums_2d", ctypes.c_int, [_P, _SZ, _SZ, _SZ, _P, _SZ])
+    if fn is None:
+        return None
+    nc = _folded_classes(tuple(lags))[2]
+    out = np.empty(nc, dtype=np.float64)
+    if fn(full.ctypes.data, full.shape[1], lags[0], lags[1], out.ctypes.data, nc) != 0:  # pragma: no cover
+        return None
+    return out
+
+
 def _class_sums(full: np.ndarray, fshape, lags) -> np.ndarray:
     """Sum of a lag-symmetric array over each distance class (all lags |k_d| <= lags[d]).
 
     ``full`` holds (at least) lags ``0 .. lags[0]`` on axis 0 and every circular lag on
-    the other axes (e.g. the whole circular autocorrelation of shape ``fshape``).
+    the other axes (e.g. the whole circular autocorrelation of shape ``fshape``). 2-D
+    float32 heads go through the native kernel when it is built (:func:`_class_sums_native`).
     """
+    out = _class_sums_native(full, fshape, lags)
+    if out is not None:
+        return out
     h = _fold_lags(full, fshape, lags)
     c0, c1, nc = _folded_classes(tuple(lags))
     out = np.bincount(c0, weights=h[0].ravel(), minlength=nc)
@@ -299,6 +322,22 @@ def _centre(
     xv = x[m]
     out[m] = xv - np.mean(xv, dtype=np.float64)
     return out
+
+
+def _centre_any(x: np.ndarray, m: np.ndarray | None, pad_last: int) -> tuple[np.ndarray, bool]:
+    """``(_centre(x, m, pad_last=pad_last, scratch=True), np.any(that))`` in one native pass
+    (2-D float32/float64 ``x`` without a mask) when the kernel is built, else by NumPy."""
+    fn = None
+    if m is None and x.ndim == 2 and x.dtype in (np.float32, np.float64) and x.strides[1] == x.itemsize \
+            and x.strides[0] % x.itemsize == 0 and pad_last >= x.shape[1]:
+        sfx = "f32" if x.dtype == np.float32 else "f64"
+        fn = _native.function(f"imcorr_acf_centre_{sfx}", ctypes.c_int, [_P, _SZ, _SZ, _SZ, _P, _SZ])
+    if fn is None:
+        xc = _centre(x, m, pad_last=pad_last, scratch=True)
+        return xc, bool(np.any(xc))
+    buf = _fft._scratch("centred", (x.shape[0], int(pad_last)), _ACF_DTYPE)
+    nz = fn(x.ctypes.data, x.shape[0], x.shape[1], x.strides[0] // x.itemsize, buf.ctypes.data, buf.shape[1])
+    return buf[:, : x.shape[1]], bool(nz)
 
 
 def _acf_pad(shape, lags) -> int:
@@ -503,8 +542,8 @@ def effective_n_images(a: np.ndarray, b: np.ndarray, m: np.ndarray | None, n: in
     transform buffer) inside its own ACF pipeline (:func:`_both`); internal."""
 
     def acf(x, workers):
-        xc = _centre(x, m, pad_last=_acf_pad(x.shape, lags), scratch=True)
-        return _class_autocov(xc, lags, workers) if np.any(xc) else None
+        xc, nonzero = _centre_any(x, m, _acf_pad(x.shape, lags))
+        return _class_autocov(xc, lags, workers) if nonzero else None
 
     sa, sb = _both(acf, a, b, a.size)
     for s, name in ((sa, "a"), (sb, "b")):

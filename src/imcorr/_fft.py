@@ -15,12 +15,15 @@ Policy
 
 from __future__ import annotations
 
+import ctypes
 import os
 import threading
 from collections.abc import Sequence
 
 import numpy as np
 import scipy.fft as sfft
+
+from . import _native
 
 __all__ = [
     "get_workers",
@@ -244,12 +247,30 @@ def autocorrelation_head_real(
     return sfft.irfft(head, n=shape[-1], axis=-1, workers=w)
 
 
+_P = ctypes.c_void_p
+_SZ = ctypes.c_ssize_t
+
+
 def _transpose_into(src: np.ndarray, dst: np.ndarray, block: int = 64) -> None:
     """``dst[:, :src.shape[0]] = src.T`` in cache-sized blocks (a plain ``.T`` copy is ~2x slower)."""
     n = src.shape[0]
     for i in range(0, n, block):
         j = min(i + block, n)
         dst[:, i:j] = src[i:j].T
+
+
+def _power_into(t: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``|t|^2`` into ``out`` (real dtype of ``t``): the native kernel for C-contiguous complex64, else
+    squares and an add on a float view of ``t`` (which overwrites ``t``)."""
+    fn = None
+    if t.dtype == np.complex64 and t.flags.c_contiguous and out.flags.c_contiguous and out.dtype == np.float32:
+        fn = _native.function("imcorr_acf_power_c64", None, [_P, _P, _SZ])
+    if fn is not None:
+        fn(t.ctypes.data, out.ctypes.data, t.size)
+        return out
+    v = t.view(t.real.dtype).reshape(t.shape + (2,))
+    np.square(v, out=v)
+    return np.add(v[..., 0], v[..., 1], out=out)
 
 
 def _autocorrelation_head_2d(spec: np.ndarray, shape: tuple[int, ...], rows: int, workers: int) -> np.ndarray:
@@ -264,10 +285,8 @@ def _autocorrelation_head_2d(spec: np.ndarray, shape: tuple[int, ...], rows: int
     _transpose_into(spec, t)
     del spec
     t = sfft.fft(t, axis=1, workers=workers, overwrite_x=True)
-    v = t.view(t.real.dtype).reshape(t.shape + (2,))
-    np.square(v, out=v)
-    power = np.add(v[..., 0], v[..., 1], out=_scratch("power", t.shape, v.dtype))
-    del t, v
+    power = _power_into(t, _scratch("power", t.shape, t.real.dtype))
+    del t
     q = sfft.ihfft(power, axis=1, workers=workers)[:, :rows]
     del power
     qt = _scratch("qt", (rows, h1), q.dtype)
