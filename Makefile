@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 # the native kernels are rebuilt (pip install -e) when their sources change
-BUILD_DEPS := pyproject.toml setup.py $(wildcard src/imcorr/_c/*.c src/imcorr/_c/*.h)
+BUILD_DEPS := pyproject.toml setup.py $(wildcard src/imcorr/_native/*.c src/imcorr/_native/*.h)
 PYTEST_WORKERS ?= 2
 
 .PHONY: demo test bench lint clean venv
@@ -40,4 +40,4 @@ bench: $(STAMP_DEV)
 	$(PY) -m benchmarks $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache imcorr-demo src/imcorr/*.so
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache imcorr-demo src/imcorr/_native/*.so

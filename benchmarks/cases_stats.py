@@ -44,7 +44,7 @@ def _effn_error(out, d):
     if isinstance(out, np.ndarray):  # the baseline: round-trip error
         return float(np.abs(out - d["a"]).max() / np.abs(d["a"]).max())
     # accuracy: n_effective vs the float64, every-lag-in-the-box estimate
-    from imcorr import _effective_n as en
+    from imcorr.stats import effective_sample as en
 
     if "ref" not in d:
         a64, b64 = d["a"].astype(np.float64), d["b"].astype(np.float64)

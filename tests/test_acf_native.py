@@ -9,8 +9,9 @@ import pytest
 import scipy.signal
 
 import imcorr
-from imcorr import _effective_n as en
-from imcorr import _fft, _native
+from imcorr import _native
+from imcorr._core import fft as _fft
+from imcorr.stats import effective_sample as en
 
 native = pytest.mark.skipif(not _native.available()[0], reason="native kernels not built")
 

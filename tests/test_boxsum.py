@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from imcorr._boxsum import box_sum
+from imcorr._core.boxsum import box_sum
 
 
 def brute_box(x, win, mode):
@@ -93,7 +93,7 @@ def test_box_moments_native_equals_direct_window_sums(dtype):
     from numpy.lib.stride_tricks import sliding_window_view
 
     from imcorr import _native
-    from imcorr._boxsum import box_moments_native
+    from imcorr._core.boxsum import box_moments_native
 
     if not _native.available()[0]:
         pytest.fail("native kernels not built")
@@ -115,7 +115,7 @@ def test_box_moments_native_equals_direct_window_sums(dtype):
 
 
 def test_box_moments_native_declines_what_it_cannot_do(monkeypatch):
-    from imcorr._boxsum import box_moments_native
+    from imcorr._core.boxsum import box_moments_native
 
     assert box_moments_native(np.zeros((4, 5, 6)), 0.0, (2, 2, 2)) is None  # 3-D
     assert box_moments_native(np.zeros((8, 8), np.int32), 0.0, (2, 2)) is None  # dtype

@@ -1,4 +1,4 @@
-"""imcorr._fft: the one FFT backend, against numpy.fft, scipy.signal and brute force."""
+"""imcorr._core.fft: the one FFT backend, against numpy.fft, scipy.signal and brute force."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import scipy.fft
 from scipy import signal
 
 import imcorr
-from imcorr import _fft
+from imcorr._core import fft as _fft
 
 
 def _smooth(n: int) -> bool:
@@ -123,18 +123,18 @@ def test_workers_from_environment():
 
     env = dict(os.environ, IMCORR_FFT_WORKERS="2")
     out = subprocess.run(
-        [sys.executable, "-c", "from imcorr import _fft; print(_fft.get_workers())"],
+        [sys.executable, "-c", "from imcorr._core import fft as _fft; print(_fft.get_workers())"],
         env=env, capture_output=True, text=True, check=True,
     )
     assert out.stdout.strip() == "2"
 
 
-# Transforms (not helpers such as fftfreq/fftshift) must go through imcorr._fft.
+# Transforms (not helpers such as fftfreq/fftshift) must go through imcorr._core.fft.
 _TRANSFORM = re.compile(
     r"\b(?:np|numpy|scipy|sfft|fftpack)\.fft\.(?:i?r?fft[n2]?|i?hfft\w*)\s*\("
     r"|\bfftconvolve\s*\(|\bsignal\.(?:correlate|convolve)\w*\s*\(|\bpyfftw\b"
 )
-_ALLOWED = {"_fft.py", "demo/__init__.py"}  # the backend; the demo's Fourier shift makes test data
+_ALLOWED = {"_core/fft.py", "demo/__init__.py"}  # the backend; the demo's Fourier shift makes test data
 
 
 def test_no_fft_outside_the_backend():
@@ -148,4 +148,4 @@ def test_no_fft_outside_the_backend():
             code = line.split("#", 1)[0]
             if _TRANSFORM.search(code) and "``" not in code:
                 offenders.append(f"{rel}:{i}: {line.strip()}")
-    assert not offenders, "FFTs must go through imcorr._fft:\n" + "\n".join(offenders)
+    assert not offenders, "FFTs must go through imcorr._core.fft:\n" + "\n".join(offenders)

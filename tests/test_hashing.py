@@ -12,13 +12,6 @@ from PIL import Image  # noqa: E402
 from skimage import data  # noqa: E402
 
 import imcorr  # noqa: E402
-from imcorr._hash_resize import (  # noqa: E402
-    _resize_exact_int,
-    lanczos_coefficients,
-    luma_u8,
-    pillow_vertical_first,
-    resize_lanczos_u8,
-)
 from imcorr.errors import (  # noqa: E402
     EmptyInputError,
     ImageFormatError,
@@ -27,7 +20,14 @@ from imcorr.errors import (  # noqa: E402
     NonFiniteError,
     ShapeMismatchError,
 )
-from imcorr.hashing import DIHEDRAL_NAMES, HashBatch, ImageHash  # noqa: E402
+from imcorr.hashing.hashes import DIHEDRAL_NAMES, HashBatch, ImageHash  # noqa: E402
+from imcorr.hashing.resize import (  # noqa: E402
+    _resize_exact_int,
+    lanczos_coefficients,
+    luma_u8,
+    pillow_vertical_first,
+    resize_lanczos_u8,
+)
 
 PHOTOS = {"camera": data.camera, "astronaut": data.astronaut, "coffee": data.coffee, "chelsea": data.chelsea}
 OURS = {"ahash": imcorr.average_hash, "dhash": imcorr.dhash, "phash": imcorr.phash, "whash": imcorr.whash}
@@ -42,7 +42,7 @@ THEIRS = {
 @pytest.fixture(params=["engine", "pillow"])
 def small_stack_path(request, monkeypatch):
     """Run with the vectorized BLAS resize even for single images, and with Pillow's own."""
-    import imcorr._hash_resize as hr
+    import imcorr.hashing.resize as hr
 
     monkeypatch.setattr(hr, "_MIN_STACK", 1 if request.param == "engine" else 10**9)
     monkeypatch.setattr(hr, "_MAX_ENGINE_OUT", 10**12)
@@ -51,7 +51,7 @@ def small_stack_path(request, monkeypatch):
 
 @pytest.fixture
 def engine(monkeypatch):
-    import imcorr._hash_resize as hr
+    import imcorr.hashing.resize as hr
 
     monkeypatch.setattr(hr, "_MIN_STACK", 1)
     monkeypatch.setattr(hr, "_MAX_ENGINE_OUT", 10**12)
@@ -325,7 +325,7 @@ def test_files_draft_mode_decodes_smaller_and_stays_close(jpeg_files, monkeypatc
     monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "draft", spy)
     batch = imcorr.hash_batch(paths, "phash", workers=1)
     assert len(sizes) == len(paths)
-    want = imcorr.hashing.DRAFT_OVERSAMPLE * 32  # phash resizes to 32 px
+    want = imcorr.hashing.hashes.DRAFT_OVERSAMPLE * 32  # phash resizes to 32 px
     assert sizes[0] == ((want, want), (want, want))  # the 512-px camera is decoded at reduced size
     exact = imcorr.hash_batch(paths, "phash", draft=False)
     dist = np.diag(batch.distances(exact))

@@ -13,7 +13,7 @@ from hypothesis.extra import numpy as hnp
 from scipy import stats
 
 from imcorr import pearson
-from imcorr.correlate import CorrelationResult
+from imcorr.correlation.coefficients import CorrelationResult
 
 
 def ref_r(a, b) -> float:

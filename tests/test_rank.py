@@ -15,8 +15,8 @@ from hypothesis.extra import numpy as hnp
 from scipy import stats
 
 import imcorr
-from imcorr import _rank
-from imcorr.correlate import kendall, spearman
+from imcorr.correlation import ranks as _rank
+from imcorr.correlation.coefficients import kendall, spearman
 from imcorr.errors import EmptyInputError, MaskError, NonFiniteError
 
 TOL_R = 1e-12

@@ -11,7 +11,7 @@ from scipy import fft, ndimage
 
 import imcorr
 from imcorr.errors import EmptyInputError, InputError, MemoryLimitError, ShapeMismatchError
-from imcorr.register import RegistrationWarning
+from imcorr.register.translation import RegistrationWarning
 
 
 def fourier_shift(img, shift):
@@ -182,7 +182,7 @@ def test_channel_axis_sums_spectra(astronaut_gray):
 
 
 def test_registrar_reuses_reference_spectrum(camera, monkeypatch):
-    from imcorr import _fft
+    from imcorr._core import fft as _fft
 
     ref = camera.astype(np.float64)
     reg = imcorr.Registrar(ref)
@@ -311,7 +311,7 @@ def test_window_helps_without_refinement(astronaut_gray):
 
 # ----------------------------------------------------------------------------- lean seed (speed round)
 def test_parabolic_offsets_closed_form():
-    from imcorr._register_coarse import parabolic_offsets as _parabolic_offsets
+    from imcorr.register.coarse import parabolic_offsets as _parabolic_offsets
 
     # a sampled 2-D paraboloid with its vertex at (10.3, 4.8): the 3-point fit is exact per axis
     y, x = np.mgrid[0:32, 0:16]
@@ -328,7 +328,7 @@ def test_parabolic_offsets_closed_form():
 
 def test_refinement_falls_back_to_dft_upsampled_seed(camera, monkeypatch):
     """If the refinement does not converge from the parabolic seed, the DFT-upsampled seed is used."""
-    import imcorr.register as reg_mod
+    import imcorr.register.translation as reg_mod
 
     truth = (3.37, -7.82)
     ref = camera.astype(np.float64)

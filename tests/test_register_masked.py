@@ -10,7 +10,7 @@ from scipy import fft, ndimage
 
 import imcorr
 from imcorr.errors import MaskError
-from imcorr.register import RegistrationWarning
+from imcorr.register.translation import RegistrationWarning
 
 
 def _exact_shift(big, s, pad=40):

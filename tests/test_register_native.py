@@ -11,10 +11,10 @@ from scipy import fft, ndimage
 
 import imcorr
 from imcorr import _native
-from imcorr import _register_native as rn
-from imcorr._register_coarse import bin2, windowed_f32
-from imcorr._register_dft import peak_to_sidelobe, separable_window
-from imcorr._register_threads import pair
+from imcorr._core.pairpool import pair
+from imcorr._native import register_kernels as rn
+from imcorr.register.coarse import bin2, windowed_f32
+from imcorr.register.dft import peak_to_sidelobe, separable_window
 
 pytestmark = pytest.mark.skipif(not _native.available()[0], reason="native kernels not built")
 
@@ -175,8 +175,8 @@ def test_coarse_level_fine_textures(monkeypatch, native):
     """512^2 textures register at full accuracy; fine high-pass texture falls back to 2x2 binning."""
     from skimage import data
 
-    from imcorr._register_coarse import coarse_input
-    from imcorr.register import _KEEP_MIN
+    from imcorr.register.coarse import coarse_input
+    from imcorr.register.translation import _KEEP_MIN
 
     monkeypatch.setenv("IMCORR_NATIVE", native)
     rng = np.random.default_rng(3)
@@ -198,7 +198,7 @@ def test_coarse_level_fine_textures(monkeypatch, native):
 def test_tukey_and_direct_transforms_match_reference():
     import scipy.fft as sfft
 
-    from imcorr import _fft
+    from imcorr._core import fft as _fft
 
     for n, o in ((256, 0.0), (255, 0.37), (100, -1.4)):
         expected = separable_window("tukey", (n,), (o,), 2.0, 0.3)[0]
@@ -219,7 +219,7 @@ def test_tukey_and_direct_transforms_match_reference():
 @pytest.mark.parametrize("native", ["1", "0"])
 def test_fallback_seed_from_2x2_level(monkeypatch, astro, native):
     """When the lean refinement fails after 4x4 binning, the DFT seed comes from the 2x2-binned level."""
-    from imcorr import register
+    from imcorr.register import translation as register
 
     monkeypatch.setenv("IMCORR_NATIVE", native)
     s = (10.3, -7.6)
@@ -243,7 +243,7 @@ def test_fallback_seed_from_2x2_level(monkeypatch, astro, native):
 
 
 def test_newton_with_stats_matches_separate_stats(astro):
-    from imcorr._register_refine import _band, _box_constants
+    from imcorr.register.refine import _band, _box_constants
 
     box = (256, 256)
     (om0, om1), wl, (f0, f1) = _box_constants(box, "tukey")

@@ -1,4 +1,4 @@
-"""imcorr._results: frozen results whose to_dict() is JSON-safe."""
+"""imcorr._core.results: frozen results whose to_dict() is JSON-safe."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from imcorr._results import Result, json_safe, no_json
+from imcorr._core.results import Result, json_safe, no_json
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,7 +93,7 @@ def test_big_arrays_summarised():
 
 
 def test_correlation_result_round_trip():
-    from imcorr.correlate import ConfidenceInterval, CorrelationResult
+    from imcorr.correlation.coefficients import ConfidenceInterval, CorrelationResult
 
     res = CorrelationResult("pearson", 0.5, 28, 0.0067)
     d = json.loads(json.dumps(res.to_dict(), allow_nan=False))

@@ -7,8 +7,8 @@ from skimage import data
 from skimage.metrics import structural_similarity
 
 import imcorr
-from imcorr._boxsum import box_sum, weighted_sum_axis
-from imcorr._gauss import gaussian_weights
+from imcorr._core.boxsum import box_sum, weighted_sum_axis
+from imcorr._core.gauss import gaussian_weights
 from imcorr.errors import InputError, NonFiniteError, ShapeMismatchError
 
 WANG = dict(gaussian_weights=True, sigma=1.5, use_sample_covariance=False)
@@ -316,7 +316,7 @@ def test_ms_ssim_too_small_and_color():
 
 
 def test_threaded_strips_equal_skimage():
-    from imcorr import _fft
+    from imcorr._core import fft as _fft
 
     a = np.tile(data.camera(), (2, 2))[:1100, :1100]
     b = _noisy(np.roll(a, 7, axis=0), 15, seed=9)

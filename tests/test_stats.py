@@ -11,9 +11,9 @@ import pytest
 from scipy import special, stats
 
 import imcorr
-from imcorr import _effective_n as en
-from imcorr._permutation import BlockScrambler, random_permutations, scrambled_correlations
 from imcorr.errors import EmptyInputError, InputError, NonFiniteError
+from imcorr.stats import effective_sample as en
+from imcorr.stats.permutation import BlockScrambler, random_permutations, scrambled_correlations
 
 
 # ----------------------------------------------------------------- brute force refs
@@ -183,7 +183,7 @@ def test_block_scrambler_equals_explicit_scrambled_images(shape, block, rng):
 
 
 def test_block_scrambler_matrix_and_direct_paths_agree(rng, monkeypatch):
-    import imcorr._permutation as P
+    import imcorr.stats.permutation as P
 
     a = rng.standard_normal((40, 40))
     b = rng.standard_normal((40, 40))
@@ -305,7 +305,7 @@ def test_bad_input_fewer_than_three_valid_pixels():
 
 
 def test_bad_input_effective_n_below_three_gives_nan_pvalue_with_reason():
-    from imcorr.stats import with_pvalue_method
+    from imcorr.stats.pvalues import with_pvalue_method
 
     x = np.arange(16.0)
     a = np.tile(x, (4, 1))  # two monotone ramps: the ACFs stay large at every lag
@@ -364,7 +364,7 @@ def test_constant_image_gives_nan_with_reason():
 def test_fft_autocorrelation_head_equals_scipy_correlate(shape, fshape, rows, rng):
     from scipy import signal
 
-    from imcorr import _fft
+    from imcorr._core import fft as _fft
 
     x = rng.standard_normal(shape)
     head = _fft.autocorrelation_head(x, fshape, rows)
@@ -386,7 +386,7 @@ def test_fft_autocorrelation_head_real_equals_scipy_correlate(shape, fshape, row
     """The real-inverse kernel (2-D: transposed, contiguous axis-0 transforms) against scipy.signal.correlate."""
     from scipy import signal
 
-    from imcorr import _fft
+    from imcorr._core import fft as _fft
 
     x = rng.standard_normal(shape)
     xin = x
@@ -402,7 +402,7 @@ def test_fft_autocorrelation_head_real_equals_scipy_correlate(shape, fshape, row
         expected = sum(full[tuple(k + n - 1 for k, n in zip(ks, shape))] for ks in itertools.product(*cands))
         assert head[idx] == pytest.approx(expected, abs=1e-9)
     f32 = _fft.autocorrelation_head_real(x.astype(np.float32), fshape, rows)
-    assert f32.dtype == np.float32  # float32 input keeps float32 transforms (imcorr._fft policy)
+    assert f32.dtype == np.float32  # float32 input keeps float32 transforms (imcorr._core.fft policy)
     np.testing.assert_allclose(f32, head, atol=1e-5 * np.abs(head).max())
 
 
@@ -411,7 +411,7 @@ def test_class_sums_equal_direct_binning_of_scipy_correlate(shape, max_lag, rng)
     """Distance-class sums (folded lag box) against binning scipy.signal.correlate by ceil(|k|) directly."""
     from scipy import signal
 
-    from imcorr import _effective_n as en
+    from imcorr.stats import effective_sample as en
 
     x = rng.standard_normal(shape)
     lags = en._max_lags(shape, max_lag)

@@ -1,11 +1,11 @@
-"""imcorr._validate: the shared input checks."""
+"""imcorr._core.validate: the shared input checks."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from imcorr import _validate as v
+from imcorr._core import validate as v
 from imcorr.errors import (
     EmptyInputError,
     InputError,

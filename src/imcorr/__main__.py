@@ -1,3 +1,3 @@
-from .cli import main
+from imcorr.cli import main
 
 main()

@@ -21,9 +21,9 @@ import math
 
 import numpy as np
 
-from ._results import Result, no_json
-from ._validate import as_image, channel_last, check_finite
-from .errors import InputError, MissingDependencyError
+from imcorr._core.results import Result, no_json
+from imcorr._core.validate import as_image, channel_last, check_finite
+from imcorr.errors import InputError, MissingDependencyError
 
 __all__ = ["KeypointResult", "keypoint_similarity"]
 
@@ -90,7 +90,7 @@ def _to_u8(x, name: str, channel_axis: int | None) -> np.ndarray:
         arr = channel_last(arr, channel_axis, name)
         if arr.ndim != 3 or arr.shape[-1] not in (3, 4):
             raise InputError(f"{name}: with channel_axis, expected (H, W, 3|4) after moving channels, got {arr.shape}")
-        from .io import to_gray
+        from imcorr.io import to_gray
 
         arr = to_gray(arr, -1)
     if arr.ndim != 2:

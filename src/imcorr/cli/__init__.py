@@ -16,8 +16,8 @@ import traceback
 
 import click
 
-from ..errors import ImcorrError
-from ._app import app
+from imcorr.cli._app import app
+from imcorr.errors import ImcorrError
 
 __all__ = ["main", "app"]
 

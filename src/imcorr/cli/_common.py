@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .._results import json_safe
+from imcorr._core.results import json_safe
 
 console = Console()
 
@@ -71,7 +71,7 @@ def load_pair(path_a: str, path_b: str, *, gray: bool, crop: bool, resize: bool,
     Without --gray, colour images keep their channels on the last axis; if
     --channel-axis is not given, it is set to -1 for colour input.
     """
-    from ..io import match_shapes, read
+    from imcorr.io import match_shapes, read
 
     if crop and resize:
         raise click.UsageError("--crop and --resize are mutually exclusive")
@@ -99,7 +99,7 @@ def load_mask(path: str | None, shape: tuple[int, ...] | None = None, *, crop: b
     """
     if path is None:
         return None
-    from ..io import load
+    from imcorr.io import load
 
     m = load(path, gray=True) != 0
     if crop and shape is not None and m.ndim == len(shape) and all(n >= s for n, s in zip(m.shape, shape)):

@@ -7,12 +7,12 @@ import math
 import click
 import numpy as np
 
-from ._app import app
-from ._common import echo_json, json_option, load_mask, load_pair, pair_options, print_table
+from imcorr.cli._app import app
+from imcorr.cli._common import echo_json, json_option, load_mask, load_pair, pair_options, print_table
 
 
 def _parse_metrics(text: str | None):
-    from ..similarity import COMPARE_METRICS
+    from imcorr.similarity.compare import COMPARE_METRICS
 
     if text is None:
         return None
@@ -46,8 +46,8 @@ def _to_u8(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
 def compare_cmd(image_a, image_b, metrics, data_range, mask_path, ssim_map_path, diff_path, gray, crop, resize,
                 channel_axis, as_json):
     """Similarity of IMAGE_A (reference) and IMAGE_B: SSIM, PSNR, MSE, NMI, histogram, pHash, shift."""
-    from ..io import save
-    from ..similarity import compare, difference
+    from imcorr.io import save
+    from imcorr.similarity.compare import compare, difference
 
     names = _parse_metrics(metrics)
     if ssim_map_path and names is not None and "ssim" not in names:

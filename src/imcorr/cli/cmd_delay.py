@@ -8,9 +8,9 @@ from pathlib import Path
 import click
 import numpy as np
 
-from ..errors import ImageFormatError, ImageReadError, InputError
-from ._app import app
-from ._common import echo_json, json_option, print_table
+from imcorr.cli._app import app
+from imcorr.cli._common import echo_json, json_option, print_table
+from imcorr.errors import ImageFormatError, ImageReadError, InputError
 
 
 def _is_number(text: str) -> bool:
@@ -32,7 +32,7 @@ def read_signal(path: str, column: str | None = None) -> np.ndarray:
     if not p.is_file():
         raise ImageReadError(f"{path}: no such file")
     if p.suffix.lower() == ".npy":
-        from ..io import load
+        from imcorr.io import load
 
         arr = load(p)
         if arr.ndim == 2 and column is not None:
@@ -92,7 +92,7 @@ def read_signal(path: str, column: str | None = None) -> np.ndarray:
 @json_option
 def delay(signal_a, signal_b, column, fs, max_lag, raw, as_json):
     """Delay of SIGNAL_B relative to SIGNAL_A (positive: B is later), from CSV or .npy files."""
-    from ..signal import estimate_delay
+    from imcorr.correlation.delay import estimate_delay
 
     x = read_signal(signal_a, column)
     y = read_signal(signal_b, column)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ._app import app
+from imcorr.cli._app import app
 
 
 @app.command("demo")
@@ -13,6 +13,6 @@ from ._app import app
 @click.option("--seed", type=int, default=0, show_default=True)
 def demo(out_dir, seed):
     """Correlate, register, match and compare bundled sample images; write figures."""
-    from ..demo import run_demo
+    from imcorr.demo import run_demo
 
     run_demo(out_dir, seed=seed)

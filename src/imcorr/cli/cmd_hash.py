@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ._app import app
-from ._common import echo_json, json_option
+from imcorr.cli._app import app
+from imcorr.cli._common import echo_json, json_option
 
 METHODS = ("phash", "ahash", "dhash", "whash", "colorhash")
 
@@ -24,7 +24,7 @@ def hash_cmd(files, method, hash_size, invariant, exact, as_json):
 
     One line per file, "HEX  FILE" (like sha256sum); --json prints one object.
     """
-    from ..hashing import hash_batch, hash_image
+    from imcorr.hashing.hashes import hash_batch, hash_image
 
     if hash_size is not None and hash_size < 1:
         raise click.UsageError(f"--size must be a positive integer, got {hash_size}")

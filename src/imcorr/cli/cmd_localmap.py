@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ._app import app
-from ._common import echo_json, json_option, load_mask, pair_options, print_table
+from imcorr.cli._app import app
+from imcorr.cli._common import echo_json, json_option, load_mask, pair_options, print_table
 
 
 def save_png(path: str, cmap_values) -> None:
@@ -13,7 +13,7 @@ def save_png(path: str, cmap_values) -> None:
     import matplotlib
     import numpy as np
 
-    from ..io import save
+    from imcorr.io import save
 
     cm = matplotlib.colormaps["RdBu_r"]
     v = np.asarray(cmap_values, dtype=np.float64)
@@ -43,9 +43,8 @@ def localmap(image_a, image_b, window, mask_path, out_path, png_path, gray, crop
     import numpy as np
 
     import imcorr
+    from imcorr.cli._common import load_pair
     from imcorr.io import save
-
-    from ._common import load_pair
 
     if channel_axis is not None:
         raise click.UsageError("localmap works on gray images; drop --channel-axis")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from ._app import app
-from ._common import echo_json, json_option, load_mask, print_table
+from imcorr.cli._app import app
+from imcorr.cli._common import echo_json, json_option, load_mask, print_table
 
 METHODS = ("zncc", "ncc", "ccorr", "ccoeff", "sqdiff", "sqdiff_normed")
 
@@ -26,7 +26,7 @@ def _to_uint8(x, lo=None, hi=None):
 
 def save_map(path: str, scores, method: str) -> None:
     """Write a score map: float for .tif/.npy, an 8-bit PNG/JPEG otherwise."""
-    from ..io import save
+    from imcorr.io import save
 
     suffix = Path(path).suffix.lower()
     if suffix in (".tif", ".tiff", ".npy"):

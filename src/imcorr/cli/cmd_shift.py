@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ._app import app
-from ._common import echo_json, json_option, load_mask, print_table
+from imcorr.cli._app import app
+from imcorr.cli._common import echo_json, json_option, load_mask, print_table
 
 OVERLAY_KINDS = ("blend", "checker", "diff", "falsecolor")
 

@@ -56,7 +56,7 @@ class DemoContext:
     def table(self, title: str, rows, columns=("quantity", "value")) -> None:
         from rich.table import Table
 
-        from ..cli._common import fmt
+        from imcorr.cli._common import fmt
 
         t = Table(title=title, header_style="bold")
         for c in columns:
@@ -73,7 +73,7 @@ def sample_path(name: str) -> Path:
 
 def sample(name: str, *, gray: bool = True) -> np.ndarray:
     """A bundled sample image as an array (see ``imcorr/data/LICENSES.txt``)."""
-    from ..io import load
+    from imcorr.io import load
 
     return load(sample_path(name), gray=gray)
 

@@ -30,7 +30,7 @@ def run(ctx) -> None:
     try:
         crop = np.ascontiguousarray(np.rot90(ref[64:448, 64:448]))
         same = imcorr.keypoint_similarity(ref, crop)
-        from . import sample
+        from imcorr.demo import sample
 
         other = imcorr.keypoint_similarity(ref, sample("coins.png"))
         kp_rows += [

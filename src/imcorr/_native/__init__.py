@@ -1,0 +1,82 @@
+"""Access to the optional native kernels (the ``imcorr._native._kernels`` shared library).
+
+The C kernels in ``src/imcorr/_native/`` are built by ``pip install`` when a C compiler is
+available (setup.py marks the extension optional). They are plain C functions called
+through :mod:`ctypes`, which releases the GIL during each call, so callers can run row
+bands on a thread pool.
+
+Every caller keeps its NumPy path, and the tests run both paths against the same
+independent references. ``IMCORR_NATIVE=0`` in the environment turns the native
+kernels off (the NumPy paths are used); :func:`available` tells which is in use.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.util
+import os
+
+__all__ = ["available", "enabled", "function", "library"]
+
+_ABI_VERSION = 1
+_lib: ctypes.CDLL | None = None
+_tried = False
+_why = ""
+
+
+def _load() -> ctypes.CDLL | None:
+    global _lib, _tried, _why
+    if _tried:
+        return _lib
+    _tried = True
+    try:
+        spec = importlib.util.find_spec("imcorr._native._kernels")
+    except (ImportError, ValueError):  # pragma: no cover - broken install
+        spec = None
+    if spec is None or not spec.origin:
+        _why = "imcorr._native._kernels was not built (no C compiler at install time?)"
+        return None
+    try:
+        lib = ctypes.CDLL(spec.origin)
+        version = lib.imcorr_abi_version()
+    except (OSError, AttributeError) as exc:  # pragma: no cover - broken build
+        _why = f"imcorr._native._kernels could not be loaded: {exc}"
+        return None
+    if version != _ABI_VERSION:  # pragma: no cover - stale build
+        _why = f"imcorr._native._kernels has ABI {version}, expected {_ABI_VERSION}: reinstall imcorr"
+        return None
+    _lib = lib
+    return lib
+
+
+def enabled() -> bool:
+    """True unless ``IMCORR_NATIVE`` is set to ``0``/``false``/``no``/``off``."""
+    return os.environ.get("IMCORR_NATIVE", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def library() -> ctypes.CDLL | None:
+    """The loaded native library, or None (not built, or turned off by ``IMCORR_NATIVE=0``)."""
+    if not enabled():
+        return None
+    return _load()
+
+
+def available() -> tuple[bool, str]:
+    """``(True, "")`` when the native kernels are in use, else ``(False, reason)``."""
+    if not enabled():
+        return False, "turned off by IMCORR_NATIVE=0"
+    lib = _load()
+    return lib is not None, "" if lib is not None else _why
+
+
+def function(name: str, restype, argtypes) -> ctypes._CFuncPtr | None:
+    """The native function ``name`` with its ctypes signature set, or None."""
+    lib = library()
+    if lib is None:
+        return None
+    fn = getattr(lib, name, None)
+    if fn is None:  # pragma: no cover - stale build
+        return None
+    fn.restype = restype
+    fn.argtypes = argtypes
+    return fn

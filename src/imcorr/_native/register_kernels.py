@@ -1,0 +1,196 @@
+"""ctypes wrappers of the native translation-registration kernels (``src/imcorr/_c/register.c``, ``register_gn.c``).
+
+Each wrapper returns None when the kernel cannot be used (native kernels not built or turned
+off by ``IMCORR_NATIVE=0``; an unsupported dtype or layout); the caller then runs its NumPy twin,
+which computes the same quantity. :func:`image_ok`, :func:`prepare`, :func:`crosspower` and
+:func:`peak` read ``IMCORR_NATIVE`` on every call; the refinement kernels (:func:`grad_marginals`,
+:func:`crop`, :func:`newton`, :func:`stats`, :func:`tukey`), which the refinement only calls after
+:func:`image_ok` said yes, do not read it again. Images are 2-D single channel float64/float32
+arrays with any strides; spectra are C-contiguous complex64.
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+
+from imcorr import _native
+
+__all__ = ["image_ok", "prepare", "crosspower", "peak", "grad_marginals", "crop", "newton", "stats", "tukey"]
+
+_P = ctypes.c_void_p
+_I = ctypes.c_int
+_S = ctypes.c_ssize_t
+_SIGNATURES = {
+    "imcorr_reg_prepare": (_I, [_P, _I, _S, _S, _I, _I, _I, _P, _P, _P, _P, _P]),
+    "imcorr_reg_crosspower": (None, [_P, _P, _S, _I]),
+    "imcorr_reg_peak": (None, [_P, _I, _I, _I, _P]),
+    "imcorr_reg_grad_marginals": (_I, [_P, _I, _S, _S, _I, _I, _P, _P]),
+    "imcorr_reg_crop": (_I, [_P, _I, _S, _S, _I, _I, _P, _P, _P]),
+    "imcorr_reg_newton": (_I, [_P, _P, _I, _I, _P, _P, _P, _P, _P, _I, _I, _P, _I, _P]),
+    "imcorr_reg_stats": (_I, [_P, _P, _I, _I, _P, _P, _P, _P, _I, _P, _P]),
+    "imcorr_reg_tukey": (None, [_I, ctypes.c_double, ctypes.c_double, ctypes.c_double, ctypes.c_double, _P]),
+}
+_functions: dict = {}
+_DTYPES = {np.dtype(np.float64): 0, np.dtype(np.float32): 1}
+
+
+def _fn(name: str, recheck: bool = True):
+    """The configured native function, or None (``_native.library()`` reads IMCORR_NATIVE on every call).
+
+    ``recheck=False``: the kernels that are only called after :func:`image_ok` said yes in the same
+    registration call skip the repeated environment read (~3 us each with cold caches).
+    """
+    fn = _functions.get(name)
+    if fn is not None and not recheck:
+        return fn
+    if _native.library() is None:
+        return None
+    if fn is None:
+        restype, argtypes = _SIGNATURES[name]
+        fn = _native.function(name, restype, argtypes)
+        if fn is None:  # pragma: no cover - stale build without this kernel
+            return None
+        _functions[name] = fn
+    return fn
+
+
+def _ptr(a: np.ndarray) -> int:
+    return a.__array_interface__["data"][0]
+
+
+def _image(x: np.ndarray):
+    """(pointer, dtype code, row stride, column stride) in elements, or None if unsupported."""
+    code = _DTYPES.get(x.dtype)
+    if code is None or x.ndim != 2:
+        return None
+    item = x.itemsize
+    s0, s1 = x.strides
+    if s0 % item or s1 % item:
+        return None
+    return _ptr(x), code, s0 // item, s1 // item
+
+
+def image_ok(x: np.ndarray) -> bool:
+    """Whether ``x`` (spatial + (channels,)) is a single-channel 2-D image the kernels read, and they are on."""
+    return x.ndim == 3 and x.shape[-1] == 1 and x.dtype in _DTYPES and _native.library() is not None
+
+
+def prepare(x: np.ndarray, bin_: int, factors):
+    """Coarse-stage input of a 2-D image: ``(binned or None, windowed float32, stats, nonfinite)``.
+
+    ``bin_`` is 1, 2 or 4 (mean binning, odd edges dropped; 4 is 2x2 binning applied twice);
+    ``factors`` the two float32 window factors or None. ``stats`` is ``(sum, min, max, var2, var4)``
+    of the binned values; ``var2``/``var4`` (the variances of the 2x2- and 4x4-binned images over the
+    area the 4x4 bins cover) only with ``bin_ == 4``, else NaN. The NumPy twin is
+    ``_register_coarse.bin2`` (twice for 4) + ``windowed_f32``.
+    """
+    fn = _fn("imcorr_reg_prepare")
+    img = _image(x)
+    if fn is None or img is None or bin_ not in (1, 2, 4):
+        return None
+    n0, n1 = x.shape
+    shape = (n0 // bin_, n1 // bin_)
+    binned = np.empty(shape, np.float32) if bin_ > 1 else None
+    out = np.empty(shape, np.float32)
+    st = np.full(5, np.nan)
+    f0 = f1 = None
+    if factors is not None:
+        f0, f1 = (np.ascontiguousarray(f, dtype=np.float32) for f in factors)
+    rc = fn(img[0], img[1], img[2], img[3], n0, n1, bin_, None if binned is None else _ptr(binned),
+            None if f0 is None else _ptr(f0), None if f1 is None else _ptr(f1), _ptr(out), _ptr(st))
+    if rc < 0:  # pragma: no cover - out of memory
+        return None
+    return binned, out, tuple(float(v) for v in st), rc == 1
+
+
+def crosspower(M: np.ndarray, R: np.ndarray, phase: bool) -> bool:
+    """In place ``M *= conj(R)`` then, with ``phase``, ``M /= |M| + eps``; False if not run natively."""
+    fn = _fn("imcorr_reg_crosspower")
+    if (fn is None or M.dtype != np.complex64 or R.dtype != np.complex64 or M.shape != R.shape
+            or not M.flags.c_contiguous or not R.flags.c_contiguous):
+        return False
+    fn(_ptr(M), _ptr(R), M.size, int(phase))
+    return True
+
+
+def peak(surface: np.ndarray, exclude: int = 5):
+    """``(argmax index tuple, peak-to-sidelobe ratio)`` of a 2-D float32 surface, or None."""
+    fn = _fn("imcorr_reg_peak")
+    if fn is None or surface.dtype != np.float32 or surface.ndim != 2 or not surface.flags.c_contiguous:
+        return None
+    out = np.empty(2)
+    n0, n1 = surface.shape
+    fn(_ptr(surface), n0, n1, exclude, _ptr(out))
+    i = int(out[0])
+    return (i // n1, i % n1), float(out[1])
+
+
+def grad_marginals(sample: np.ndarray):
+    """Per-row and per-column gradient energy of a 2-D sample (see ``_overlap_box``), or None."""
+    fn = _fn("imcorr_reg_grad_marginals", recheck=False)
+    img = _image(sample)
+    if fn is None or img is None or min(sample.shape) < 1:
+        return None
+    m0, m1 = np.empty(sample.shape[0]), np.empty(sample.shape[1])
+    if fn(img[0], img[1], img[2], img[3], sample.shape[0], sample.shape[1], _ptr(m0), _ptr(m1)) < 0:
+        return None  # pragma: no cover - out of memory
+    return m0, m1
+
+
+def crop(x: np.ndarray, f0: np.ndarray, f1: np.ndarray):
+    """``(x - mean) * outer(f0, f1)`` as float32, the mean weighted by ``outer(f0, f1)**2``; or None."""
+    fn = _fn("imcorr_reg_crop", recheck=False)
+    img = _image(x)
+    if fn is None or img is None:
+        return None
+    out = np.empty(x.shape, np.float32)
+    f0 = np.ascontiguousarray(f0, dtype=np.float64)
+    f1 = np.ascontiguousarray(f1, dtype=np.float64)
+    if fn(img[0], img[1], img[2], img[3], x.shape[0], x.shape[1], _ptr(f0), _ptr(f1), _ptr(out)) < 0:
+        return None  # pragma: no cover - out of memory
+    return out
+
+
+def newton(A, B, om0, om1, wl, r0, Hi, steps: int = 4, band=None):
+    """Gauss-Newton steps on ``C = A conj(B)`` (2-D complex64): ``(r, Hi, sums)``; Hi None if singular.
+
+    With ``band = (bw0, m)`` the same call returns the :func:`stats` sums at the final ``r`` (else
+    ``sums`` is None): one pass less over the spectra when this is the refinement's last step.
+    """
+    fn = _fn("imcorr_reg_newton", recheck=False)
+    r = np.array(r0, dtype=np.float64)
+    compute = Hi is None
+    H = np.empty(4) if compute else np.ascontiguousarray(Hi, dtype=np.float64).ravel().copy()
+    sums = bw0 = None
+    m = 0
+    if band is not None:
+        bw0, m = band
+        sums = np.empty(10)
+    rc = fn(_ptr(A), _ptr(B), A.shape[0], A.shape[1], _ptr(om0), _ptr(om1), _ptr(wl), _ptr(r), _ptr(H),
+            int(compute), steps, None if bw0 is None else _ptr(bw0), m, None if sums is None else _ptr(sums))
+    if rc < 0:
+        return np.array(r0, dtype=np.float64), None, None
+    return r, H.reshape(2, 2), sums
+
+
+def stats(A, B, om0, om1, wl, bw0, m: int, r):
+    """Sums of the refinement's peak and uncertainty (see ``imcorr_reg_stats``): a length-10 array."""
+    fn = _fn("imcorr_reg_stats", recheck=False)
+    out = np.empty(10)
+    r = np.ascontiguousarray(r, dtype=np.float64)
+    if fn(_ptr(A), _ptr(B), A.shape[0], A.shape[1], _ptr(om0), _ptr(om1), _ptr(wl), _ptr(bw0), m, _ptr(r),
+          _ptr(out)) < 0:
+        return None  # pragma: no cover - out of memory
+    return out
+
+
+def tukey(n: int, offset: float, lo: float, hi: float, alpha: float):
+    """``_register_dft.window_1d("tukey", arange(n) - offset, lo, hi, alpha)`` (float64), or None."""
+    fn = _fn("imcorr_reg_tukey", recheck=False)
+    if fn is None:
+        return None
+    out = np.empty(n)
+    fn(n, offset, lo, hi, alpha, _ptr(out))
+    return out

@@ -1,0 +1,265 @@
+"""Fast single-channel ZNCC (the hot path of :func:`imcorr.match_template`).
+
+1. Numerator: valid correlation of the image with the mean-removed template
+   (``sum T' = 0``, so each overlap-save block's mean is subtracted before its FFT),
+   in the requested precision.
+2. Denominator: float64 window sums of ``x`` and ``x**2`` (``x`` = image minus its global
+   mean) by the shared box-sum kernel, ``V = S2 - S1**2 / n``,
+   ``r = num / sqrt(V * sum T'**2)``; flat windows (``V`` below the running-sum rounding
+   bound) -> 0; clip to [-1, 1].
+3. Pipelining: with >= 3 overlap-save blocks, each block is one job on the thread pool
+   (its FFTs on one worker, then its normalisation while the data are in cache); with
+   fewer blocks the FFTs use all cores and the normalisation runs in strips of rows.
+4. float32 refinement: the float32 FFT error of the numerator is about
+   ``eps32 * sqrt(log2 N) * rms(x) * ||T'|| * sqrt(n)``; divided by the denominator it
+   can exceed 5e-5 only in nearly flat windows. Those positions are recomputed in
+   float64 (float64 FFTs of the 64-output blocks that contain them), so the float32 map
+   stays within ~1e-5 of the float64 one everywhere.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+
+import numpy as np
+
+from imcorr._core import fft as _fft
+from imcorr._core.boxsum import _get_pool, _scratch, box_moments_native, box_sum
+from imcorr.match.scores import DIRECT_MAX, box_tolerance, correlate_valid, plan_tiles
+
+_STRIP_ELEMS = 1 << 18
+_REFINE_TOL = 5e-5  # zncc error bound above which float32 values are recomputed (observed error is ~8x smaller)
+_REFINE_BLOCK = 64  # output block edge for float64 recomputation (small: risky positions cluster)
+_EPS32 = float(np.finfo(np.float32).eps)
+
+
+def _moments(region: np.ndarray, g: float, tshape) -> tuple[np.ndarray, np.ndarray]:
+    """Valid window sums of ``x = region - g`` and ``x**2`` (float64, per-thread scratch).
+
+    (Stacking both on one array to sum them in one call was measured slower: the
+    interleaved layout doubles the working set of every pass.)
+    """
+    oshape = tuple(n - t + 1 for n, t in zip(region.shape, tshape))
+    if region.ndim == 2:
+        res = box_moments_native(region, g, tshape, _scratch(21, oshape, np.float64),
+                                 _scratch(22, oshape, np.float64))
+        if res is not None:
+            return res
+    x = np.subtract(region, g, dtype=np.float64, out=_scratch(20, region.shape, np.float64))
+    s1 = box_sum(x, tshape, mode="valid", workers=1, out=_scratch(21, oshape, np.float64))
+    np.multiply(x, x, out=x)
+    s2 = box_sum(x, tshape, mode="valid", workers=1, out=_scratch(22, oshape, np.float64))
+    return s1, s2
+
+
+def _strip(chan, num, out, defined, tshape, g, stt, tol, r0, r1, risky, rscale):
+    h = tshape[0]
+    lo, hi = r0, r1 + h - 1
+    s1, s2 = _moments(chan[lo:hi], g, tshape)
+    n = float(math.prod(tshape))
+    np.multiply(s1, s1, out=s1)
+    s1 *= 1.0 / n
+    v = np.subtract(s2, s1, out=s2)
+    ok = np.greater(v, tol, out=defined[r0:r1])
+    if risky is not None:
+        # error bound of the float32 numerator relative to the denominator
+        np.less(v, rscale, out=risky[r0:r1])
+        risky[r0:r1] &= ok
+    v *= stt
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.sqrt(v, out=v)
+        np.divide(num[r0:r1], v, out=v)
+    np.clip(v, -1.0, 1.0, out=v)
+    v[~ok] = 0.0
+    np.copyto(out[r0:r1], v, casting="unsafe")
+
+
+def _strip_moments(chan, vfull, defined, tshape, g, tol, r0, r1, risky, rscale):
+    """Window sum of squared deviations ``V`` for output rows ``r0:r1`` into ``vfull``."""
+    s1, s2 = _moments(chan[r0 : r1 + tshape[0] - 1], g, tshape)
+    np.multiply(s1, s1, out=s1)
+    s1 *= 1.0 / float(math.prod(tshape))
+    v = np.subtract(s2, s1, out=vfull[r0:r1])
+    np.greater(v, tol, out=defined[r0:r1])
+    if risky is not None:
+        np.less(v, rscale, out=risky[r0:r1])
+        risky[r0:r1] &= defined[r0:r1]
+
+
+def _strip_divide(num, vfull, defined, out, stt, r0, r1):
+    v = vfull[r0:r1]
+    v *= stt
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.sqrt(v, out=v)
+        np.divide(num[r0:r1], v, out=v)
+    np.clip(v, -1.0, 1.0, out=v)
+    v[~defined[r0:r1]] = 0.0
+    np.copyto(out[r0:r1], v, casting="unsafe")
+
+
+def _numerator_one_worker(chan, kern, tile, dtype):
+    """Whole-image FFT numerator on one worker (runs next to the window-sum jobs)."""
+    c = float(np.mean(chan[(slice(None, None, 4),) * chan.ndim], dtype=np.float64))
+    b = np.subtract(chan, c, dtype=dtype)
+    spec = _fft.rfftn_in_thread(b, tile, dtype=dtype)
+    del b
+    ks = _fft.rfftn_small(kern, tile, dtype=dtype)  # pruned: only the template's rows
+    np.conjugate(ks, out=ks)
+    spec *= ks
+    del ks
+    full = _fft.irfftn_in_thread(spec, tile)
+    oshape = tuple(n - t + 1 for n, t in zip(chan.shape, kern.shape))
+    return full[tuple(slice(0, m) for m in oshape)]
+
+
+def _overlapped(chan, kern, tile, tshape, dtype, g, stt, tol, out, defined, risky, rscale, jobs) -> None:
+    """One whole-image FFT on one worker while the other workers take the window sums."""
+    pool = _get_pool()
+    vfull = np.empty(out.shape, dtype=np.float64)
+    fnum = pool.submit(_numerator_one_worker, chan, kern, tile, dtype)
+    futs = [pool.submit(_strip_moments, chan, vfull, defined, tshape, g, tol, r0, r1, risky, rscale)
+            for r0, r1 in jobs]
+    for f in futs:
+        f.result()
+    num = fnum.result()
+    for f in [pool.submit(_strip_divide, num, vfull, defined, out, stt, r0, r1) for r0, r1 in jobs]:
+        f.result()
+
+
+def _tile_job(chan, kern, kspec, tile, origin, steps, oshape, tshape, dtype, g, stt, tol, out, defined, risky,
+              rscale):
+    """One overlap-save block: float32/64 FFT numerator and float64 normalisation, cache-hot."""
+    src = tuple(slice(o, min(o + f, n)) for o, f, n in zip(origin, tile, chan.shape))
+    dst = tuple(slice(o, min(o + s, on)) for o, s, on in zip(origin, steps, oshape))
+    dlen = tuple(d.stop - d.start for d in dst)
+    blk = chan[src]
+    # any offset cancels (sum T' = 0); removing roughly the mean only shrinks the FFT's rounding
+    sub = blk[(slice(None, None, 4),) * blk.ndim] if dtype == np.float32 else blk
+    c = float(np.mean(sub, dtype=np.float64))
+    b = np.subtract(blk, c, out=_scratch(23, blk.shape, dtype), dtype=dtype)
+    spec = _fft.rfftn_in_thread(b, tile, dtype=dtype)
+    spec *= kspec
+    num = _fft.irfftn_in_thread(spec, tile)[tuple(slice(0, m) for m in dlen)]
+    # window sums over the input region of this block's outputs
+    nsrc = tuple(slice(d.start, d.stop + t - 1) for d, t in zip(dst, tshape))
+    s1, s2 = _moments(chan[nsrc], g, tshape)
+    n = float(math.prod(tshape))
+    np.multiply(s1, s1, out=s1)
+    s1 *= 1.0 / n
+    v = np.subtract(s2, s1, out=s2)
+    ok = np.greater(v, tol, out=defined[dst])
+    rk = None
+    if risky is not None:
+        rk = np.less(v, rscale, out=risky[dst])
+        rk &= ok
+    v *= stt
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.sqrt(v, out=v)
+        np.divide(num, v, out=v)
+    np.clip(v, -1.0, 1.0, out=v)
+    v[~ok] = 0.0
+    np.copyto(out[dst], v, casting="unsafe")
+    if rk is not None and rk.any():
+        # recompute this block's near-flat windows in float64, here on the pool
+        _refine(chan[nsrc], kern, out[dst], rk, tshape, g, stt)
+
+
+def _pipelined(chan, kern, tile, tshape, dtype, g, stt, tol, out, defined, risky, rscale) -> None:
+    """All overlap-save blocks on the thread pool, each FFT on one worker."""
+    oshape = out.shape
+    kspec = _fft.rfftn_small(kern, tile, dtype=dtype)
+    np.conjugate(kspec, out=kspec)
+    steps = [f - t + 1 for f, t in zip(tile, tshape)]
+    origins = list(itertools.product(*[range(0, o, s) for o, s in zip(oshape, steps)]))
+    args = (chan, kern, kspec, tile)
+    rest = (steps, oshape, tshape, dtype, g, stt, tol, out, defined, risky, rscale)
+    futs = [_get_pool().submit(_tile_job, *args, o, *rest) for o in origins]
+    for f in futs:
+        f.result()
+
+
+def zncc_single(chan: np.ndarray, templ: np.ndarray, dtype, *, refine: bool = True):
+    """ZNCC map and ``defined`` mask of one channel (any ndim) in ``dtype`` precision."""
+    tshape = templ.shape
+    t64 = templ.astype(np.float64)
+    kern = t64 - t64.mean()
+    stt = float(np.sum(kern * kern))
+    oshape = tuple(a - b + 1 for a, b in zip(chan.shape, tshape))
+    if np.ptp(templ) == 0 or stt <= 0:
+        return np.zeros(oshape, dtype=dtype), np.zeros(oshape, dtype=bool)
+    g = float(np.mean(chan, dtype=np.float64))
+    dev = max(float(chan.max()) - g, g - float(chan.min()))
+    tol = box_tolerance(chan.shape, tshape, dev * dev)
+    n = float(math.prod(tshape))
+    out = np.empty(oshape, dtype=dtype)
+    defined = np.empty(oshape, dtype=bool)
+    risky = None
+    rscale = 0.0
+    nw = max(1, os.cpu_count() or 1)
+    tile, ntiles = plan_tiles(chan.shape, tshape, workers=nw)
+    if ntiles < 3:
+        tile, ntiles = plan_tiles(chan.shape, tshape)
+    if refine and dtype == np.float32:
+        # the error bound uses the FFT block size
+        rms = math.sqrt(max(float(np.var(chan[(slice(None, None, 4),) * chan.ndim], dtype=np.float64)), 0.0))
+        # |err| <= eps32 sqrt(log2 N) rms sqrt(n) ||T'|| ; zncc err = that / (||T'|| sqrt(V))
+        bound = _EPS32 * math.sqrt(math.log2(max(math.prod(tile), 2))) * rms * math.sqrt(n)
+        rscale = (bound / _REFINE_TOL) ** 2  # V below this -> recompute
+        risky = np.empty(oshape, dtype=bool)
+    if math.prod(tshape) > DIRECT_MAX and ntiles >= 3 and (os.cpu_count() or 1) > 1:
+        _pipelined(chan, kern, tile, tshape, dtype, g, stt, tol, out, defined, risky, rscale)
+        return out, defined  # blocks refine their own risky windows
+    row = math.prod(oshape[1:]) if len(oshape) > 1 else 1
+    # strips re-read h - 1 halo rows: keep them >= 4 halos tall, but give every core work
+    nw = max(1, os.cpu_count() or 1)
+    step = max(1, _STRIP_ELEMS // max(row, 1), 4 * (tshape[0] - 1))
+    step = min(step, max(1, -(-oshape[0] // nw)))
+    bounds = list(range(0, oshape[0], step)) + [oshape[0]]
+    jobs = list(zip(bounds[:-1], bounds[1:]))
+    if math.prod(tshape) > DIRECT_MAX and nw > 1 and ntiles == 1:
+        _overlapped(chan, kern, tile, tshape, dtype, g, stt, tol, out, defined, risky, rscale, jobs)
+        if risky is not None and risky.any():
+            _refine(chan, kern, out, risky, tshape, g, stt)
+        return out, defined
+    (num,) = correlate_valid([chan], [kern], [(0, 0)], dtype, center_tiles=True)
+    args = (chan, num, out, defined, tshape, g, stt, tol)
+    if len(jobs) == 1 or (os.cpu_count() or 1) == 1:
+        for r0, r1 in jobs:
+            _strip(*args, r0, r1, risky, rscale)
+    else:
+        for f in [_get_pool().submit(_strip, *args, r0, r1, risky, rscale) for r0, r1 in jobs]:
+            f.result()
+    if risky is not None and risky.any():
+        _refine(chan, kern, out, risky, tshape, g, stt)
+    return out, defined
+
+
+def _refine(chan, kern, out, risky, tshape, g, stt):
+    """Recompute risky positions in float64, block by block."""
+    B = _REFINE_BLOCK
+    nb = [-(-s // B) for s in out.shape]
+    padded = np.zeros([k * B for k in nb], dtype=bool)
+    padded[tuple(slice(0, s) for s in out.shape)] = risky
+    split = []
+    for k in nb:
+        split += [k, B]
+    hit = padded.reshape(split).any(axis=tuple(range(1, 2 * len(nb), 2)))
+    blocks = [tuple(int(v) for v in b) for b in np.argwhere(hit)]
+    if len(blocks) > 0.5 * hit.size:
+        blocks = list(np.ndindex(*nb))
+    for blk in blocks:
+        o0 = tuple(b * B for b in blk)
+        o1 = tuple(min(a + B, s) for a, s in zip(o0, out.shape))
+        src = tuple(slice(a, b + t - 1) for a, b, t in zip(o0, o1, tshape))
+        sub = np.subtract(chan[src], g, dtype=np.float64)
+        (num,) = correlate_valid([sub], [kern], [(0, 0)], np.float64, center_tiles=True, method="fft")
+        s1 = box_sum(sub, tshape, mode="valid", workers=1)
+        s2 = box_sum(sub * sub, tshape, mode="valid", workers=1)
+        v = s2 - s1 * s1 / float(math.prod(tshape))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.clip(num / np.sqrt(v * stt), -1.0, 1.0)
+        dst = tuple(slice(a, b) for a, b in zip(o0, o1))
+        sel = risky[dst]
+        out[dst][sel] = r[sel]

@@ -1,0 +1,16 @@
+"""Registration: translation (subpixel, masked), rotation and scale, alignment and overlays."""
+
+from imcorr.register.overlay import align, overlay
+from imcorr.register.similarity import SimilarityResult, estimate_similarity
+from imcorr.register.translation import Registrar, RegistrationWarning, ShiftResult, estimate_shift
+
+__all__ = [
+    "ShiftResult",
+    "Registrar",
+    "estimate_shift",
+    "estimate_similarity",
+    "SimilarityResult",
+    "align",
+    "overlay",
+    "RegistrationWarning",
+]

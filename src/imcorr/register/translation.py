@@ -1,0 +1,594 @@
+"""Registration: subpixel translation (masked too), rotation and scale, align and overlay.
+
+Convention (README "Conventions"): a shift is the displacement of the *moving* image's
+content relative to the *reference*, ``moving ~= scipy.ndimage.shift(reference, shift)``,
+in (z,) y, x order; JSON names ``dz``, ``dy``, ``dx``. scikit-image's
+``phase_cross_correlation`` returns the negated shift; OpenCV's ``phaseCorrelate``
+returns the same sign in (x, y) order.
+
+Translation (:func:`estimate_shift`, :class:`Registrar`)
+---------------------------------------------------------
+1. **Coarse**: both images are mean-removed and apodized (Hann by default, so that
+   non-periodic images do not lock to (0, 0)), their spectra multiplied
+   (``M conj(R)``, summed over channels when ``channel_axis`` is given) and
+   phase-normalized; the integer peak of the inverse FFT is the coarse shift. This
+   stage runs in float32: its only output is a peak position.
+2. **Disambiguation**: a circular peak at index ``p`` may mean ``p`` or ``p - n`` on every
+   axis (2^ndim candidates); candidates whose overlap is at least ``overlap_ratio`` are
+   scored by the Pearson correlation of the overlapping pixels.
+3. **Subpixel**: with the refinement, the seed is the integer peak plus a 3-point parabolic
+   offset (the refinement converges from there); matrix-multiply DFT upsampling around the peak
+   (Guizar-Sicairos 2008) is the answer with ``refine=False`` and the refinement's fallback seed.
+4. **Refinement** (``refine=True``): Gauss-Newton on the translation with consistently
+   windowed spectra (see :mod:`imcorr.register.refine` for why and how); this removes the
+   window bias that limits plain phase correlation to ~0.01 px on real crops.
+
+Masked translation (Padfield 2012) lives in :mod:`imcorr.register.masked`, similarity
+(Fourier-Mellin) in :mod:`imcorr.register.similarity`, :func:`align` and
+:func:`overlay` in :mod:`imcorr.register.overlay`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import warnings
+from typing import Any
+
+import numpy as np
+
+from imcorr._core import fft as _fft
+from imcorr._core.parallel import single_blas_thread
+from imcorr._core.results import Result, no_json
+from imcorr._core.validate import as_image, as_mask, channel_last, check_memory, has_nonfinite
+from imcorr._native import register_kernels as _rn
+from imcorr.errors import EmptyInputError, InputError, ShapeMismatchError
+from imcorr.register.coarse import (
+    SMALL_FFT,
+    CoarseInput,
+    coarse_input,
+    coarse_pair,
+    coarse_window,
+    cross_power,
+    parabolic_offsets,
+    surface_peak,
+)
+from imcorr.register.dft import WINDOWS, upsampled_dft
+from imcorr.register.refine import refine_translation
+
+__all__ = [
+    "ShiftResult",
+    "Registrar",
+    "estimate_shift",
+    "RegistrationWarning",
+]
+
+MIN_SIZE = 8
+_BAND = 128  # frequency band of the DFT-upsampling seed when the refinement follows
+_BIN_MIN = 512  # coarse stage on 4x4- (else 2x2-) binned images when every axis has at least this many px
+_KEEP_MIN = 0.4  # 4x4 binning only if it keeps this fraction of the 2x2-binned variance (else 2x2)
+_CHECKED_MEMORY = 32 << 20  # smaller working sets skip the available-memory check
+_SEED_UPSAMPLE = 20  # DFT upsampling of that seed (the refinement converges from +-0.5 px)
+
+
+REFINE_WINDOW = {"hann": "tukey", "tukey": "tukey", None: "tukey"}
+
+
+class RegistrationWarning(UserWarning):
+    """Input was adjusted (e.g. NaN pixels treated as masked)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ShiftResult(Result):
+    """Result of :func:`estimate_shift` / :meth:`Registrar.estimate`.
+
+    Attributes
+    ----------
+    shift : tuple of float
+        (z,) y, x displacement of the moving content: ``moving ~= ndimage.shift(reference, shift)``.
+        NaN when undefined (see ``reason``).
+    peak : float
+        Zero-normalized correlation of the overlapping region at ``shift`` in [-1, 1]
+        (Hann-weighted over the overlap and evaluated at the subpixel shift for the
+        unmasked path; the masked NCC of Padfield for the masked path).
+    peak_to_sidelobe : float
+        ``(peak - mean) / std`` of the coarse correlation surface outside an 11-px box.
+    uncertainty : float
+        Estimated RMS error radius of ``shift`` in px (sandwich covariance of the
+        Gauss-Newton fit; see :mod:`imcorr.register.refine`). NaN when the refinement did not
+        run (``upsample=1`` or ``refine=False``) or did not converge.
+    overlap : float
+        Fraction of the reference's pixels (valid pixels for the masked path) that overlap
+        the moving image at ``shift``.
+    method : str
+        ``"phase"``, ``"cross"`` (normalization=None) or ``"masked"``.
+    upsample : int
+        DFT upsampling factor used.
+    refined : bool
+        Whether the Gauss-Newton refinement ran and converged.
+    reason : str or None
+        Why values are NaN, else None.
+    surface : ndarray or None
+        The coarse correlation surface (only with ``return_surface=True``), fft-shifted so
+        that element ``n // 2 + s`` is shift ``s`` (masked path: the NCC over all lags,
+        element ``i`` is shift ``i - (n_ref - 1)``). Not in ``to_dict()``.
+    """
+
+    shift: tuple
+    peak: float
+    peak_to_sidelobe: float
+    uncertainty: float
+    overlap: float
+    method: str
+    upsample: int
+    refined: bool = False
+    reason: str | None = None
+    surface: np.ndarray | None = no_json()
+
+    def to_dict(self) -> dict[str, Any]:
+        d = super().to_dict()
+        names = ("dz", "dy", "dx")[-len(self.shift):] if len(self.shift) <= 3 else ()
+        for name, v in zip(names, d["shift"]):
+            d[name] = v
+        return d
+
+
+# ----------------------------------------------------------------------------- validation
+def _check_upsample(upsample) -> int:
+    if isinstance(upsample, (bool, np.bool_, str, bytes)):
+        raise InputError(f"upsample: must be a positive integer, got {upsample!r}")
+    try:
+        val = float(upsample)
+    except (TypeError, ValueError):
+        raise InputError(f"upsample: must be a positive integer, got {upsample!r}") from None
+    if not math.isfinite(val) or val != int(val) or val < 1:
+        raise InputError(f"upsample: must be an integer >= 1 (e.g. 100 for 0.01 px), got {upsample!r}")
+    return int(val)
+
+
+def _check_options(window, normalization, overlap_ratio):
+    if window is not None and window not in WINDOWS:
+        raise InputError(f"window: must be one of {WINDOWS} or None, got {window!r}")
+    if normalization not in ("phase", None):
+        raise InputError(f"normalization: must be 'phase' or None, got {normalization!r}")
+    if not (isinstance(overlap_ratio, (int, float)) and 0 <= overlap_ratio < 1):
+        raise InputError(f"overlap_ratio: must be a number in [0, 1), got {overlap_ratio!r}")
+
+
+def _prepare(x, name: str, channel_axis) -> np.ndarray:
+    """Validate and return ``spatial + (channels,)`` (channels last, length 1 for gray)."""
+    arr = as_image(x, name)
+    arr = channel_last(arr, channel_axis, name)
+    if channel_axis is None:
+        arr = arr[..., None]
+    spatial = arr.shape[:-1]
+    if len(spatial) < 1:
+        raise InputError(f"{name}: needs at least one spatial axis, got shape {np.shape(x)}")
+    if min(spatial) < MIN_SIZE:
+        raise EmptyInputError(
+            f"{name}: spatial shape {spatial} is too small for registration (and its window); "
+            f"every axis needs at least {MIN_SIZE} px"
+        )
+    return arr
+
+
+def _memory(shape, nch, what):
+    n = float(np.prod(shape))
+    # two float32 half spectra + surface + float64 refinement crops and spectra
+    need = n * nch * 8 * 2 + n * 8 * 2 + min(n, 2**20) * nch * 8 * 8
+    if need > _CHECKED_MEMORY or os.environ.get("IMCORR_MEMORY_LIMIT"):  # reading /proc/meminfo costs ~0.1 ms
+        check_memory(need, what)
+
+
+# ----------------------------------------------------------------------------- helpers
+def _overlap_slices(shape_r, shape_m, k):
+    sr, sm = [], []
+    for nr, nm, s in zip(shape_r, shape_m, k):
+        lo, hi = max(0, -s), min(nr, nm - s)
+        if hi <= lo:
+            return None
+        sr.append(slice(lo, hi))
+        sm.append(slice(lo + s, hi + s))
+    return tuple(sr), tuple(sm)
+
+
+def _overlap_fraction(shape_r, shape_m, k) -> float:
+    """Fraction of the reference's pixels that overlap the moving image at integer shift ``k``."""
+    n = 1
+    for nr, nm, s in zip(shape_r, shape_m, k):
+        n *= max(0, min(nr, nm - s) - max(0, -s))
+    return n / math.prod(shape_r)
+
+
+def _overlap_corr(ref, mov, k, min_frac=0.0, max_samples=1 << 18) -> tuple[float, float]:
+    """(Pearson r, overlap fraction) of the overlap at integer shift ``k`` (strided subsample)."""
+    nd = ref.ndim - 1
+    sl = _overlap_slices(ref.shape[:nd], mov.shape[:nd], k)
+    if sl is None:
+        return -math.inf, 0.0
+    sr, sm = sl
+    n = math.prod(s.stop - s.start for s in sr)
+    frac = n / math.prod(ref.shape[:nd])
+    if frac < min_frac:
+        return -math.inf, frac
+    stride = max(1, int(math.ceil((n / max_samples) ** (1.0 / nd))))
+    sr = tuple(slice(s.start, s.stop, stride) for s in sr)
+    sm = tuple(slice(s.start, s.stop, stride) for s in sm)
+    a = ref[sr].astype(np.float64).ravel()
+    b = mov[sm].astype(np.float64).ravel()
+    if a.size < 3:
+        return -math.inf, frac
+    a = a - a.mean()
+    b = b - b.mean()
+    den = math.sqrt(float(np.dot(a, a)) * float(np.dot(b, b)))
+    return (float(np.dot(a, b)) / den if den > 0 else -math.inf), frac
+
+
+# ----------------------------------------------------------------------------- Registrar
+class Registrar:
+    """Register many moving images against one reference, computing its spectrum once.
+
+    Parameters are those of :func:`estimate_shift` (without masks: images with masks,
+    NaN or a different shape go through :func:`estimate_shift`).
+
+    Examples
+    --------
+    >>> reg = Registrar(reference)                        # doctest: +SKIP
+    >>> shifts = [reg.estimate(frame).shift for frame in frames]  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        reference,
+        *,
+        upsample: int = 100,
+        window: str | None = "hann",
+        normalization: str | None = "phase",
+        overlap_ratio: float = 0.3,
+        channel_axis: int | None = None,
+        disambiguate: bool = True,
+        refine: bool = True,
+    ):
+        upsample = _check_upsample(upsample)
+        _check_options(window, normalization, overlap_ratio)
+        ref = _prepare(reference, "reference", channel_axis)
+        if has_nonfinite(ref):
+            raise InputError(
+                "reference: contains NaN/Inf; Registrar needs finite images (estimate_shift treats NaN as masked)"
+            )
+        _registrar_for(self, ref, upsample, window, normalization, overlap_ratio, disambiguate, refine)
+        self.channel_axis = channel_axis
+
+    def estimate(self, moving, *, return_surface: bool = False) -> ShiftResult:
+        """Shift of ``moving`` relative to the reference (see :func:`estimate_shift`)."""
+        mov = _prepare(moving, "moving", self.channel_axis)
+        if mov.ndim != self.reference.ndim:
+            raise ShapeMismatchError(
+                f"reference and moving differ in ndim: {self.reference.shape} vs {mov.shape}"
+            )
+        if mov.shape != self.reference.shape:
+            raise ShapeMismatchError(
+                f"reference and moving differ in shape: {self.reference.shape} vs {mov.shape}; "
+                "use estimate_shift (it registers images of different shapes through the masked path)"
+            )
+        if has_nonfinite(mov):
+            raise InputError("moving: contains NaN/Inf; use estimate_shift, which treats them as masked")
+        return self._estimate(mov, return_surface)
+
+    def _nan_result(self, reason: str) -> ShiftResult:
+        nd = len(self.shape)
+        return ShiftResult(
+            (math.nan,) * nd, math.nan, math.nan, math.nan, math.nan, self._method, self.upsample, False, reason
+        )
+
+    @property
+    def _method(self) -> str:
+        return "phase" if self.normalization == "phase" else "cross"
+
+    def _estimate(self, mov: np.ndarray, return_surface: bool, coarse: CoarseInput | None = None) -> ShiftResult:
+        # the BLAS calls of the NumPy refinement, the DFT-upsampling fallback and the wrap-around
+        # scoring are small: many BLAS threads only add spin-wait overhead there. The native
+        # refinement uses no BLAS, and entering the limit costs ~0.1 ms with cold caches.
+        if len(self.shape) == 2 and _rn.image_ok(self.reference) and _rn.image_ok(mov):
+            return self._estimate_impl(mov, return_surface, coarse)
+        with single_blas_thread():
+            return self._estimate_impl(mov, return_surface, coarse)
+
+    def _estimate_impl(self, mov: np.ndarray, return_surface: bool, coarse: CoarseInput | None) -> ShiftResult:
+        ref = self.reference
+        if all(self._const):
+            return self._nan_result("reference is constant: no shift is defined")
+        if coarse is None:
+            coarse = coarse_input(mov, self._bin, self._factors).transform(self.fft_shape, self._small)
+        mov_c = coarse.coarse
+        if coarse.constant:
+            return self._nan_result("moving is constant: no shift is defined")
+        prod = cross_power(coarse.spectra, self._spectra, self.normalization == "phase")
+        coarse.spectra = None
+        if self._small:
+            surface = _fft.irfftn_direct(prod, self.fft_shape)  # prod is kept (fallback seed)
+        else:
+            surface = _fft.irfftn(prod, self.fft_shape, overwrite=False)
+        peak_idx, psr = surface_peak(surface)
+        base = np.array([p if p <= n // 2 else p - n for p, n in zip(peak_idx, self.fft_shape)])
+        k = base
+        if self.disambiguate:
+            k = self._disambiguate(self._ref_coarse, mov_c, base)
+        shift = k.astype(np.float64)
+        refined = False
+        wkind = REFINE_WINDOW.get(self.window, "tukey")
+        newton = self.refine and self.upsample > 1
+        sample = (self._ref_coarse, self._bin) if self._bin > 1 else None  # crop choice from the binned copy
+        out = None
+        if newton:
+            # lean path: the refinement converges from the integer peak (+ a 3-point parabolic
+            # offset on the surface, <= 0.5 px after binning); DFT upsampling only if it does not
+            seed = (shift + parabolic_offsets(surface, peak_idx)) * self._bin
+            out = refine_translation(ref, mov, seed, window=wkind, coarse=sample)
+            if out is not None and out.converged and np.all(np.abs(out.shift - seed) < 1.5):
+                shift = seed
+            else:
+                out = None
+        if out is None:
+            with single_blas_thread():
+                out, shift = self._fallback(ref, mov, prod, shift, wkind, newton, sample)
+        peak = unc = math.nan
+        reason = None
+        if out is None:
+            reason = "overlap too small for the refinement window"
+        else:
+            if self.refine and self.upsample > 1:
+                if out.converged and np.all(np.abs(out.shift - shift) < 1.5):
+                    shift = out.shift
+                    refined = True
+            peak, unc = out.peak, out.uncertainty
+            if not refined:  # the fit's covariance only describes a converged refinement
+                unc = math.nan
+        overlap = math.prod(max(0.0, n - abs(s)) for n, s in zip(self.shape, shift)) / math.prod(self.shape)
+        surf = None
+        if return_surface:
+            surf = np.fft.fftshift(surface)
+        return ShiftResult(
+            tuple(float(v) for v in shift), float(peak), float(psr), float(unc), float(overlap), self._method,
+            self.upsample, refined, reason, surf,
+        )
+
+    def _fallback(self, ref, mov, prod, shift, wkind, newton, sample):
+        """Refinement from the DFT-upsampled seed (the lean seed did not converge); ``(output, seed)``.
+
+        If the refinement does not converge from that seed either, the seed is the answer: after 4x4
+        binning it comes from the 2x2-binned surface instead (half the error on noisy images).
+        """
+        fft_shape, bin_ = self.fft_shape, self._bin
+        if bin_ == 4 and self.upsample > 1:
+            prod, fft_shape, shift = self._finer_peak(mov, shift)
+            bin_ = 2
+        if self.upsample > 1:
+            band, usf = (_BAND, min(self.upsample, _SEED_UPSAMPLE)) if self.refine else (None, self.upsample)
+            vals, offs = upsampled_dft(prod, fft_shape, shift, usf, band=band)
+            j = np.unravel_index(int(np.argmax(vals)), vals.shape)
+            shift = shift + offs[list(j)]
+        shift = shift * bin_
+        return refine_translation(ref, mov, shift, window=wkind, newton=newton, coarse=sample), shift
+
+    def _finer_peak(self, mov, k4):
+        """(cross power, transform shape, integer peak) on 2x2-binned images, the peak taken within
+        1.5 px (2x2-binned) of the 4x4-binned peak ``k4`` (which already resolved the wrap-around)."""
+        if getattr(self, "_ref2", None) is None:  # the reference's 2x2 level, once per Registrar
+            shape2 = tuple(n // 2 for n in self.shape)
+            small = math.prod(shape2) <= SMALL_FFT
+            self._ref2 = coarse_input(self.reference, 2, coarse_window(self.window, shape2)).transform(shape2, small)
+        shape2 = tuple(n // 2 for n in self.shape)
+        cm = coarse_input(mov, 2, coarse_window(self.window, shape2)).transform(shape2, math.prod(shape2) <= SMALL_FFT)
+        prod = cross_power(cm.spectra, self._ref2.spectra, self.normalization == "phase")
+        # the 2x2-binned correlation on a 5^n grid of integer shifts around 2 * k4 (DFT, no inverse FFT)
+        vals, offs = upsampled_dft(prod, shape2, 2.0 * np.asarray(k4, dtype=np.float64), 1, size=5)
+        j = np.unravel_index(int(np.argmax(vals)), vals.shape)
+        return prod, shape2, 2.0 * np.asarray(k4, dtype=np.float64) + offs[list(j)]
+
+    def _disambiguate(self, ref, mov, base):
+        nd = len(self.fft_shape)
+        cands = [()]
+        for ax in range(nd):
+            n = self.fft_shape[ax]
+            opts = [int(base[ax])]
+            if base[ax] > 0:
+                opts.append(int(base[ax]) - n)
+            elif base[ax] < 0:
+                opts.append(int(base[ax]) + n)
+            cands = [c + (o,) for c in cands for o in opts]
+        # only candidates with enough overlap compete (the base is the default without scoring it)
+        nd_shape = ref.shape[:nd]
+        cands = [c for c in cands[1:] if _overlap_fraction(nd_shape, mov.shape[:nd], c) >= self.overlap_ratio]
+        if not cands:
+            return base
+        with single_blas_thread():
+            best, best_r = base, _overlap_corr(ref, mov, base)[0]
+            for c in cands:
+                r, frac = _overlap_corr(ref, mov, c, self.overlap_ratio)
+                if frac >= self.overlap_ratio and r > best_r:
+                    best, best_r = np.array(c), r
+        return np.asarray(best)
+
+
+# ----------------------------------------------------------------------------- public
+def estimate_shift(
+    reference,
+    moving,
+    *,
+    upsample: int = 100,
+    window: str | None = "hann",
+    normalization: str | None = "phase",
+    reference_mask=None,
+    moving_mask=None,
+    overlap_ratio: float = 0.3,
+    channel_axis: int | None = None,
+    disambiguate: bool = True,
+    return_surface: bool = False,
+    refine: bool = True,
+) -> ShiftResult:
+    """Subpixel translation of ``moving`` relative to ``reference``.
+
+    Parameters
+    ----------
+    reference, moving : array_like
+        2-D images or 3-D volumes (plus a channel axis if ``channel_axis`` is given), at
+        least 8 px per axis. Different shapes are allowed on the masked path (with masks,
+        NaN, or shapes that differ).
+    upsample : int
+        DFT upsampling factor of the subpixel stage (1 = integer shift, no refinement).
+    window : {"hann", "tukey", None}
+        Apodization before the FFT (default Hann). ``None`` reproduces unwindowed phase
+        correlation (non-periodic images may then lock to (0, 0)); the refinement still
+        uses a Tukey window of the overlap.
+    normalization : {"phase", None}
+        ``"phase"``: phase correlation; None: plain cross-correlation of the windowed images.
+    reference_mask, moving_mask : array_like of bool, optional
+        Valid pixels (True); switches to masked normalized cross-correlation (Padfield 2012).
+        NaN/Inf pixels of either image are treated as masked automatically (with a warning).
+    overlap_ratio : float
+        Minimum overlap (fraction of the largest possible overlap on the masked path, of the
+        image on the unmasked path) for a shift to be accepted.
+    channel_axis : int, optional
+        Axis of colour channels: the correlation is the *sum of the per-channel
+        cross-power spectra* (phase-normalized after summing), not a 3-D correlation.
+    disambiguate : bool
+        Resolve the wrap-around ambiguity of the circular correlation (2^ndim candidates)
+        by the real-space correlation of the overlap.
+    return_surface : bool
+        Attach the coarse correlation surface to the result.
+    refine : bool
+        Run the Gauss-Newton refinement after DFT upsampling (default; see module docs).
+
+    Returns
+    -------
+    ShiftResult
+
+    Notes
+    -----
+    ``moving ~= scipy.ndimage.shift(reference, result.shift)``. scikit-image's
+    ``phase_cross_correlation`` returns ``-shift``; OpenCV's ``phaseCorrelate`` returns
+    ``(dx, dy)``.
+
+    References
+    ----------
+    .. [1] Kuglin, C. D., Hines, D. C. (1975). The phase correlation image alignment method.
+       Proc. IEEE Conf. Cybernetics and Society, 163-165.
+    .. [2] Guizar-Sicairos, M., Thurman, S. T., Fienup, J. R. (2008). Efficient subpixel image
+       registration algorithms. Optics Letters 33(2), 156-158. doi:10.1364/OL.33.000156
+    .. [3] Padfield, D. (2012). Masked object registration in the Fourier domain. IEEE Trans.
+       Image Processing 21(5), 2706-2718. doi:10.1109/TIP.2011.2181402
+    """
+    upsample = _check_upsample(upsample)
+    _check_options(window, normalization, overlap_ratio)
+    ref = _prepare(reference, "reference", channel_axis)
+    mov = _prepare(moving, "moving", channel_axis)
+    if ref.ndim != mov.ndim:
+        raise ShapeMismatchError(
+            f"reference and moving differ in ndim: {np.shape(reference)} vs {np.shape(moving)}; "
+            "register images with the same number of axes (convert colour to gray or pass channel_axis)"
+        )
+    if ref.shape[-1] != mov.shape[-1]:
+        raise ShapeMismatchError(f"reference and moving have different channel counts: {ref.shape} vs {mov.shape}")
+    if reference_mask is None and moving_mask is None and ref.shape == mov.shape:
+        _memory(ref.shape[:-1], ref.shape[-1], "estimate_shift")
+        bin_ = 4 if _binned(ref.shape[:-1], upsample, refine) else 1
+        # both coarse inputs at once (two threads); NaN/Inf are detected on the way
+        cr, cm = _coarse_pair(ref, mov, bin_, window)
+        if not (cr.nonfinite or cm.nonfinite) and bin_ == 4 and not _keeps_detail(cr):
+            cr, cm = _coarse_pair(ref, mov, 2, window)
+        if not (cr.nonfinite or cm.nonfinite):
+            reg = Registrar.__new__(Registrar)
+            _registrar_for(reg, ref, upsample, window, normalization, overlap_ratio, disambiguate, refine, cr)
+            return reg._estimate(mov, return_surface, cm)
+    nan_r, nan_m = has_nonfinite(ref), has_nonfinite(mov)
+    from imcorr.register.masked import masked_shift
+
+    mr = _mask_for(reference_mask, ref, "reference_mask", channel_axis)
+    mm = _mask_for(moving_mask, mov, "moving_mask", channel_axis)
+    if nan_r or nan_m:
+        names = [n for n, f in (("reference", nan_r), ("moving", nan_m)) if f]
+        warnings.warn(
+            f"{' and '.join(names)}: NaN/Inf pixels are treated as masked (invalid)",
+            RegistrationWarning,
+            stacklevel=2,
+        )
+    return masked_shift(
+        ref, mov, mr, mm, upsample=upsample, overlap_ratio=overlap_ratio, refine=refine,
+        return_surface=return_surface,
+    )
+
+
+def _binned(shape, upsample, refine) -> bool:
+    """Whether the coarse stage runs on binned images (large images, refinement follows)."""
+    return bool(refine and upsample > 1 and min(shape) >= _BIN_MIN)
+
+
+def _keeps_detail(coarse: CoarseInput) -> bool:
+    """Whether 4x4 binning keeps enough of the image's variance for a reliable coarse peak.
+
+    Natural images keep 55-98% of the 2x2-binned variance (the more noise, the less; white noise
+    25%); fine textures (high-pass noise, 2-3 px stripes) keep 10-25%, and their 4x4-binned peak
+    can be off by a whole bin: those use 2x2 binning.
+    """
+    return coarse.bin != 4 or coarse.kept >= _KEEP_MIN
+
+
+def _coarse_pair(ref, mov, bin_, window):
+    fft_shape = tuple(n // bin_ for n in ref.shape[:-1])
+    return coarse_pair(ref, mov, bin_, coarse_window(window, fft_shape), fft_shape)
+
+
+def _registrar_for(reg, ref, upsample, window, normalization, overlap_ratio, disambiguate, refine, coarse=None):
+    """Initialise a Registrar from already validated channel-last arrays (no re-validation).
+
+    ``coarse`` is the reference's :class:`CoarseInput` with its spectra, when already computed.
+    """
+    reg.upsample = upsample
+    reg.window = window
+    reg.normalization = normalization
+    reg.overlap_ratio = float(overlap_ratio)
+    reg.channel_axis = None
+    reg.disambiguate = bool(disambiguate)
+    reg.refine = bool(refine)
+    reg.reference = ref
+    reg.shape = ref.shape[:-1]
+    _memory(reg.shape, ref.shape[-1], "estimate_shift")
+    # large images: the coarse (integer + DFT-upsampled) stage runs on 4x4-binned images (2x2 for
+    # fine textures); the refinement, at full resolution, converges from the ~1 px seed this gives
+    if coarse is None:  # the reference's spectrum, computed once
+        for bin_ in ((4, 2) if _binned(reg.shape, upsample, refine) else (1,)):
+            coarse = _coarse_for(reg, ref, bin_, window)
+            if _keeps_detail(coarse):
+                break
+    else:
+        _set_bin(reg, coarse.bin, window)
+    reg._ref_coarse = coarse.coarse
+    reg._const = [coarse.constant]
+    reg._spectra = coarse.spectra
+    return reg
+
+
+def _set_bin(reg, bin_, window):
+    reg._bin = bin_
+    reg.fft_shape = tuple(n // bin_ for n in reg.shape)
+    reg._factors = coarse_window(window, reg.fft_shape)
+    reg._small = math.prod(reg.fft_shape) <= SMALL_FFT
+
+
+def _coarse_for(reg, ref, bin_, window) -> CoarseInput:
+    _set_bin(reg, bin_, window)
+    return coarse_input(ref, bin_, reg._factors).transform(reg.fft_shape, reg._small)
+
+
+def _mask_for(mask, img, name, channel_axis) -> np.ndarray:
+    """Spatial validity mask: user mask (spatial shape) AND finite in every channel."""
+    spatial = img.shape[:-1]
+    finite = np.isfinite(img).all(axis=-1) if img.dtype.kind == "f" else np.ones(spatial, bool)
+    if mask is None:
+        return finite
+    m = as_mask(mask, spatial, name)
+    return m & finite
+
+
