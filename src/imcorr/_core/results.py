@@ -63,3 +63,25 @@ class Result:
                 continue
             out[f.name] = json_safe(getattr(self, f.name))
         return out
+
+
+def format_value(v: Any) -> str:
+    """A number, flag or text as a short human-readable string (tables of the CLI and the demo)."""
+    if isinstance(v, str):
+        return v
+    if v is None:
+        return "-"
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        v = float(v)
+        if np.isnan(v):
+            return "nan"
+        if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e6):
+            return f"{v:.4g}"
+        return f"{v:.6f}".rstrip("0").rstrip(".") if abs(v) < 1e6 else f"{v:.4g}"
+    if isinstance(v, (tuple, list)):
+        return "(" + ", ".join(format_value(x) for x in v) + ")"
+    return str(v)

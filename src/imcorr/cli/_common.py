@@ -7,11 +7,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import click
-import numpy as np
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from imcorr._core.results import format_value as fmt
 from imcorr._core.results import json_safe
 
 console = Console()
@@ -33,27 +33,6 @@ def print_table(title: str, rows: Iterable[tuple[str, Any]], *, columns=("quanti
     for row in rows:
         table.add_row(*[escape(fmt(v)) for v in row])
     console.print(table)
-
-
-def fmt(v: Any) -> str:
-    if isinstance(v, str):
-        return v
-    if v is None:
-        return "-"
-    if isinstance(v, (bool, np.bool_)):
-        return "yes" if v else "no"
-    if isinstance(v, (int, np.integer)):
-        return str(int(v))
-    if isinstance(v, (float, np.floating)):
-        v = float(v)
-        if np.isnan(v):
-            return "nan"
-        if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e6):
-            return f"{v:.4g}"
-        return f"{v:.6f}".rstrip("0").rstrip(".") if abs(v) < 1e6 else f"{v:.4g}"
-    if isinstance(v, (tuple, list)):
-        return "(" + ", ".join(fmt(x) for x in v) + ")"
-    return str(v)
 
 
 def pair_options(f: Callable) -> Callable:

@@ -18,6 +18,8 @@ import numpy as np
 from rich.console import Console
 from rich.markup import escape
 
+from imcorr._core.results import format_value
+
 SECTIONS = ["correlation", "statistics", "similarity", "matching", "registration", "hashing"]
 
 
@@ -56,13 +58,11 @@ class DemoContext:
     def table(self, title: str, rows, columns=("quantity", "value")) -> None:
         from rich.table import Table
 
-        from imcorr.cli._common import fmt
-
         t = Table(title=title, header_style="bold")
         for c in columns:
             t.add_column(c)
         for row in rows:
-            t.add_row(*[escape(fmt(v)) for v in row])
+            t.add_row(*[escape(format_value(v)) for v in row])
         self.console.print(t)
 
 
