@@ -2,26 +2,27 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-PIP := $(PY) -m pip
+PIP := PIP_CONSTRAINT=$(abspath $(LOCK)) $(PY) -m pip  # the lock applies to build environments too
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
+LOCK := constraints/dev.txt
 # the native kernels are rebuilt (pip install -e) when their sources change
-BUILD_DEPS := pyproject.toml setup.py $(wildcard src/imcorr/_native/*.c src/imcorr/_native/*.h)
+BUILD_DEPS := pyproject.toml setup.py $(LOCK) $(wildcard src/imcorr/_native/*.c src/imcorr/_native/*.h)
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test bench lint clean venv
+.PHONY: demo test bench lint clean venv lock
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP_RUN): $(BUILD_DEPS) | $(PY)
-	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e .
+	$(PIP) install -q -c $(LOCK) pip
+	$(PIP) install -q -c $(LOCK) -e .
 	touch $@
 
 $(STAMP_DEV): $(BUILD_DEPS) | $(PY)
-	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e ".[dev]"
+	$(PIP) install -q -c $(LOCK) pip
+	$(PIP) install -q -c $(LOCK) -e ".[dev]"
 	touch $@ $(STAMP_RUN)
 
 venv: $(STAMP_DEV)
@@ -34,6 +35,7 @@ lint: $(STAMP_DEV)
 
 test: $(STAMP_DEV)
 	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -n $(PYTEST_WORKERS) tests
 
 bench: $(STAMP_DEV)
@@ -41,3 +43,7 @@ bench: $(STAMP_DEV)
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache imcorr-demo src/imcorr/_native/*.so
+
+# Re-pin the test and peer packages to the newest the registry serves (a deliberate, reviewed commit).
+lock:
+	PYTHON=$(PYTHON) sh constraints/relock.sh
