@@ -65,6 +65,16 @@ class Result:
         return out
 
 
+def axis_names(ndim: int, prefix: str = "") -> tuple[str, ...]:
+    """Names of the axes of an ``ndim``-D array in imcorr's (z, y, x) order, e.g. ``("dy", "dx")`` with prefix "d".
+
+    More than three axes are called ``axis0, axis1, ...`` (no prefix).
+    """
+    if ndim <= 3:
+        return tuple(prefix + n for n in ("z", "y", "x")[3 - ndim:])
+    return tuple(f"axis{i}" for i in range(ndim))
+
+
 def format_value(v: Any) -> str:
     """A number, flag or text as a short human-readable string (tables of the CLI and the demo)."""
     if isinstance(v, str):

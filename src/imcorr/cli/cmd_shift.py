@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from imcorr._core.results import axis_names
 from imcorr.cli._app import app
 from imcorr.cli._common import echo_json, json_option, load_mask, print_table
 
@@ -52,7 +53,7 @@ def shift(reference, moving, upsample, mask_ref, mask_moving, no_window, rotatio
         res = imcorr.estimate_shift(
             ref, mov, upsample=upsample, window=None if no_window else "hann", reference_mask=mr, moving_mask=mm
         )
-        names = ("dz", "dy", "dx")[-len(res.shift):]
+        names = axis_names(len(res.shift), "d")
         rows = [(n, v) for n, v in zip(names, res.shift)]
         rows += [("peak (zncc)", res.peak), ("peak-to-sidelobe", res.peak_to_sidelobe),
                  ("uncertainty (px)", res.uncertainty), ("overlap", res.overlap), ("method", res.method)]

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from imcorr._core.results import Result
+from imcorr._core.results import Result, axis_names
 from imcorr._core.validate import as_image
 from imcorr.errors import InputError
 
@@ -49,7 +49,7 @@ class PeaksResult(Result):
         if not self.indices:
             return []
         nd = len(self.indices[0])
-        names = {1: ("x",), 2: ("y", "x"), 3: ("z", "y", "x")}.get(nd, tuple(f"axis{i}" for i in range(nd)))
+        names = axis_names(nd)
         recs = []
         for k, (idx, pos, sc) in enumerate(zip(self.indices, self.positions, self.scores)):
             r: dict[str, Any] = {"rank": k, "score": float(sc)}

@@ -69,7 +69,7 @@ from typing import Any
 import numpy as np
 
 from imcorr._core import fft as _fft
-from imcorr._core.results import Result, no_json
+from imcorr._core.results import Result, axis_names, no_json
 from imcorr._core.validate import as_image, as_mask, check_memory, format_bytes, has_nonfinite
 from imcorr.errors import InputError, MaskError, NonFiniteError, ShapeMismatchError
 from imcorr.match.peaks import find_peaks
@@ -407,7 +407,7 @@ class TemplateMatchResult(Result):
         return self.matches[0] if self.matches else None
 
     def to_records(self) -> list[dict[str, Any]]:
-        names = _axis_names(len(self.template_shape))
+        names = axis_names(len(self.template_shape))
         recs = []
         for k, mt in enumerate(self.matches):
             r: dict[str, Any] = {"rank": k, "score": mt.score}
@@ -419,10 +419,6 @@ class TemplateMatchResult(Result):
                 r[f"d{nm}"] = mt.offset[i]
             recs.append(r)
         return recs
-
-
-def _axis_names(ndim: int) -> tuple[str, ...]:
-    return {1: ("x",), 2: ("y", "x"), 3: ("z", "y", "x")}.get(ndim, tuple(f"axis{i}" for i in range(ndim)))
 
 
 def find_template(

@@ -40,7 +40,7 @@ import numpy as np
 
 from imcorr._core import fft as _fft
 from imcorr._core.parallel import single_blas_thread
-from imcorr._core.results import Result, no_json
+from imcorr._core.results import Result, axis_names, no_json
 from imcorr._core.validate import as_image, as_mask, channel_last, check_memory, has_nonfinite
 from imcorr._native import register_kernels as _rn
 from imcorr.errors import EmptyInputError, InputError, ShapeMismatchError
@@ -128,7 +128,7 @@ class ShiftResult(Result):
 
     def to_dict(self) -> dict[str, Any]:
         d = super().to_dict()
-        names = ("dz", "dy", "dx")[-len(self.shift):] if len(self.shift) <= 3 else ()
+        names = axis_names(len(self.shift), "d") if len(self.shift) <= 3 else ()
         for name, v in zip(names, d["shift"]):
             d[name] = v
         return d
