@@ -39,7 +39,7 @@ import numpy as np
 
 from imcorr._core.results import Result, no_json
 from imcorr._core.validate import as_image, channel_last, check_memory
-from imcorr.errors import ImageFormatError, ImageReadError, InputError, UnsafeFileError
+from imcorr.errors import ImageFormatError, ImageReadError, InputError, MissingDependencyError, UnsafeFileError
 
 __all__ = ["load", "read", "save", "LoadedImage", "to_gray", "match_shapes", "LUMA_WEIGHTS"]
 
@@ -103,7 +103,6 @@ def _read_png16(path: Path, colour: int) -> tuple[np.ndarray, np.ndarray | None,
     try:
         import cv2
     except ImportError as exc:
-        from imcorr.errors import MissingDependencyError
 
         raise MissingDependencyError(
             f"{path}: 16-bit colour PNG; Pillow would reduce it to 8 bits. Install OpenCV "

@@ -24,6 +24,7 @@ import numpy as np
 from imcorr._core.results import Result, no_json
 from imcorr._core.validate import as_image, channel_last, check_finite
 from imcorr.errors import InputError, MissingDependencyError
+from imcorr.io import to_gray
 
 __all__ = ["KeypointResult", "keypoint_similarity"]
 
@@ -90,7 +91,6 @@ def _to_u8(x, name: str, channel_axis: int | None) -> np.ndarray:
         arr = channel_last(arr, channel_axis, name)
         if arr.ndim != 3 or arr.shape[-1] not in (3, 4):
             raise InputError(f"{name}: with channel_axis, expected (H, W, 3|4) after moving channels, got {arr.shape}")
-        from imcorr.io import to_gray
 
         arr = to_gray(arr, -1)
     if arr.ndim != 2:

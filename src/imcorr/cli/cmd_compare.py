@@ -47,7 +47,7 @@ def compare_cmd(image_a, image_b, metrics, data_range, mask_path, ssim_map_path,
                 channel_axis, as_json):
     """Similarity of IMAGE_A (reference) and IMAGE_B: SSIM, PSNR, MSE, NMI, histogram, pHash, shift."""
     from imcorr.io import save
-    from imcorr.similarity.compare import compare, difference
+    from imcorr.similarity import compare, difference
 
     names = _parse_metrics(metrics)
     if ssim_map_path and names is not None and "ssim" not in names:

@@ -26,7 +26,10 @@ from imcorr._core.boxsum import box_sum
 from imcorr._core.moments import pair_moments
 from imcorr._core.results import Result
 from imcorr._core.validate import as_image, as_mask, channel_last, check_memory, check_same_shape, has_nonfinite
+from imcorr.correlation.ranks import average_ranks, kendall_counts, kendall_pvalue
 from imcorr.errors import EmptyInputError, InputError, MaskError, NonFiniteError, ShapeMismatchError
+from imcorr.stats.pvalues import with_pvalue_method
+from imcorr.stats.student import pvalue_from_r
 
 __all__ = [
     "CorrelationResult",
@@ -128,17 +131,6 @@ class CorrelationResult(Result):
         d = super().to_dict()
         d["confidence_interval"] = self.confidence_interval().to_dict()
         return d
-
-
-def pvalue_from_r(r: float, n: float) -> float:
-    """Two-sided iid p-value of a Pearson r from ``n`` samples (Student t, n - 2 dof)."""
-    if not math.isfinite(r) or n < 3:
-        return math.nan
-    if abs(r) >= 1.0:
-        return 0.0
-    df = n - 2
-    t = abs(r) * math.sqrt(df / ((1.0 - r) * (1.0 + r)))
-    return float(2.0 * special.stdtr(df, -t))
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -290,8 +282,6 @@ def pearson(
     """
     res = _per_channel(_pearson_values, a, b, mask, channel_axis, check_finite=False)
     if pvalue_method != "iid":
-        from imcorr.stats.pvalues import with_pvalue_method  # lazy: stats imports this module
-
         res = with_pvalue_method(
             res, a, b, mask=mask, channel_axis=channel_axis, pvalue_method=pvalue_method,
             block_size=block_size, permutations=permutations, seed=seed,
@@ -409,7 +399,6 @@ def _min_pixels(n: int) -> None:
 
 
 def _spearman_values(av: np.ndarray, bv: np.ndarray) -> CorrelationResult:
-    from imcorr.correlation.ranks import average_ranks
 
     n = int(av.size)
     _min_pixels(n)
@@ -463,7 +452,6 @@ def spearman(a, b, *, mask=None, channel_axis: int | None = None) -> Correlation
 
 
 def _kendall_values(av: np.ndarray, bv: np.ndarray) -> CorrelationResult:
-    from imcorr.correlation.ranks import kendall_counts, kendall_pvalue
 
     n = int(av.size)
     _min_pixels(n)

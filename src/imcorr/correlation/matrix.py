@@ -14,6 +14,7 @@ import numpy as np
 
 from imcorr._core.results import Result, no_json
 from imcorr._core.validate import as_image, has_nonfinite
+from imcorr.correlation.coefficients import pearson
 from imcorr.errors import EmptyInputError, InputError, NonFiniteError
 
 __all__ = [
@@ -146,7 +147,6 @@ def correlation_distance(a, b) -> float:
 
     NaN for a constant image (r undefined). Exact in float64 (:func:`imcorr.pearson`).
     """
-    from imcorr.correlation.coefficients import pearson
 
     r = pearson(a, b).r
     return 1.0 - r if math.isfinite(r) else math.nan

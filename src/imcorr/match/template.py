@@ -73,7 +73,8 @@ from imcorr._core.results import Result, axis_names, no_json
 from imcorr._core.validate import as_image, as_mask, check_memory, format_bytes, has_nonfinite
 from imcorr.errors import InputError, MaskError, NonFiniteError, ShapeMismatchError
 from imcorr.match.peaks import find_peaks
-from imcorr.match.scores import DIRECT_MAX, masked_scores, plan_tiles, unmasked_scores
+from imcorr.match.scores import masked_scores, unmasked_scores
+from imcorr.match.valid_correlation import DIRECT_MAX, plan_tiles
 
 __all__ = [
     "METHODS",
@@ -297,7 +298,7 @@ def match_template(
     -----
     Unmasked: a correlation with the mean-removed template (direct for templates of
     at most 16 pixels, else real FFTs by overlap-save blocks, see
-    :mod:`imcorr.match.scores`), plus window sums of ``I`` and ``I**2`` by the shared
+    :mod:`imcorr.match.valid_correlation`), plus window sums of ``I`` and ``I**2`` by the shared
     O(N) box-sum kernel [2]_. Masked: the weighted sums come from six FFT correlations
     (Padfield's masked NCC [3]_).
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from imcorr._core import fft as _fft
 from imcorr._core.boxsum import _get_pool, _scratch, box_moments_native, box_sum
-from imcorr.match.scores import DIRECT_MAX, box_tolerance, correlate_valid, plan_tiles
+from imcorr.match.valid_correlation import DIRECT_MAX, box_tolerance, correlate_valid, plan_tiles
 
 _STRIP_ELEMS = 1 << 18
 _REFINE_TOL = 5e-5  # zncc error bound above which float32 values are recomputed (observed error is ~8x smaller)

@@ -1,8 +1,9 @@
 """Registration: translation (subpixel, masked), rotation and scale, alignment and overlays."""
 
 from imcorr.register.overlay import align, overlay
+from imcorr.register.results import RegistrationWarning, ShiftResult
 from imcorr.register.similarity import SimilarityResult, estimate_similarity
-from imcorr.register.translation import Registrar, RegistrationWarning, ShiftResult, estimate_shift
+from imcorr.register.translation import Registrar, estimate_shift
 
 __all__ = [
     "ShiftResult",

@@ -40,6 +40,7 @@ from imcorr._core.parallel import single_blas_thread
 from imcorr._core.validate import check_memory
 from imcorr.errors import MaskError
 from imcorr.register.dft import peak_to_sidelobe
+from imcorr.register.results import ShiftResult
 
 __all__: list[str] = []
 
@@ -106,8 +107,6 @@ def masked_shift(ref, mov, mr, mm, **kwargs):
 
 
 def _masked_shift(ref, mov, mr, mm, *, upsample, overlap_ratio, refine, return_surface, pyramid=True):
-    from imcorr.register.translation import ShiftResult
-
     nd = ref.ndim - 1
     nch = ref.shape[-1]
     if not mr.any():

@@ -51,6 +51,8 @@ from imcorr._core.validate import as_image, channel_last, check_memory, check_sa
 from imcorr.errors import EmptyInputError, InputError, NonFiniteError
 from imcorr.register.dft import separable_window, upsampled_dft
 from imcorr.register.overlay import align, similarity_matrix
+from imcorr.register.results import overlap_slices
+from imcorr.register.translation import estimate_shift
 
 __all__ = [
     "estimate_similarity",
@@ -174,7 +176,6 @@ def _translation(ref, mov, angle, scale):
     window of the phase correlation suppresses them); ``peak`` is the Pearson correlation
     of the jointly valid overlap at the integer shift.
     """
-    from imcorr.register.translation import _overlap_slices, estimate_shift
 
     tmp = SimilarityResult(angle, scale, (0.0, 0.0), math.nan)
     und = align(mov, tmp, order=1, mode="constant", cval=np.nan)
@@ -184,7 +185,7 @@ def _translation(ref, mov, angle, scale):
     filled = np.where(valid, und, und[valid].mean())
     res = estimate_shift(ref, filled, upsample=1)
     k = np.round(np.asarray(res.shift)).astype(int)
-    sl = _overlap_slices(ref.shape, und.shape, k)
+    sl = overlap_slices(ref.shape, und.shape, k)
     peak = -math.inf
     if sl is not None:
         v = valid[sl[1]]

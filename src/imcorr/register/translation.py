@@ -30,17 +30,14 @@ Masked translation (Padfield 2012) lives in :mod:`imcorr.register.masked`, simil
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import warnings
-from typing import Any
 
 import numpy as np
 
 from imcorr._core import fft as _fft
 from imcorr._core.parallel import single_blas_thread
-from imcorr._core.results import Result, axis_names, no_json
 from imcorr._core.validate import as_image, as_mask, channel_last, check_memory, has_nonfinite
 from imcorr._native import register_kernels as _rn
 from imcorr.errors import EmptyInputError, InputError, ShapeMismatchError
@@ -55,14 +52,11 @@ from imcorr.register.coarse import (
     surface_peak,
 )
 from imcorr.register.dft import WINDOWS, upsampled_dft
+from imcorr.register.masked import masked_shift
 from imcorr.register.refine import refine_translation
+from imcorr.register.results import RegistrationWarning, ShiftResult, overlap_fraction, overlap_slices
 
-__all__ = [
-    "ShiftResult",
-    "Registrar",
-    "estimate_shift",
-    "RegistrationWarning",
-]
+__all__ = ["Registrar", "estimate_shift"]
 
 MIN_SIZE = 8
 _BAND = 128  # frequency band of the DFT-upsampling seed when the refinement follows
@@ -73,65 +67,6 @@ _SEED_UPSAMPLE = 20  # DFT upsampling of that seed (the refinement converges fro
 
 
 REFINE_WINDOW = {"hann": "tukey", "tukey": "tukey", None: "tukey"}
-
-
-class RegistrationWarning(UserWarning):
-    """Input was adjusted (e.g. NaN pixels treated as masked)."""
-
-
-@dataclasses.dataclass(frozen=True)
-class ShiftResult(Result):
-    """Result of :func:`estimate_shift` / :meth:`Registrar.estimate`.
-
-    Attributes
-    ----------
-    shift : tuple of float
-        (z,) y, x displacement of the moving content: ``moving ~= ndimage.shift(reference, shift)``.
-        NaN when undefined (see ``reason``).
-    peak : float
-        Zero-normalized correlation of the overlapping region at ``shift`` in [-1, 1]
-        (Hann-weighted over the overlap and evaluated at the subpixel shift for the
-        unmasked path; the masked NCC of Padfield for the masked path).
-    peak_to_sidelobe : float
-        ``(peak - mean) / std`` of the coarse correlation surface outside an 11-px box.
-    uncertainty : float
-        Estimated RMS error radius of ``shift`` in px (sandwich covariance of the
-        Gauss-Newton fit; see :mod:`imcorr.register.refine`). NaN when the refinement did not
-        run (``upsample=1`` or ``refine=False``) or did not converge.
-    overlap : float
-        Fraction of the reference's pixels (valid pixels for the masked path) that overlap
-        the moving image at ``shift``.
-    method : str
-        ``"phase"``, ``"cross"`` (normalization=None) or ``"masked"``.
-    upsample : int
-        DFT upsampling factor used.
-    refined : bool
-        Whether the Gauss-Newton refinement ran and converged.
-    reason : str or None
-        Why values are NaN, else None.
-    surface : ndarray or None
-        The coarse correlation surface (only with ``return_surface=True``), fft-shifted so
-        that element ``n // 2 + s`` is shift ``s`` (masked path: the NCC over all lags,
-        element ``i`` is shift ``i - (n_ref - 1)``). Not in ``to_dict()``.
-    """
-
-    shift: tuple
-    peak: float
-    peak_to_sidelobe: float
-    uncertainty: float
-    overlap: float
-    method: str
-    upsample: int
-    refined: bool = False
-    reason: str | None = None
-    surface: np.ndarray | None = no_json()
-
-    def to_dict(self) -> dict[str, Any]:
-        d = super().to_dict()
-        names = axis_names(len(self.shift), "d") if len(self.shift) <= 3 else ()
-        for name, v in zip(names, d["shift"]):
-            d[name] = v
-        return d
 
 
 # ----------------------------------------------------------------------------- validation
@@ -182,29 +117,10 @@ def _memory(shape, nch, what):
 
 
 # ----------------------------------------------------------------------------- helpers
-def _overlap_slices(shape_r, shape_m, k):
-    sr, sm = [], []
-    for nr, nm, s in zip(shape_r, shape_m, k):
-        lo, hi = max(0, -s), min(nr, nm - s)
-        if hi <= lo:
-            return None
-        sr.append(slice(lo, hi))
-        sm.append(slice(lo + s, hi + s))
-    return tuple(sr), tuple(sm)
-
-
-def _overlap_fraction(shape_r, shape_m, k) -> float:
-    """Fraction of the reference's pixels that overlap the moving image at integer shift ``k``."""
-    n = 1
-    for nr, nm, s in zip(shape_r, shape_m, k):
-        n *= max(0, min(nr, nm - s) - max(0, -s))
-    return n / math.prod(shape_r)
-
-
 def _overlap_corr(ref, mov, k, min_frac=0.0, max_samples=1 << 18) -> tuple[float, float]:
     """(Pearson r, overlap fraction) of the overlap at integer shift ``k`` (strided subsample)."""
     nd = ref.ndim - 1
-    sl = _overlap_slices(ref.shape[:nd], mov.shape[:nd], k)
+    sl = overlap_slices(ref.shape[:nd], mov.shape[:nd], k)
     if sl is None:
         return -math.inf, 0.0
     sr, sm = sl
@@ -400,7 +316,7 @@ class Registrar:
             cands = [c + (o,) for c in cands for o in opts]
         # only candidates with enough overlap compete (the base is the default without scoring it)
         nd_shape = ref.shape[:nd]
-        cands = [c for c in cands[1:] if _overlap_fraction(nd_shape, mov.shape[:nd], c) >= self.overlap_ratio]
+        cands = [c for c in cands[1:] if overlap_fraction(nd_shape, mov.shape[:nd], c) >= self.overlap_ratio]
         if not cands:
             return base
         with single_blas_thread():
@@ -503,7 +419,6 @@ def estimate_shift(
             _registrar_for(reg, ref, upsample, window, normalization, overlap_ratio, disambiguate, refine, cr)
             return reg._estimate(mov, return_surface, cm)
     nan_r, nan_m = has_nonfinite(ref), has_nonfinite(mov)
-    from imcorr.register.masked import masked_shift
 
     mr = _mask_for(reference_mask, ref, "reference_mask", channel_axis)
     mm = _mask_for(moving_mask, mov, "moving_mask", channel_axis)

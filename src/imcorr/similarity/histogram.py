@@ -33,6 +33,7 @@ import numpy as np
 from imcorr._core.results import Result, no_json
 from imcorr._core.validate import as_image, as_mask, channel_last, check_same_shape, has_nonfinite
 from imcorr.errors import EmptyInputError, InputError, NonFiniteError
+from imcorr.io import to_gray
 
 __all__ = [
     "compare_histograms",
@@ -192,8 +193,6 @@ def color_histogram(x, *, color_space="gray", bins=None, range=None, mask=None, 
     other = x if _pair is None else _pair
     if color_space == "gray":
         if channel_axis is not None:
-            from imcorr.io import to_gray
-
             x = to_gray(np.moveaxis(x, channel_axis, -1)[..., :3], -1)
             other = to_gray(np.moveaxis(other, channel_axis, -1)[..., :3], -1)
         nb = (256,) if bins is None else tuple(np.atleast_1d(bins).astype(int))[:1]

@@ -13,6 +13,7 @@ from imcorr._core.results import Result, no_json
 from imcorr.errors import InputError
 from imcorr.stats import effective_sample as _en
 from imcorr.stats.permutation import normalize_block
+from imcorr.stats.pvalues import default_block
 
 __all__ = [
     "BootstrapResult",
@@ -104,9 +105,8 @@ def bootstrap_ci(
         if not (np.any(ac) and np.any(bc)):
             return BootstrapResult(math.nan, math.nan, math.nan, level, n_boot, (), seed, reason="zero variance")
         sa, sb, sn = _en._class_acfs(ac, bc, None, lags)
-        from imcorr.stats.pvalues import _default_block
 
-        block = _default_block(sa, sb, sn, a.shape, lags)
+        block = default_block(sa, sb, sn, a.shape, lags)
     else:
         block = normalize_block(blocks, a.shape, "blocks")
     rng = np.random.default_rng(seed)

@@ -56,8 +56,8 @@ from imcorr import _native
 from imcorr._core import fft as _fft
 from imcorr._core.results import Result, no_json
 from imcorr._core.validate import as_image, as_mask, check_memory, check_same_shape, has_nonfinite
-from imcorr.correlation.coefficients import pvalue_from_r
 from imcorr.errors import EmptyInputError, InputError, NonFiniteError
+from imcorr.stats.student import pvalue_from_r
 
 __all__ = [
     "AutocorrelationResult",

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import special
 
+from imcorr._core.moments import pair_moments
 from imcorr._core.results import Result, no_json
 from imcorr._core.validate import as_image, as_mask, channel_last, check_same_shape, has_nonfinite
 from imcorr.errors import EmptyInputError, InputError
@@ -101,7 +102,7 @@ def _within_block_class_counts(block, grid, lags) -> np.ndarray:
     return out
 
 
-def _default_block(sa, sb, sn, shape, lags) -> tuple[int, ...]:
+def default_block(sa, sb, sn, shape, lags) -> tuple[int, ...]:
     """About twice the larger 1/e autocorrelation length, leaving >= MIN_BLOCKS blocks.
 
     The block count per axis is ``round(n / size)`` and the block ``n // count``, so the
@@ -142,9 +143,9 @@ def _block_permutation_centred(
 ):
     sa, sb, sn = _en._class_acfs(ac, bc, m, lags)
     if block_size is None and channels:  # spatial blocks that carry every channel along
-        block = _default_block(sa, sb, sn, ac.shape[:-1], lags) + (ac.shape[-1],)
+        block = default_block(sa, sb, sn, ac.shape[:-1], lags) + (ac.shape[-1],)
     elif block_size is None:
-        block = _default_block(sa, sb, sn, ac.shape, lags)
+        block = default_block(sa, sb, sn, ac.shape, lags)
     else:
         block = normalize_block(block_size, ac.shape)
     if math.prod(n // s for n, s in zip(ac.shape, block)) < 2:
@@ -254,9 +255,7 @@ def block_permutation_test(
                 math.nan, math.nan, permutations, seed, blk, 0, reason=f"zero variance in {name}",
                 null=np.empty(0),
             )
-    from imcorr.correlation.coefficients import pearson
-
-    r_exact = pearson(a, b).r  # exact float64 r; the scrambles use the same (float32-centred) data
+    r_exact = _exact_r(a, b)  # exact float64 r; the scrambles use the same (float32-centred) data
     return _block_permutation_centred(
         ac, bc, None, lags, r_exact, block_size=block_size, permutations=permutations, seed=seed,
         correct_boundaries=correct_boundaries,
@@ -316,6 +315,14 @@ def _one_pvalue(res, a, b, m, *, method, block_size, permutations, seed, max_lag
         seed=seed,
         block_size=bp.block_size,
     )
+
+
+def _exact_r(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson r of two arrays from exact float64 central moments (nan without variance)."""
+    mo = pair_moments(a, b)
+    if not (mo.saa > 0 and mo.sbb > 0):
+        return math.nan
+    return min(1.0, max(-1.0, mo.sab / math.sqrt(mo.saa * mo.sbb)))
 
 
 def with_pvalue_method(
