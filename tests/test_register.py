@@ -11,7 +11,7 @@ from scipy import fft, ndimage
 
 import imcorr
 from imcorr.errors import EmptyInputError, InputError, MemoryLimitError, ShapeMismatchError
-from imcorr.register.translation import RegistrationWarning
+from imcorr.register import RegistrationWarning
 
 
 def fourier_shift(img, shift):
@@ -182,25 +182,45 @@ def test_channel_axis_sums_spectra(astronaut_gray):
 
 
 def test_registrar_reuses_reference_spectrum(camera, monkeypatch):
-    from imcorr._core import fft as _fft
+    from imcorr.register import translation
 
     ref = camera.astype(np.float64)
     reg = imcorr.Registrar(ref)
-    calls = []
-    orig = _fft.Spectrum.__init__
+    seen = []
+    orig = translation.coarse_input
 
-    def counting(self, *a, **k):
-        calls.append(1)
-        orig(self, *a, **k)
+    def counting(x, *a, **k):
+        seen.append(x)
+        return orig(x, *a, **k)
 
     shifts = [(1.5, 2.25), (-3.75, 0.5), (0.0, -8.125)]
-    monkeypatch.setattr(_fft.Spectrum, "__init__", counting)
-    results = [reg.estimate(fourier_shift(ref, s)) for s in shifts]
-    assert calls == []  # the reference spectrum was computed once, in Registrar()
+    monkeypatch.setattr(translation, "coarse_input", counting)
+    movings = [fourier_shift(ref, s) for s in shifts]
+    results = [reg.estimate(m) for m in movings]
+    # one coarse transform per estimate, of the moving image only: the reference's was made in Registrar()
+    assert len(seen) == len(shifts)
+    assert all(x is not reg.reference for x in seen)
+    assert not any(np.shares_memory(x, ref) for x in seen)
     monkeypatch.undo()
     for s, res in zip(shifts, results):
         np.testing.assert_allclose(res.shift, s, atol=0.005)
         assert res.shift == imcorr.estimate_shift(ref, fourier_shift(ref, s)).shift
+
+
+def test_shift_methods_table(camera):
+    """estimate_shift(method=...) dispatches through SHIFT_METHODS; each entry finds a Fourier-shifted copy."""
+    ref = camera[100:228, 100:228].astype(np.float64)
+    truth = (3.25, -5.5)
+    mov = fourier_shift(ref, truth)
+    assert set(imcorr.SHIFT_METHODS) == {"phase", "cross", "masked"}
+    for name in imcorr.SHIFT_METHODS:
+        res = imcorr.estimate_shift(ref, mov, method=name)
+        assert res.method == name
+        np.testing.assert_allclose(res.shift, truth, atol=0.05)
+    assert imcorr.estimate_shift(ref, mov, method="cross").shift == imcorr.estimate_shift(
+        ref, mov, normalization=None).shift
+    with pytest.raises(InputError, match="method"):
+        imcorr.estimate_shift(ref, mov, method="fourier-mellin")
 
 
 def test_disambiguation_resolves_wraparound(astronaut_gray):

@@ -376,3 +376,26 @@ def test_demo_section_runs_and_writes_figure(tmp_path):
     s0 = imcorr.ssim(ctx.reference, ctx.moving, data_range=255).ssim
     back = np.roll(ctx.moving, (-3, 6), axis=(0, 1))[8:-8, 8:-8]
     assert imcorr.ssim(ctx.reference[8:-8, 8:-8], back, data_range=255).ssim > s0 + 0.2
+
+
+def test_compare_metric_registry_is_the_seam(camera):
+    """A metric registered once is computed by compare() with its range and direction; names are unique."""
+    from imcorr.similarity.compare import COMPARE_METRICS, register_metric
+
+    a = camera[:64, :64]
+    b = camera[1:65, :64]
+
+    @register_metric("max_abs_diff", range=(0.0, 255.0), higher_is_better=False, mask_aware=False)
+    def _max_abs(pair):
+        return float(np.max(np.abs(pair.a.astype(np.int64) - pair.b))), None
+
+    try:
+        res = imcorr.compare(a, b, metrics=["max_abs_diff", "mse"])
+        assert res["max_abs_diff"] == float(np.max(np.abs(a.astype(np.int64) - b)))  # closed form
+        m = res.metrics[0]
+        assert (m.name, m.range, m.higher_is_better) == ("max_abs_diff", (0.0, 255.0), False)
+        with pytest.raises(imcorr.InputError, match="exists already"):
+            register_metric("mse", range=(0.0, 1.0), higher_is_better=False, mask_aware=True)
+    finally:
+        del COMPARE_METRICS["max_abs_diff"]
+    assert "max_abs_diff" not in imcorr.compare(a, b).as_dict()

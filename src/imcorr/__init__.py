@@ -68,6 +68,7 @@ from imcorr.match import (
     match_template,
 )
 from imcorr.register import (
+    SHIFT_METHODS,
     Registrar,
     RegistrationWarning,
     ShiftResult,
@@ -156,6 +157,7 @@ __all__ = [
     "ShiftResult",
     "Registrar",
     "estimate_shift",
+    "SHIFT_METHODS",
     "estimate_similarity",
     "SimilarityResult",
     "align",

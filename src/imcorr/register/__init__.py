@@ -3,12 +3,13 @@
 from imcorr.register.overlay import align, overlay
 from imcorr.register.results import RegistrationWarning, ShiftResult
 from imcorr.register.similarity import SimilarityResult, estimate_similarity
-from imcorr.register.translation import Registrar, estimate_shift
+from imcorr.register.translation import SHIFT_METHODS, Registrar, estimate_shift
 
 __all__ = [
     "ShiftResult",
     "Registrar",
     "estimate_shift",
+    "SHIFT_METHODS",
     "estimate_similarity",
     "SimilarityResult",
     "align",

@@ -236,6 +236,26 @@ def _newton(C, omegas, wlast, r0, nd, steps=4, Hi=None):
     return r
 
 
+@dataclasses.dataclass
+class _RefineState:
+    """What one :func:`refine_translation` call reuses between its iterations.
+
+    Each field is recomputed only when what it depends on changes: the crop boxes when the integer
+    shift ``k`` moves, the reference spectrum when the crop (``spectrum_key``) moves, the inverse
+    curvature when the box size changes (the moving window alone barely changes it).
+    """
+
+    k: tuple | None = None
+    boxes: tuple | None = None  # (reference slices, moving slices) at k
+    spectrum_key: tuple | None = None
+    ref_spectrum: np.ndarray | None = None
+    moving_slices: tuple | None = None
+    moving_crop: np.ndarray | None = None  # contiguous copy of the moving crop (NumPy path)
+    curvature_box: tuple | None = None
+    curvature_inverse: np.ndarray | None = None
+    last_sums: tuple | None = None  # (native peak/uncertainty sums, r where they were taken)
+
+
 def refine_translation(
     reference: np.ndarray,
     moving: np.ndarray,
@@ -264,7 +284,7 @@ def refine_translation(
     s = np.asarray(shift0, dtype=np.float64)
     cap = max(16, int(max_pixels ** (1.0 / nd)))
     it = 0
-    cache: dict = {}
+    st = _RefineState()
     converged = False
     last = None
     k = np.round(s).astype(int)
@@ -272,10 +292,10 @@ def refine_translation(
     for it in range(1, iterations + 1):  # noqa: B007 - reported in RefineOutput
         if np.any(np.abs(s - k) > 1.0):  # hysteresis: keep the crop unless the residual grows large
             k = np.round(s).astype(int)
-        if cache.get("k") != tuple(k):
-            cache["k"] = tuple(k)
-            cache["box"] = _overlap_box(reference, shape_m, k, cap, native, coarse)
-        sl_r, sl_m = cache["box"]
+        if st.k != tuple(k):
+            st.k = tuple(k)
+            st.boxes = _overlap_box(reference, shape_m, k, cap, native, coarse)
+        sl_r, sl_m = st.boxes
         box = tuple(x.stop - x.start for x in sl_r)
         if any(b < 2 * MARGIN + 4 for b in box):
             return None
@@ -285,22 +305,22 @@ def refine_translation(
         key = (sl_r, sl_m[0].start - sl_r[0].start)
         if native:  # 2-D complex64 spectra; the first two run at once (independent)
             spec_b = functools.partial(_native_spectrum, moving[sl_m + (0,)], fac_m)
-            if cache.get("key") != key:
-                cache["key"] = key
-                cache["A"], B = pair(functools.partial(_native_spectrum, reference[sl_r + (0,)], fac_r), spec_b)
+            if st.spectrum_key != key:
+                st.spectrum_key = key
+                st.ref_spectrum, B = pair(functools.partial(_native_spectrum, reference[sl_r + (0,)], fac_r), spec_b)
             else:
                 B = spec_b()
-            A = cache["A"]
+            A = st.ref_spectrum
             C = None
         else:
-            if cache.get("key") != key:
-                cache["key"] = key
-                cache["A"] = _spectra(reference[sl_r], fac_r, nd)
-            A = cache["A"]
-            if cache.get("sl_m") != sl_m:  # one contiguous copy of the moving crop serves every iteration
-                cache["sl_m"] = sl_m
-                cache["xm"] = np.ascontiguousarray(moving[sl_m])
-            B = _spectra(cache["xm"], fac_m, nd)
+            if st.spectrum_key != key:
+                st.spectrum_key = key
+                st.ref_spectrum = _spectra(reference[sl_r], fac_r, nd)
+            A = st.ref_spectrum
+            if st.moving_slices != sl_m:  # one contiguous copy of the moving crop serves every iteration
+                st.moving_slices = sl_m
+                st.moving_crop = np.ascontiguousarray(moving[sl_m])
+            B = _spectra(st.moving_crop, fac_m, nd)
             C = np.multiply(A[..., 0], np.conj(B[..., 0]), dtype=np.complex128)
             for c in range(1, A.shape[-1]):  # sum over channels
                 C += A[..., c] * np.conj(B[..., c])
@@ -310,19 +330,24 @@ def refine_translation(
                 # from the second pass on, a pass may be the last: its stats come with the steps
                 band = _band(box) if len(history) >= 2 else None
                 sums = None
-                if cache.get("hi_box") != box:
-                    cache["hi_box"] = box
-                    r_new, cache["Hi"], sums = _rn.newton(A, B, omegas[0], omegas[1], wlast, r_res, None, band=band)
-                elif cache["Hi"] is not None:
-                    r_new, _, sums = _rn.newton(A, B, omegas[0], omegas[1], wlast, r_res, cache["Hi"], band=band)
+                if st.curvature_box != box:
+                    st.curvature_box = box
+                    r_new, st.curvature_inverse, sums = _rn.newton(
+                        A, B, omegas[0], omegas[1], wlast, r_res, None, band=band
+                    )
+                elif st.curvature_inverse is not None:
+                    r_new, _, sums = _rn.newton(
+                        A, B, omegas[0], omegas[1], wlast, r_res, st.curvature_inverse, band=band
+                    )
                 else:
                     r_new = r_res
-                cache["sums"] = None if sums is None else (sums, r_new.copy())
+                st.last_sums = None if sums is None else (sums, r_new.copy())
             else:
-                if cache.get("hi_box") != box:
-                    cache["hi_box"] = box
-                    cache["Hi"] = _curvature_inverse(C, omegas, wlast, nd)
-                r_new = _newton(C, omegas, wlast, r_res, nd, Hi=cache["Hi"]) if cache["Hi"] is not None else r_res
+                if st.curvature_box != box:
+                    st.curvature_box = box
+                    st.curvature_inverse = _curvature_inverse(C, omegas, wlast, nd)
+                hi = st.curvature_inverse
+                r_new = _newton(C, omegas, wlast, r_res, nd, Hi=hi) if hi is not None else r_res
         else:
             r_new = r_res
         s_new = k + r_new
@@ -347,7 +372,7 @@ def refine_translation(
     A, B, C, omegas, wlast, k_last, box = last
     r = s - k_last
     if native:
-        sums = cache.get("sums")
+        sums = st.last_sums
         # the sums of the last Gauss-Newton call (same A, B) are used when r is within 1e-5 px of
         # where they were taken: r is at the optimum, where the peak and the noise residual are
         # stationary to first order, so an Aitken jump that small changes them by ~1e-10 relative

@@ -30,9 +30,11 @@ Masked translation (Padfield 2012) lives in :mod:`imcorr.register.masked`, simil
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 
@@ -56,7 +58,7 @@ from imcorr.register.masked import masked_shift
 from imcorr.register.refine import refine_translation
 from imcorr.register.results import RegistrationWarning, ShiftResult, overlap_fraction, overlap_slices
 
-__all__ = ["Registrar", "estimate_shift"]
+__all__ = ["Registrar", "estimate_shift", "SHIFT_METHODS"]
 
 MIN_SIZE = 8
 _BAND = 128  # frequency band of the DFT-upsampling seed when the refinement follows
@@ -173,8 +175,51 @@ class Registrar:
             raise InputError(
                 "reference: contains NaN/Inf; Registrar needs finite images (estimate_shift treats NaN as masked)"
             )
-        _registrar_for(self, ref, upsample, window, normalization, overlap_ratio, disambiguate, refine)
+        self._setup(ref, upsample, window, normalization, overlap_ratio, disambiguate, refine)
         self.channel_axis = channel_axis
+
+    @classmethod
+    def _from_prepared(cls, ref, *, upsample, window, normalization, overlap_ratio, disambiguate, refine,
+                       coarse=None) -> Registrar:
+        """A Registrar from an already validated channel-last ``ref`` (no re-validation).
+
+        ``coarse`` is the reference's :class:`CoarseInput` with its spectra, when already computed.
+        """
+        self = cls.__new__(cls)
+        self._setup(ref, upsample, window, normalization, overlap_ratio, disambiguate, refine, coarse)
+        self.channel_axis = None
+        return self
+
+    def _setup(self, ref, upsample, window, normalization, overlap_ratio, disambiguate, refine, coarse=None):
+        self.upsample = upsample
+        self.window = window
+        self.normalization = normalization
+        self.overlap_ratio = float(overlap_ratio)
+        self.disambiguate = bool(disambiguate)
+        self.refine = bool(refine)
+        self.reference = ref
+        self.shape = ref.shape[:-1]
+        self._ref2 = None  # the reference's 2x2 level, computed when a 4x4-binned estimate needs it
+        _memory(self.shape, ref.shape[-1], "estimate_shift")
+        # large images: the coarse (integer + DFT-upsampled) stage runs on 4x4-binned images (2x2 for
+        # fine textures); the refinement, at full resolution, converges from the ~1 px seed this gives
+        if coarse is None:  # the reference's spectrum, computed once
+            for bin_ in ((4, 2) if _binned(self.shape, upsample, refine) else (1,)):
+                self._set_bin(bin_)
+                coarse = coarse_input(ref, bin_, self._factors).transform(self.fft_shape, self._small)
+                if _keeps_detail(coarse):
+                    break
+        else:
+            self._set_bin(coarse.bin)
+        self._ref_coarse = coarse.coarse
+        self._const = [coarse.constant]
+        self._spectra = coarse.spectra
+
+    def _set_bin(self, bin_):
+        self._bin = bin_
+        self.fft_shape = tuple(n // bin_ for n in self.shape)
+        self._factors = coarse_window(self.window, self.fft_shape)
+        self._small = math.prod(self.fft_shape) <= SMALL_FFT
 
     def estimate(self, moving, *, return_surface: bool = False) -> ShiftResult:
         """Shift of ``moving`` relative to the reference (see :func:`estimate_shift`)."""
@@ -291,7 +336,7 @@ class Registrar:
     def _finer_peak(self, mov, k4):
         """(cross power, transform shape, integer peak) on 2x2-binned images, the peak taken within
         1.5 px (2x2-binned) of the 4x4-binned peak ``k4`` (which already resolved the wrap-around)."""
-        if getattr(self, "_ref2", None) is None:  # the reference's 2x2 level, once per Registrar
+        if self._ref2 is None:  # the reference's 2x2 level, once per Registrar
             shape2 = tuple(n // 2 for n in self.shape)
             small = math.prod(shape2) <= SMALL_FFT
             self._ref2 = coarse_input(self.reference, 2, coarse_window(self.window, shape2)).transform(shape2, small)
@@ -333,6 +378,7 @@ def estimate_shift(
     reference,
     moving,
     *,
+    method: str = "auto",
     upsample: int = 100,
     window: str | None = "hann",
     normalization: str | None = "phase",
@@ -352,6 +398,11 @@ def estimate_shift(
         2-D images or 3-D volumes (plus a channel axis if ``channel_axis`` is given), at
         least 8 px per axis. Different shapes are allowed on the masked path (with masks,
         NaN, or shapes that differ).
+    method : {"auto", "phase", "cross", "masked"}
+        Name in :data:`SHIFT_METHODS`. ``"auto"`` (default) is ``"phase"``, or ``"cross"`` when
+        ``normalization=None``. ``"phase"`` and ``"cross"`` switch to the masked path by themselves
+        when masks are given, pixels are NaN/Inf or the shapes differ; ``"masked"`` always uses
+        masked normalized cross-correlation (Padfield 2012), slower but exact for any overlap.
     upsample : int
         DFT upsampling factor of the subpixel stage (1 = integer shift, no refinement).
     window : {"hann", "tukey", None}
@@ -396,6 +447,9 @@ def estimate_shift(
     .. [3] Padfield, D. (2012). Masked object registration in the Fourier domain. IEEE Trans.
        Image Processing 21(5), 2706-2718. doi:10.1109/TIP.2011.2181402
     """
+    name = _method_name(method, normalization)
+    if name == "cross":
+        normalization = None
     upsample = _check_upsample(upsample)
     _check_options(window, normalization, overlap_ratio)
     ref = _prepare(reference, "reference", channel_axis)
@@ -407,19 +461,50 @@ def estimate_shift(
         )
     if ref.shape[-1] != mov.shape[-1]:
         raise ShapeMismatchError(f"reference and moving have different channel counts: {ref.shape} vs {mov.shape}")
+    opts = _ShiftOptions(upsample, window, normalization, overlap_ratio, disambiguate, refine, return_surface)
+    return SHIFT_METHODS[name](ref, mov, reference_mask, moving_mask, channel_axis, opts)
+
+
+@dataclasses.dataclass(frozen=True)
+class _ShiftOptions:
+    upsample: int
+    window: str | None
+    normalization: str | None
+    overlap_ratio: float
+    disambiguate: bool
+    refine: bool
+    return_surface: bool
+
+
+def _method_name(method, normalization) -> str:
+    if method == "auto":
+        return "cross" if normalization is None else "phase"
+    if method not in SHIFT_METHODS:
+        raise InputError(f"method: must be 'auto' or one of {', '.join(SHIFT_METHODS)}; got {method!r}")
+    return method
+
+
+def _fourier_shift(ref, mov, reference_mask, moving_mask, channel_axis, o: _ShiftOptions) -> ShiftResult:
+    """Phase (or plain cross-) correlation; the masked path when masks, NaN/Inf or shapes ask for it."""
     if reference_mask is None and moving_mask is None and ref.shape == mov.shape:
         _memory(ref.shape[:-1], ref.shape[-1], "estimate_shift")
-        bin_ = 4 if _binned(ref.shape[:-1], upsample, refine) else 1
+        bin_ = 4 if _binned(ref.shape[:-1], o.upsample, o.refine) else 1
         # both coarse inputs at once (two threads); NaN/Inf are detected on the way
-        cr, cm = _coarse_pair(ref, mov, bin_, window)
+        cr, cm = _coarse_pair(ref, mov, bin_, o.window)
         if not (cr.nonfinite or cm.nonfinite) and bin_ == 4 and not _keeps_detail(cr):
-            cr, cm = _coarse_pair(ref, mov, 2, window)
+            cr, cm = _coarse_pair(ref, mov, 2, o.window)
         if not (cr.nonfinite or cm.nonfinite):
-            reg = Registrar.__new__(Registrar)
-            _registrar_for(reg, ref, upsample, window, normalization, overlap_ratio, disambiguate, refine, cr)
-            return reg._estimate(mov, return_surface, cm)
-    nan_r, nan_m = has_nonfinite(ref), has_nonfinite(mov)
+            reg = Registrar._from_prepared(
+                ref, upsample=o.upsample, window=o.window, normalization=o.normalization,
+                overlap_ratio=o.overlap_ratio, disambiguate=o.disambiguate, refine=o.refine, coarse=cr,
+            )
+            return reg._estimate(mov, o.return_surface, cm)
+    return _masked(ref, mov, reference_mask, moving_mask, channel_axis, o)
 
+
+def _masked(ref, mov, reference_mask, moving_mask, channel_axis, o: _ShiftOptions) -> ShiftResult:
+    """Masked normalized cross-correlation (Padfield 2012); NaN/Inf pixels count as masked."""
+    nan_r, nan_m = has_nonfinite(ref), has_nonfinite(mov)
     mr = _mask_for(reference_mask, ref, "reference_mask", channel_axis)
     mm = _mask_for(moving_mask, mov, "moving_mask", channel_axis)
     if nan_r or nan_m:
@@ -427,12 +512,21 @@ def estimate_shift(
         warnings.warn(
             f"{' and '.join(names)}: NaN/Inf pixels are treated as masked (invalid)",
             RegistrationWarning,
-            stacklevel=2,
+            stacklevel=4,
         )
     return masked_shift(
-        ref, mov, mr, mm, upsample=upsample, overlap_ratio=overlap_ratio, refine=refine,
-        return_surface=return_surface,
+        ref, mov, mr, mm, upsample=o.upsample, overlap_ratio=o.overlap_ratio, refine=o.refine,
+        return_surface=o.return_surface,
     )
+
+
+#: name -> function(reference, moving, reference_mask, moving_mask, channel_axis, options) -> ShiftResult;
+#: ``estimate_shift(method=name)`` dispatches through it (docs/developing.md, "How to add a registration method").
+SHIFT_METHODS: dict[str, Callable[..., ShiftResult]] = {
+    "phase": _fourier_shift,
+    "cross": _fourier_shift,
+    "masked": _masked,
+}
 
 
 def _binned(shape, upsample, refine) -> bool:
@@ -453,48 +547,6 @@ def _keeps_detail(coarse: CoarseInput) -> bool:
 def _coarse_pair(ref, mov, bin_, window):
     fft_shape = tuple(n // bin_ for n in ref.shape[:-1])
     return coarse_pair(ref, mov, bin_, coarse_window(window, fft_shape), fft_shape)
-
-
-def _registrar_for(reg, ref, upsample, window, normalization, overlap_ratio, disambiguate, refine, coarse=None):
-    """Initialise a Registrar from already validated channel-last arrays (no re-validation).
-
-    ``coarse`` is the reference's :class:`CoarseInput` with its spectra, when already computed.
-    """
-    reg.upsample = upsample
-    reg.window = window
-    reg.normalization = normalization
-    reg.overlap_ratio = float(overlap_ratio)
-    reg.channel_axis = None
-    reg.disambiguate = bool(disambiguate)
-    reg.refine = bool(refine)
-    reg.reference = ref
-    reg.shape = ref.shape[:-1]
-    _memory(reg.shape, ref.shape[-1], "estimate_shift")
-    # large images: the coarse (integer + DFT-upsampled) stage runs on 4x4-binned images (2x2 for
-    # fine textures); the refinement, at full resolution, converges from the ~1 px seed this gives
-    if coarse is None:  # the reference's spectrum, computed once
-        for bin_ in ((4, 2) if _binned(reg.shape, upsample, refine) else (1,)):
-            coarse = _coarse_for(reg, ref, bin_, window)
-            if _keeps_detail(coarse):
-                break
-    else:
-        _set_bin(reg, coarse.bin, window)
-    reg._ref_coarse = coarse.coarse
-    reg._const = [coarse.constant]
-    reg._spectra = coarse.spectra
-    return reg
-
-
-def _set_bin(reg, bin_, window):
-    reg._bin = bin_
-    reg.fft_shape = tuple(n // bin_ for n in reg.shape)
-    reg._factors = coarse_window(window, reg.fft_shape)
-    reg._small = math.prod(reg.fft_shape) <= SMALL_FFT
-
-
-def _coarse_for(reg, ref, bin_, window) -> CoarseInput:
-    _set_bin(reg, bin_, window)
-    return coarse_input(ref, bin_, reg._factors).transform(reg.fft_shape, reg._small)
 
 
 def _mask_for(mask, img, name, channel_axis) -> np.ndarray:

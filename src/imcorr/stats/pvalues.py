@@ -44,7 +44,7 @@ __all__ = [
     "compare_dependent_correlations",
 ]
 
-PVALUE_METHODS = ("iid", "effective_n", "block_permutation")
+PVALUE_METHODS = ("iid", "effective_n", "block_permutation")  # "iid" plus the keys of _PVALUE_STRATEGIES
 MIN_BLOCKS = 16
 
 
@@ -290,13 +290,23 @@ def _one_pvalue(res, a, b, m, *, method, block_size, permutations, seed, max_lag
     if channels:  # the channel axis: every lag between channels, blocks span all channels
         lags = lags[:-1] + (a.shape[-1] - 1,)
     _en._check_acf_memory(a.shape, lags, f"pvalue_method={method!r}")
-    if method == "effective_n":
-        en = _en.effective_n_images(a, b, m, res.n, lags)
-        reason = en.reason
-        p = modified_t_pvalue(res.r, en.n_effective)
-        if reason is None and not en.n_effective >= _en.MIN_PIXELS:
-            reason = f"effective sample size {en.n_effective:.3g} < 3: no p-value"
-        return dataclasses.replace(res, pvalue=p, pvalue_method=method, n_effective=en.n_effective, reason=reason)
+    strategy = _PVALUE_STRATEGIES[method]
+    return strategy(res, a, b, m, lags, block_size=block_size, permutations=permutations, seed=seed,
+                    channels=channels)
+
+
+def _effective_n_pvalue(res, a, b, m, lags, *, block_size, permutations, seed, channels):
+    """Dutilleul's modified t-test with the effective sample size of both images."""
+    en = _en.effective_n_images(a, b, m, res.n, lags)
+    reason = en.reason
+    p = modified_t_pvalue(res.r, en.n_effective)
+    if reason is None and not en.n_effective >= _en.MIN_PIXELS:
+        reason = f"effective sample size {en.n_effective:.3g} < 3: no p-value"
+    return dataclasses.replace(res, pvalue=p, pvalue_method="effective_n", n_effective=en.n_effective, reason=reason)
+
+
+def _block_permutation_pvalue(res, a, b, m, lags, *, block_size, permutations, seed, channels):
+    """Permutation p-value from block-scrambled copies of ``b``."""
     ac = _en._centre(a, m)
     bc = _en._centre(b, m)
     block = block_size
@@ -309,12 +319,20 @@ def _one_pvalue(res, a, b, m, *, method, block_size, permutations, seed, max_lag
     return dataclasses.replace(
         res,
         pvalue=bp.pvalue,
-        pvalue_method=method,
+        pvalue_method="block_permutation",
         n_effective=bp.n_effective,
         permutations=bp.permutations,
         seed=seed,
         block_size=bp.block_size,
     )
+
+
+#: pvalue_method name -> strategy(result, a, b, mask, lags, **options) -> result with its p-value ("iid" keeps
+#: the t-test p-value the coefficient already has). A new method is one function and one entry here.
+_PVALUE_STRATEGIES = {
+    "effective_n": _effective_n_pvalue,
+    "block_permutation": _block_permutation_pvalue,
+}
 
 
 def _exact_r(a: np.ndarray, b: np.ndarray) -> float:
