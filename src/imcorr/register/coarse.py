@@ -63,11 +63,8 @@ class CoarseInput:
         """Compute the spectra of the windowed copy (one FFT worker for small transforms)."""
         if self.windowed is not None:
             w = self.windowed
-            if small and w.shape[:-1] == tuple(fft_shape):
-                self.spectra = [_fft.rfftn_direct(w[..., c]) for c in range(w.shape[-1])]
-            else:
-                fft = _fft.rfftn_in_thread if small else _fft.rfftn
-                self.spectra = [fft(w[..., c], fft_shape, dtype=np.float32) for c in range(w.shape[-1])]
+            fft = _fft.rfftn_in_thread if small else _fft.rfftn
+            self.spectra = [fft(w[..., c], fft_shape, dtype=np.float32) for c in range(w.shape[-1])]
             self.windowed = None
         return self
 

@@ -483,13 +483,14 @@ def _spectra(x, factors, nd):
         np.subtract(xc, mean, out=buf, casting="unsafe")
         for f in f32:  # the window, one broadcast pass per axis
             buf *= f
-        out.append(_fft.rfftn_direct(buf))  # small: one worker is faster
+        out.append(_fft.rfftn_in_thread(buf, buf.shape, dtype=np.float32))  # small: one worker is faster
     return out[0][..., None] if len(out) == 1 else np.stack(out, axis=-1)
 
 
 def _native_spectrum(x, factors):
     """:func:`_spectra` of a 2-D single-channel crop with the native kernel: a 2-D complex64 spectrum."""
-    return _fft.rfftn_direct(_rn.crop(x, factors[0], factors[1]))
+    crop = _rn.crop(x, factors[0], factors[1])
+    return _fft.rfftn_in_thread(crop, crop.shape, dtype=np.float32)
 
 
 def _abs2(z: np.ndarray) -> np.ndarray:

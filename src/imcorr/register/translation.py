@@ -268,7 +268,7 @@ class Registrar:
         prod = cross_power(coarse.spectra, self._spectra, self.normalization == "phase")
         coarse.spectra = None
         if self._small:
-            surface = _fft.irfftn_direct(prod, self.fft_shape)  # prod is kept (fallback seed)
+            surface = _fft.irfftn_in_thread(prod.copy(), self.fft_shape)  # prod is kept (fallback seed)
         else:
             surface = _fft.irfftn(prod, self.fft_shape, overwrite=False)
         peak_idx, psr = surface_peak(surface)
