@@ -105,3 +105,21 @@ def test_correlation_result_round_trip():
     assert isinstance(res.confidence_interval(), ConfidenceInterval)
     perfect = CorrelationResult("pearson", 1.0, 28, 0.0).confidence_interval()
     assert perfect.low == perfect.high == 1.0
+
+
+def test_result_html_and_frame_show_the_json_fields():
+    import html as _html
+
+    import pandas as pd
+
+    import imcorr
+
+    a = np.arange(12.0).reshape(3, 4)
+    res = imcorr.pearson(a, 2 * a + 1)  # closed form: r = 1 for an exact linear relation
+    page = res._repr_html_()
+    assert page.startswith("<table>") and "CorrelationResult" in page
+    for name in res.to_dict():
+        assert f">{_html.escape(name)}<" in page
+    frame = res.to_frame()
+    assert isinstance(frame, pd.DataFrame) and len(frame) == 1
+    assert frame.loc[0, "r"] == 1.0 and frame.loc[0, "n"] == 12

@@ -12,12 +12,13 @@ and surfaces) are left out of ``to_dict()``.
 from __future__ import annotations
 
 import dataclasses
+import html
 import math
 from typing import Any
 
 import numpy as np
 
-__all__ = ["Result", "json_safe", "no_json"]
+__all__ = ["Result", "axis_names", "format_value", "json_safe", "no_json"]
 
 _MAX_JSON_ARRAY = 4096
 
@@ -63,6 +64,31 @@ class Result:
                 continue
             out[f.name] = json_safe(getattr(self, f.name))
         return out
+
+    def _repr_html_(self) -> str:
+        """A compact HTML table of the JSON fields (Jupyter shows it); big arrays as their shape."""
+        rows = []
+        for name, value in self.to_dict().items():
+            if isinstance(value, list) and value and isinstance(value[0], dict):
+                value = f"{len(value)} rows"
+            elif isinstance(value, dict) and set(value) == {"shape", "dtype"}:
+                value = f"array {tuple(value['shape'])} {value['dtype']}"
+            rows.append(f"<tr><th style='text-align:left'>{html.escape(name)}</th>"
+                        f"<td style='text-align:left'>{html.escape(format_value(value))}</td></tr>")
+        return f"<table><caption>{html.escape(type(self).__name__)}</caption>{''.join(rows)}</table>"
+
+    def to_rows(self) -> list[dict[str, Any]]:
+        """The result as table rows (one row here; results with per-item rows override it)."""
+        return [self.to_dict()]
+
+    def to_frame(self):
+        """:meth:`to_rows` as a pandas DataFrame (pandas is optional: without it, the list of dicts)."""
+        rows = self.to_rows()
+        try:
+            import pandas as pd  # optional dependency, imported only here
+        except ImportError:
+            return rows
+        return pd.DataFrame(rows)
 
 
 def axis_names(ndim: int, prefix: str = "") -> tuple[str, ...]:
