@@ -2,7 +2,7 @@
 
 Each metric is a :class:`CompareMetric` in :data:`COMPARE_METRICS` (name -> compute function,
 range, direction). Adding one is one :func:`register_metric` call; ``compare()`` and
-``imcorr compare`` pick it up (docs/developing.md, "How to add a metric").
+``imcorr compare`` pick it up (docs/developing.md, "How to add a compare() metric").
 """
 
 from __future__ import annotations
