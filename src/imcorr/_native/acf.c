@@ -17,13 +17,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__ELF__)
-#define ACF_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define ACF_CLONES
-#endif
+#include "kernels.h"
 
-ACF_CLONES void imcorr_acf_power_c64(const float *restrict src, float *restrict dst, ptrdiff_t n)
+IMCORR_HOT void imcorr_acf_power_c64(const float *restrict src, float *restrict dst, ptrdiff_t n)
 {
     for (ptrdiff_t i = 0; i < n; i++) {
         const float re = src[2 * i], im = src[2 * i + 1];
@@ -33,7 +29,7 @@ ACF_CLONES void imcorr_acf_power_c64(const float *restrict src, float *restrict 
 }
 
 #define ACF_CENTRE(NAME, T)                                                                                       \
-    ACF_CLONES int NAME(const T *x, ptrdiff_t ny, ptrdiff_t nx, ptrdiff_t xstride, float *out, ptrdiff_t ostride) \
+    IMCORR_HOT int NAME(const T *x, ptrdiff_t ny, ptrdiff_t nx, ptrdiff_t xstride, float *out, ptrdiff_t ostride) \
     {                                                                                                             \
         double acc[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};                                                 \
         double tot = 0.0;                                                                                         \

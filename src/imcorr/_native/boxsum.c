@@ -15,14 +15,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__ELF__)
-#define BM_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define BM_CLONES
-#endif
+#include "kernels.h"
 
 #define BM_DEFINE(NAME, T)                                                                                        \
-    BM_CLONES int NAME(const T *x, ptrdiff_t stride, ptrdiff_t ny, ptrdiff_t nx, ptrdiff_t ty, ptrdiff_t tx,      \
+    IMCORR_HOT int NAME(const T *x, ptrdiff_t stride, ptrdiff_t ny, ptrdiff_t nx, ptrdiff_t ty, ptrdiff_t tx,      \
                        double g, double *s1, double *s2)                                                          \
     {                                                                                                             \
         const ptrdiff_t oy = ny - ty + 1, ox = nx - tx + 1;                                                       \

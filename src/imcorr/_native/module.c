@@ -8,6 +8,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include "kernels.h"
+
 static struct PyModuleDef ckernels_module = {
     PyModuleDef_HEAD_INIT, "_kernels",
     "Native kernels of imcorr, called through ctypes (see imcorr._native).", -1, NULL,
@@ -17,4 +19,4 @@ PyMODINIT_FUNC PyInit__kernels(void) { return PyModule_Create(&ckernels_module);
 
 /* ABI version of the C functions; imcorr._native refuses a library of another version
  * (a stale build after an update) and falls back to NumPy. */
-int imcorr_abi_version(void) { return 1; }
+int imcorr_abi_version(void) { return IMCORR_ABI_VERSION; }

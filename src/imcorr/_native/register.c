@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 
+#include "kernels.h"
 #include "register_simd.h"
 
 /* one row of a strided float64/float32 image as doubles */
@@ -194,7 +195,7 @@ RG_INLINE void centred_sums(const float *v, int n, float c, double *s, double *q
  * Returns 1 if a value is NaN/Inf (the outputs are then undefined), 0 otherwise, -1 on
  * allocation failure.
  */
-RG_CLONES int imcorr_reg_prepare(const void *x, int dtype, ptrdiff_t s0, ptrdiff_t s1, int n0, int n1, int bin,
+IMCORR_HOT int imcorr_reg_prepare(const void *x, int dtype, ptrdiff_t s0, ptrdiff_t s1, int n0, int n1, int bin,
                        float *binned, const float *f0, const float *f1, float *out, double *stats) {
     int h0 = bin > 1 ? n0 / bin : n0, h1 = bin > 1 ? n1 / bin : n1;
     double *row = (double *)malloc(sizeof(double) * (size_t)n1 * 2 + sizeof(float) * (size_t)n1);
@@ -329,7 +330,7 @@ RG_INLINE double weighted_row_sum(const double *x, const double *w, int n) {
 }
 
 /* Refinement crop: out = (x - mean) * f0[i] * f1[j] (float32), mean weighted by f0^2 f1^2. */
-RG_CLONES int imcorr_reg_crop(const void *x, int dtype, ptrdiff_t s0, ptrdiff_t s1, int n0, int n1,
+IMCORR_HOT int imcorr_reg_crop(const void *x, int dtype, ptrdiff_t s0, ptrdiff_t s1, int n0, int n1,
                               const double *f0, const double *f1, float *out) {
     double *row = (double *)malloc(sizeof(double) * (size_t)n1 * 2);
     if (!row) return -1;

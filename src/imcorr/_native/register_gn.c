@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 
+#include "kernels.h"
 #include "register_simd.h"
 
 /* Row sums of m = |x + iy| (x, y: one row of C * wl): out = (sum m, sum m o1, sum m o2). */
@@ -76,10 +77,7 @@ RG_INLINE void phase_row(const float *x, const float *y, const float *c, const f
  * (r unchanged) or on allocation failure, else the number of steps taken. C * wl is formed once
  * (float32 real/imaginary planes, rows zero-padded to a multiple of RG_LANES); each step is then
  * one pass of 12 flops per frequency. Steps stop below 1e-6 px. */
-int imcorr_reg_stats(const float *A, const float *B, int n0, int m1, const double *om0, const double *om1,
-                     const double *wl, const double *bw0, int m, const double *r, double *out);
-
-RG_CLONES int imcorr_reg_newton(const float *A, const float *B, int n0, int m1, const double *om0,
+IMCORR_HOT int imcorr_reg_newton(const float *A, const float *B, int n0, int m1, const double *om0,
                                 const double *om1, const double *wl, double *r, double *Hi, int compute_hi,
                                 int steps, const double *bw0, int m, double *stats) {
     int mp = (m1 + RG_LANES - 1) / RG_LANES * RG_LANES;
@@ -222,7 +220,7 @@ RG_INLINE void stats_row(const float *a, const float *b, const float *ef, const 
  * [4..6] H00, H01, H11, [7..9] V00, V01, V11. bw0 is the 0/1 low-band weight of axis 0 and m the
  * band's length on the half axis. Two passes: the noise power on the low band (float64), then the
  * rest (float32 products, float64 row sums). */
-RG_CLONES int imcorr_reg_stats(const float *A, const float *B, int n0, int m1, const double *om0, const double *om1,
+IMCORR_HOT int imcorr_reg_stats(const float *A, const float *B, int n0, int m1, const double *om0, const double *om1,
                                const double *wl, const double *bw0, int m, const double *r, double *out) {
     double *e1 = (double *)malloc(sizeof(double) * (size_t)m1 * 2 + sizeof(float) * (size_t)m1 * 5);
     if (!e1) return -1;
