@@ -83,16 +83,17 @@ def kernel(name: str, check_env: bool = True) -> ctypes._CFuncPtr | None:
     The configured function objects are cached. ``check_env=False`` returns a kernel that is
     already cached without reading the environment again: for kernels called right after a
     check in the same operation (the registration refinement). ``name`` must be in the table
-    (KeyError otherwise).
+    (KeyError otherwise, also when the kernels are off).
     """
     fn = _kernels.get(name)
     if fn is not None and not check_env:
         return fn
+    if fn is None:
+        restype, argtypes = SIGNATURES[name]  # KeyError for a name missing from the table, on both paths
     lib = library()
     if lib is None:
         return None
     if fn is None:
-        restype, argtypes = SIGNATURES[name]
         fn = getattr(lib, name, None)
         if fn is None:  # pragma: no cover - stale build
             return None
