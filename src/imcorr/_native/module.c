@@ -1,7 +1,7 @@
 /* imcorr._native._kernels: a Python module with no Python-level functions.
  *
  * The kernels in the other files of this folder are plain C functions called through
- * ctypes (see imcorr/_native.py), which releases the GIL for the duration of each call,
+ * ctypes (see imcorr._native and kernels.h), which releases the GIL for the duration of each call,
  * so row bands run on several threads at once. This file only makes the shared library
  * an importable extension module, which is how setuptools builds and installs it.
  */

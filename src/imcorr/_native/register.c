@@ -1,6 +1,6 @@
-/* Native kernels of translation registration (imcorr.register, imcorr._register_refine).
+/* Native kernels of translation registration (imcorr.register, imcorr.register.refine).
  *
- * Plain C99 functions called through ctypes (imcorr._register_native); every one has a NumPy
+ * Plain C99 functions called through ctypes (imcorr._native.register_kernels); every one has a NumPy
  * twin that computes the same quantity (the tests run both against independent references).
  * Images are 2-D, single channel, float64 (dtype 0) or float32 (dtype 1), with arbitrary
  * element strides (s0, s1), so strided views (e.g. the real part of a complex array) are read
@@ -378,7 +378,7 @@ IMCORR_HOT int imcorr_reg_crop(const void *x, int dtype, ptrdiff_t s0, ptrdiff_t
     return 0;
 }
 
-/* The refinement's Tukey window factor (imcorr._register_dft.window_1d("tukey", j - offset, lo, hi,
+/* The refinement's Tukey window factor (imcorr.register.dft.window_1d("tukey", j - offset, lo, hi,
  * alpha) for j = 0..n-1): sin^2(pi/2 * clip(min(u, 1 - u) * 2 / alpha, 0, 1)), u = (t - lo) / (hi - lo). */
 void imcorr_reg_tukey(int n, double offset, double lo, double hi, double alpha, double *out) {
     double inv = 1.0 / (hi - lo), k = 2.0 / alpha, h = 0.5 * 3.14159265358979323846;

@@ -160,7 +160,7 @@ def stats(A, B, om0, om1, wl, bw0, m: int, r):
 
 
 def tukey(n: int, offset: float, lo: float, hi: float, alpha: float):
-    """``_register_dft.window_1d("tukey", arange(n) - offset, lo, hi, alpha)`` (float64), or None."""
+    """``register.dft.window_1d("tukey", arange(n) - offset, lo, hi, alpha)`` (float64), or None."""
     fn = _fn("imcorr_reg_tukey", recheck=False)
     if fn is None:
         return None
