@@ -1,4 +1,4 @@
-"""Native ACF kernels (src/imcorr/_c/acf.c) and their NumPy twins, against independent references."""
+"""Native ACF kernels (src/imcorr/_native/acf.c) and their NumPy twins, against independent references."""
 
 from __future__ import annotations
 
@@ -9,25 +9,11 @@ import pytest
 import scipy.signal
 
 import imcorr
-from imcorr import _native
 from imcorr._core import fft as _fft
 from imcorr.stats import effective_sample as en
 
-native = pytest.mark.skipif(not _native.available()[0], reason="native kernels not built")
 
-
-@pytest.fixture(params=["native", "numpy"])
-def path(request, monkeypatch):
-    if request.param == "native":
-        if not _native.available()[0]:
-            pytest.skip("native kernels not built")
-        monkeypatch.setenv("IMCORR_NATIVE", "1")
-    else:
-        monkeypatch.setenv("IMCORR_NATIVE", "0")
-    return request.param
-
-
-def test_power(path):
+def test_power(both_paths):
     rng = np.random.default_rng(1)
     t = (rng.normal(size=(37, 50)) + 1j * rng.normal(size=(37, 50))).astype(np.complex64)
     ref = t.real.astype(np.float64) ** 2 + t.imag.astype(np.float64) ** 2
@@ -36,7 +22,7 @@ def test_power(path):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_centre_any(path, dtype):
+def test_centre_any(both_paths, dtype):
     rng = np.random.default_rng(2)
     x = rng.normal(100.0, 5.0, (33, 45)).astype(dtype)
     xc, nonzero = en._centre_any(x, None, 61)
@@ -63,7 +49,7 @@ def _brute_class_sums(h, lags, nc):
 
 
 @pytest.mark.parametrize("shape,lags,p", [((8, 20), (5, 9), 20), ((12, 31), (11, 15), 31), ((4, 1), (3, 0), 1)])
-def test_class_sums(path, shape, lags, p):
+def test_class_sums(both_paths, shape, lags, p):
     rng = np.random.default_rng(3)
     h = rng.normal(size=(shape[0], p)).astype(np.float32)
     nc = en._folded_classes(lags)[2]
@@ -95,7 +81,7 @@ def _reference_neff(a, b):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_effective_n_against_scipy(path, dtype):
+def test_effective_n_against_scipy(both_paths, dtype):
     a, b = imcorr.gaussian_random_field_pair((40, 52), 2.0, rho=0.2, seed=4)
     a, b = (a * 10 + 50).astype(dtype), (b * 3 - 7).astype(dtype)
     got = imcorr.effective_n(a, b).n_effective
@@ -104,15 +90,14 @@ def test_effective_n_against_scipy(path, dtype):
     assert res.n_effective == pytest.approx(got, rel=1e-12)
 
 
-def test_effective_n_constant_image(path):
+def test_effective_n_constant_image(both_paths):
     a = np.ones((30, 30), np.float32)
     b = np.random.default_rng(5).normal(size=(30, 30)).astype(np.float32)
     res = imcorr.effective_n(a, b)
     assert math.isnan(res.n_effective) and "zero variance in a" in res.reason
 
 
-@native
-def test_native_matches_numpy_large(monkeypatch):
+def test_native_matches_numpy_large(native_only, monkeypatch):
     a, b = imcorr.gaussian_random_field_pair((256, 300), 3.0, rho=0.1, seed=6)
     a, b = a.astype(np.float32), b.astype(np.float32)
     lags = en._max_lags(a.shape, None)

@@ -89,7 +89,7 @@ def test_box_sum_row_blocked_2d_exact_and_thread_independent(mode, win):
 
 # ---------------------------------------------------------------- native box moments
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8, np.uint16])
-def test_box_moments_native_equals_direct_window_sums(dtype):
+def test_box_moments_native_equals_direct_window_sums(native_only, dtype):
     from numpy.lib.stride_tricks import sliding_window_view
 
     from imcorr import _native

@@ -2,7 +2,7 @@
 
 The reference takes every clipped centred window (sliding_window_view over NaN padding),
 removes its own mean and sums the products in float64: no running sums, no global centre.
-Each test runs on both paths (``IMCORR_NATIVE=0`` selects NumPy).
+Each test runs on both paths (the ``both_paths`` fixture of conftest.py; ``IMCORR_NATIVE=0`` selects NumPy).
 """
 
 import os
@@ -13,7 +13,7 @@ import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 from skimage import data
 
-from imcorr import _native, local_correlation
+from imcorr import local_correlation
 from imcorr.errors import NonFiniteError
 
 
@@ -45,17 +45,6 @@ def reference(a, b, win, mask=None):
     return np.clip(r, -1, 1)
 
 
-@pytest.fixture(params=["native", "numpy"])
-def path(request, monkeypatch):
-    if request.param == "numpy":
-        monkeypatch.setenv("IMCORR_NATIVE", "0")
-    else:
-        ok, why = _native.available()
-        if not ok:
-            pytest.fail(f"native kernels not built: {why}")
-    return request.param
-
-
 def check(res, ref, atol):
     np.testing.assert_array_equal(res.valid, ~np.isnan(ref))
     np.testing.assert_allclose(res.map, ref, atol=atol, rtol=0, equal_nan=True)
@@ -66,7 +55,7 @@ def check(res, ref, atol):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32, np.uint8, np.uint16])
-def test_many_row_bands_equal_reference(path, dtype):
+def test_many_row_bands_equal_reference(both_paths, dtype):
     # 300 rows: several 64-row bands and restarts; odd, unequal window sides
     rng = np.random.default_rng(3)
     top = 250 if dtype in (np.uint8, np.float32) else 60000
@@ -78,7 +67,7 @@ def test_many_row_bands_equal_reference(path, dtype):
     check(res, reference(a, b, (7, 11)), 1e-11)
 
 
-def test_integral_float_photo_with_flat_regions(path):
+def test_integral_float_photo_with_flat_regions(both_paths):
     # a photo stored as float32 (integer values) with saturated blocks; b is non-integral
     cam = data.camera()[:200, :300].astype(np.float32)
     cam[20:80, 30:150] = 255.0
@@ -91,7 +80,7 @@ def test_integral_float_photo_with_flat_regions(path):
     assert 0 < res.fraction_valid < 1
 
 
-def test_flat_windows_at_and_near_the_centre_value(path):
+def test_flat_windows_at_and_near_the_centre_value(both_paths):
     # flat regions exactly at and just off the image's mean level: their windows have
     # zero variance (NaN), however close the level is to the kernel's centre value
     rng = np.random.default_rng(7)
@@ -107,7 +96,7 @@ def test_flat_windows_at_and_near_the_centre_value(path):
     assert np.isnan(res.map[30, 40]) and np.isnan(res.map[115, 50]) and np.isnan(res.map[115, 130])
 
 
-def test_nearly_flat_windows_far_from_the_mean(path):
+def test_nearly_flat_windows_far_from_the_mean(both_paths):
     # tiny texture (std 1e-3) on a level far from the image mean: badly conditioned for
     # sums about a global centre; the result must still match the two-pass reference
     rng = np.random.default_rng(11)
@@ -118,7 +107,7 @@ def test_nearly_flat_windows_far_from_the_mean(path):
     check(res, reference(a, b, (5, 5)), 1e-9)
 
 
-def test_offset_float32_data(path):
+def test_offset_float32_data(both_paths):
     cam = data.camera()[100:260, 50:230].astype(np.float64)
     a = (cam * 0.01 + 60000).astype(np.float32)
     b = (cam + np.random.default_rng(2).normal(0, 5, cam.shape)).astype(np.float32)
@@ -126,7 +115,7 @@ def test_offset_float32_data(path):
     check(res, reference(a, b, (9, 9)), 1e-9)
 
 
-def test_mask_with_nan_and_sparse_windows(path):
+def test_mask_with_nan_and_sparse_windows(both_paths):
     rng = np.random.default_rng(4)
     a = rng.normal(size=(130, 90))
     b = a + 0.5 * rng.normal(size=a.shape)
@@ -138,7 +127,7 @@ def test_mask_with_nan_and_sparse_windows(path):
     check(res, reference(np.where(mask, a, 0), b, (5, 5), mask), 1e-11)
 
 
-def test_uint8_with_mask(path):
+def test_uint8_with_mask(both_paths):
     img = data.camera()[:150, :150]
     b = np.clip(img.astype(int) + np.random.default_rng(6).integers(-20, 20, img.shape), 0, 255).astype(np.uint8)
     mask = np.ones(img.shape, bool)
@@ -147,7 +136,7 @@ def test_uint8_with_mask(path):
     check(res, reference(img, b, (5, 9), mask), 1e-11)
 
 
-def test_mixed_dtypes_and_1d(path):
+def test_mixed_dtypes_and_1d(both_paths):
     rng = np.random.default_rng(8)
     a = rng.integers(0, 255, (70, 80)).astype(np.uint8)
     b = a.astype(np.float32) * 0.3 + rng.normal(0, 20, a.shape).astype(np.float32)
@@ -158,7 +147,7 @@ def test_mixed_dtypes_and_1d(path):
     check(res, reference(x, y, (21,)), 1e-11)
 
 
-def test_window_larger_than_image(path):
+def test_window_larger_than_image(both_paths):
     rng = np.random.default_rng(9)
     a = rng.normal(size=(5, 6))
     b = a + rng.normal(size=(5, 6))
@@ -169,7 +158,7 @@ def test_window_larger_than_image(path):
 
 
 @pytest.mark.parametrize("which", ["a", "b"])
-def test_nonfinite_without_mask_is_an_error(path, which):
+def test_nonfinite_without_mask_is_an_error(both_paths, which):
     a = np.random.default_rng(0).normal(size=(100, 100))
     b = a.copy()
     (a if which == "a" else b)[77, 5] = np.inf
@@ -177,7 +166,7 @@ def test_nonfinite_without_mask_is_an_error(path, which):
         local_correlation(a, b, window=5)
 
 
-def test_native_and_numpy_paths_agree(monkeypatch):
+def test_native_and_numpy_paths_agree(native_only, monkeypatch):
     rng = np.random.default_rng(10)
     a = data.camera()[::2, ::2].astype(np.float64) + rng.normal(0, 0.5, (256, 256))
     b = a + rng.normal(0, 10, a.shape)

@@ -1,7 +1,7 @@
 """Native kernels of translation registration against their NumPy twins and independent references.
 
-Every test runs with the native kernels on and off (``IMCORR_NATIVE=0``); the answers are checked
-against Fourier-shift ground truth (scipy.ndimage.fourier_shift) and NumPy formulas, never against
+The end-to-end tests run with the native kernels on and off (the ``both_paths`` fixture); the answers
+are checked against Fourier-shift ground truth (scipy.ndimage.fourier_shift) and NumPy formulas, never against
 numbers copied from imcorr's own output.
 """
 
@@ -10,13 +10,14 @@ import pytest
 from scipy import fft, ndimage
 
 import imcorr
-from imcorr import _native
 from imcorr._core.pairpool import pair
 from imcorr._native import register_kernels as rn
 from imcorr.register.coarse import bin2, windowed_f32
 from imcorr.register.dft import peak_to_sidelobe, separable_window
 
-pytestmark = pytest.mark.skipif(not _native.available()[0], reason="native kernels not built")
+# every test needs the library (native_only sets IMCORR_NATIVE=1 and skips if it is not built); the
+# both_paths tests then turn it off again for their NumPy case
+pytestmark = pytest.mark.usefixtures("native_only")
 
 
 @pytest.fixture(scope="module")
@@ -32,10 +33,8 @@ def _shifted(img, shift, pad=32):
     return fft.ifftn(ndimage.fourier_shift(spec, shift)).real[pad:-pad, pad:-pad]
 
 
-@pytest.mark.parametrize("native", ["1", "0"])
 @pytest.mark.parametrize("size", [512, 256])
-def test_estimate_shift_both_paths_meet_accuracy(monkeypatch, astro, native, size):
-    monkeypatch.setenv("IMCORR_NATIVE", native)
+def test_estimate_shift_both_paths_meet_accuracy(both_paths, astro, size):
     rng = np.random.default_rng(size)
     for _ in range(3):
         s = rng.uniform(-6, 6, 2)
@@ -68,9 +67,7 @@ def test_native_and_numpy_agree_strided_and_float32(monkeypatch, astro):
         assert out["1"].peak_to_sidelobe == pytest.approx(out["0"].peak_to_sidelobe, rel=1e-3)
 
 
-@pytest.mark.parametrize("native", ["1", "0"])
-def test_nan_and_constant_inputs(monkeypatch, astro, native):
-    monkeypatch.setenv("IMCORR_NATIVE", native)
+def test_nan_and_constant_inputs(both_paths, astro):
     a = astro.copy()
     b = _shifted(astro, (2.0, -3.0))
     b[100:110, 200:210] = np.nan
@@ -170,15 +167,13 @@ def test_pair_runs_both_and_propagates_errors():
         pair(lambda: 1, lambda: {}[0])
 
 
-@pytest.mark.parametrize("native", ["1", "0"])
-def test_coarse_level_fine_textures(monkeypatch, native):
+def test_coarse_level_fine_textures(both_paths):
     """512^2 textures register at full accuracy; fine high-pass texture falls back to 2x2 binning."""
     from skimage import data
 
     from imcorr.register.coarse import coarse_input
     from imcorr.register.translation import _KEEP_MIN
 
-    monkeypatch.setenv("IMCORR_NATIVE", native)
     rng = np.random.default_rng(3)
     noise = rng.normal(0, 50, (512, 512))
     fine = noise - ndimage.gaussian_filter(noise, 1.5)  # keeps ~13% of its variance under 4x4 binning
@@ -201,12 +196,10 @@ def test_tukey_window_matches_reference():
         np.testing.assert_allclose(rn.tukey(n, o, 1.0, n - 2.0, 0.3), expected, atol=1e-14)
 
 
-@pytest.mark.parametrize("native", ["1", "0"])
-def test_fallback_seed_from_2x2_level(monkeypatch, astro, native):
+def test_fallback_seed_from_2x2_level(both_paths, monkeypatch, astro):
     """When the lean refinement fails after 4x4 binning, the DFT seed comes from the 2x2-binned level."""
     from imcorr.register import translation as register
 
-    monkeypatch.setenv("IMCORR_NATIVE", native)
     s = (10.3, -7.6)
     mov = _shifted(astro, s)
     reg = imcorr.Registrar(astro)

@@ -33,7 +33,6 @@ Implementation (speed)
 
 from __future__ import annotations
 
-import ctypes
 import math
 import os
 import threading
@@ -498,8 +497,6 @@ def weighted_window_sum(x: np.ndarray, weights_per_axis) -> np.ndarray:
 
 _BM_SUFFIX = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64", np.dtype(np.uint8): "u8",
               np.dtype(np.uint16): "u16"}
-_BM_ARGS = [ctypes.c_void_p, ctypes.c_ssize_t, ctypes.c_ssize_t, ctypes.c_ssize_t, ctypes.c_ssize_t,
-            ctypes.c_ssize_t, ctypes.c_double, ctypes.c_void_p, ctypes.c_void_p]
 
 
 def box_moments_native(x: np.ndarray, g: float, window: Sequence[int], out1: np.ndarray | None = None,
@@ -520,7 +517,7 @@ def box_moments_native(x: np.ndarray, g: float, window: Sequence[int], out1: np.
     oshape = (x.shape[0] - ty + 1, x.shape[1] - tx + 1)
     if min(oshape) < 1:
         return None
-    fn = _native.function(f"imcorr_box_moments_{_BM_SUFFIX[x.dtype]}", ctypes.c_int, _BM_ARGS)
+    fn = _native.kernel(f"imcorr_box_moments_{_BM_SUFFIX[x.dtype]}")
     if fn is None:
         return None
     s1 = np.empty(oshape) if out1 is None else out1

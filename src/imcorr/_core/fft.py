@@ -15,7 +15,6 @@ Policy
 
 from __future__ import annotations
 
-import ctypes
 import os
 import threading
 from collections.abc import Sequence
@@ -247,10 +246,6 @@ def autocorrelation_head_real(
     return sfft.irfft(head, n=shape[-1], axis=-1, workers=w)
 
 
-_P = ctypes.c_void_p
-_SZ = ctypes.c_ssize_t
-
-
 def _transpose_into(src: np.ndarray, dst: np.ndarray, block: int = 64) -> None:
     """``dst[:, :src.shape[0]] = src.T`` in cache-sized blocks (a plain ``.T`` copy is ~2x slower)."""
     n = src.shape[0]
@@ -264,7 +259,7 @@ def _power_into(t: np.ndarray, out: np.ndarray) -> np.ndarray:
     squares and an add on a float view of ``t`` (which overwrites ``t``)."""
     fn = None
     if t.dtype == np.complex64 and t.flags.c_contiguous and out.flags.c_contiguous and out.dtype == np.float32:
-        fn = _native.function("imcorr_acf_power_c64", None, [_P, _P, _SZ])
+        fn = _native.kernel("imcorr_acf_power_c64")
     if fn is not None:
         fn(t.ctypes.data, out.ctypes.data, t.size)
         return out

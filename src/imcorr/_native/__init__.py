@@ -8,6 +8,11 @@ bands on a thread pool.
 Every caller keeps its NumPy path, and the tests run both paths against the same
 independent references. ``IMCORR_NATIVE=0`` in the environment turns the native
 kernels off (the NumPy paths are used); :func:`available` tells which is in use.
+
+The C prototypes are in ``kernels.h``; their ctypes twins in one table,
+:data:`imcorr._native.signatures.SIGNATURES`, which ``tests/test_native_signatures.py``
+checks against the header. Callers get a kernel, configured from that table, by
+:func:`kernel`.
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ import ctypes
 import importlib.util
 import os
 
-__all__ = ["available", "enabled", "function", "library"]
+from imcorr._native.signatures import ABI_VERSION, SIGNATURES
 
-_ABI_VERSION = 1
+__all__ = ["ABI_VERSION", "available", "enabled", "kernel", "library"]
+
+_kernels: dict[str, ctypes._CFuncPtr] = {}  # name -> function with its signature set, filled on first use
 _lib: ctypes.CDLL | None = None
 _tried = False
 _why = ""
@@ -42,8 +49,8 @@ def _load() -> ctypes.CDLL | None:
     except (OSError, AttributeError) as exc:  # pragma: no cover - broken build
         _why = f"imcorr._native._kernels could not be loaded: {exc}"
         return None
-    if version != _ABI_VERSION:  # pragma: no cover - stale build
-        _why = f"imcorr._native._kernels has ABI {version}, expected {_ABI_VERSION}: reinstall imcorr"
+    if version != ABI_VERSION:  # pragma: no cover - stale build
+        _why = f"imcorr._native._kernels has ABI {version}, expected {ABI_VERSION}: reinstall imcorr"
         return None
     _lib = lib
     return lib
@@ -69,14 +76,28 @@ def available() -> tuple[bool, str]:
     return lib is not None, "" if lib is not None else _why
 
 
-def function(name: str, restype, argtypes) -> ctypes._CFuncPtr | None:
-    """The native function ``name`` with its ctypes signature set, or None."""
+def kernel(name: str, check_env: bool = True) -> ctypes._CFuncPtr | None:
+    """The native kernel ``name`` with its signature from :data:`~imcorr._native.signatures.SIGNATURES`, or None.
+
+    None when the library is not built or (read on every call) turned off by ``IMCORR_NATIVE=0``.
+    The configured function objects are cached. ``check_env=False`` returns a kernel that is
+    already cached without reading the environment again: for kernels called right after a
+    check in the same operation (the registration refinement). ``name`` must be in the table
+    (KeyError otherwise, also when the kernels are off).
+    """
+    fn = _kernels.get(name)
+    if fn is not None and not check_env:
+        return fn
+    if fn is None:
+        restype, argtypes = SIGNATURES[name]  # KeyError for a name missing from the table, on both paths
     lib = library()
     if lib is None:
         return None
-    fn = getattr(lib, name, None)
-    if fn is None:  # pragma: no cover - stale build
-        return None
-    fn.restype = restype
-    fn.argtypes = argtypes
+    if fn is None:
+        fn = getattr(lib, name, None)
+        if fn is None:  # pragma: no cover - stale build
+            return None
+        fn.restype = restype
+        fn.argtypes = argtypes
+        _kernels[name] = fn
     return fn

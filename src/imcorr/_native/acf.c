@@ -1,5 +1,5 @@
-/* Memory-bound steps of the 2-D autocorrelation pipeline (imcorr._fft._autocorrelation_head_2d
- * and imcorr._effective_n); a tiled C transpose was measured slower than the NumPy blocked one
+/* Memory-bound steps of the 2-D autocorrelation pipeline (imcorr._core.fft._autocorrelation_head_2d
+ * and imcorr.stats.effective_sample); a tiled C transpose was measured slower than the NumPy blocked one
  * (memory-bound), so there is none: the native paths of
  *
  *   imcorr_acf_power_c64       dst[i] = re(src[i])^2 + im(src[i])^2 (float32, like the NumPy
@@ -8,7 +8,7 @@
  *                              the mean is accumulated in float64; returns 1 if any output is
  *                              nonzero, else 0
  *   imcorr_acf_class_sums_2d   distance-class sums of a 2-D lag-symmetric head (the folded box
- *                              of imcorr._effective_n._class_sums), float64 accumulation
+ *                              of imcorr.stats.effective_sample._class_sums), float64 accumulation
  *
  * Every function has a NumPy twin in the callers; the tests run both against independent
  * references.
@@ -17,13 +17,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__ELF__)
-#define ACF_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define ACF_CLONES
-#endif
+#include "kernels.h"
 
-ACF_CLONES void imcorr_acf_power_c64(const float *restrict src, float *restrict dst, ptrdiff_t n)
+IMCORR_HOT void imcorr_acf_power_c64(const float *restrict src, float *restrict dst, ptrdiff_t n)
 {
     for (ptrdiff_t i = 0; i < n; i++) {
         const float re = src[2 * i], im = src[2 * i + 1];
@@ -33,7 +29,7 @@ ACF_CLONES void imcorr_acf_power_c64(const float *restrict src, float *restrict 
 }
 
 #define ACF_CENTRE(NAME, T)                                                                                       \
-    ACF_CLONES int NAME(const T *x, ptrdiff_t ny, ptrdiff_t nx, ptrdiff_t xstride, float *out, ptrdiff_t ostride) \
+    IMCORR_HOT int NAME(const T *x, ptrdiff_t ny, ptrdiff_t nx, ptrdiff_t xstride, float *out, ptrdiff_t ostride) \
     {                                                                                                             \
         double acc[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};                                                 \
         double tot = 0.0;                                                                                         \
@@ -88,7 +84,7 @@ ACF_CENTRE(imcorr_acf_centre_f64, double)
 /* h: rows x p float32, C-contiguous, lags 0 .. rows - 1 on axis 0 and every circular lag (period p)
  * on axis 1. out[c] (nc entries, zeroed here) = sum over the box |k0| <= lag0, |k1| <= lag1 of
  * h[|k0|, k1 mod p] over the lags of class c = ceil(|k|) (the k0 < 0 half is the k0 > 0 half by lag
- * symmetry), as in imcorr._effective_n._class_sums. For integer k, ceil(|k| - 1e-9) there is the
+ * symmetry), as in imcorr.stats.effective_sample._class_sums. For integer k, ceil(|k| - 1e-9) there is the
  * smallest integer c with c^2 >= |k|^2, found here in exact integer arithmetic (c only grows along a
  * row). Returns -1 if a class is out of range. */
 int imcorr_acf_class_sums_2d(const float *h, ptrdiff_t p, ptrdiff_t lag0, ptrdiff_t lag1, double *out, ptrdiff_t nc)

@@ -1,12 +1,12 @@
 /* Valid-mode window sums of d = x - g and d^2 over a 2-D array: the native path of
- * imcorr._boxsum.box_moments (template matching's local moments).
+ * imcorr._core.boxsum.box_moments_native (template matching's local moments).
  *
  * x is ny x nx with a row stride of `stride` elements; the outputs s1, s2 are
  * (ny - ty + 1) x (nx - tx + 1), C-contiguous; element (i, j) sums rows [i, i + ty) and
  * columns [j, j + tx). Column sums slide down the rows (one row in, one out) and row sums
  * slide along each row, so the cost does not depend on the window (Crow 1984). The float64
  * sums are never restarted: their rounding stays within the running-sum bound the callers
- * use (16 eps (ny + nx) n max d^2, imcorr._match_core.box_tolerance), and integer-valued
+ * use (16 eps (ny + nx) n max d^2, imcorr.match.valid_correlation.box_tolerance), and integer-valued
  * d (integer data, integer g) are summed exactly.
  *
  * Returns 0, or -1 if memory could not be allocated.
@@ -15,14 +15,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__ELF__)
-#define BM_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define BM_CLONES
-#endif
+#include "kernels.h"
 
 #define BM_DEFINE(NAME, T)                                                                                        \
-    BM_CLONES int NAME(const T *x, ptrdiff_t stride, ptrdiff_t ny, ptrdiff_t nx, ptrdiff_t ty, ptrdiff_t tx,      \
+    IMCORR_HOT int NAME(const T *x, ptrdiff_t stride, ptrdiff_t ny, ptrdiff_t nx, ptrdiff_t ty, ptrdiff_t tx,      \
                        double g, double *s1, double *s2)                                                          \
     {                                                                                                             \
         const ptrdiff_t oy = ny - ty + 1, ox = nx - tx + 1;                                                       \

@@ -31,6 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels.h"
+
 #define LP_RESTART 64
 #define LP_CHUNK 32 /* pixels per shift in the recompute of flagged runs */
 #define LP_REDO 2.0 /* marks a pixel for the direct recompute (r itself is in [-1, 1]) */
@@ -47,12 +49,6 @@
 #define LP_CAT_(a, b) a##b
 #define LP_CAT(a, b) LP_CAT_(a, b)
 
-/* AVX2 and baseline builds of each kernel, picked at load time (GCC/Clang on ELF). */
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__ELF__)
-#define LP_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define LP_CLONES
-#endif
 /* helpers are inlined into each clone, so they are vectorised for its target; the window
  * recompute may reassociate its sums (any order is as accurate) */
 #if defined(__GNUC__)

@@ -221,7 +221,7 @@ LP_INLINE void LP_CAT(LP_NAME, _redo)(const LP_T *a, const LP_T *b, const uint8_
     }
 }
 
-LP_CLONES
+IMCORR_HOT
 int LP_NAME(const LP_T *a, const LP_T *b, const uint8_t *mask, ptrdiff_t ny, ptrdiff_t nx, ptrdiff_t ry,
             ptrdiff_t rx, double ga, double gb, int integral, double lim, double ba, double bb, double flag,
             ptrdiff_t r0, ptrdiff_t r1, double *out, uint8_t *valid, double *totals)

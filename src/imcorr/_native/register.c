@@ -1,6 +1,6 @@
-/* Native kernels of translation registration (imcorr.register, imcorr._register_refine).
+/* Native kernels of translation registration (imcorr.register, imcorr.register.refine).
  *
- * Plain C99 functions called through ctypes (imcorr._register_native); every one has a NumPy
+ * Plain C99 functions called through ctypes (imcorr._native.register_kernels); every one has a NumPy
  * twin that computes the same quantity (the tests run both against independent references).
  * Images are 2-D, single channel, float64 (dtype 0) or float32 (dtype 1), with arbitrary
  * element strides (s0, s1), so strided views (e.g. the real part of a complex array) are read
@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 
+#include "kernels.h"
 #include "register_simd.h"
 
 /* one row of a strided float64/float32 image as doubles */
@@ -194,7 +195,7 @@ RG_INLINE void centred_sums(const float *v, int n, float c, double *s, double *q
  * Returns 1 if a value is NaN/Inf (the outputs are then undefined), 0 otherwise, -1 on
  * allocation failure.
  */
-RG_CLONES int imcorr_reg_prepare(const void *x, int dtype, ptrdiff_t s0, ptrdiff_t s1, int n0, int n1, int bin,
+IMCORR_HOT int imcorr_reg_prepare(const void *x, int dtype, ptrdiff_t s0, ptrdiff_t s1, int n0, int n1, int bin,
                        float *binned, const float *f0, const float *f1, float *out, double *stats) {
     int h0 = bin > 1 ? n0 / bin : n0, h1 = bin > 1 ? n1 / bin : n1;
     double *row = (double *)malloc(sizeof(double) * (size_t)n1 * 2 + sizeof(float) * (size_t)n1);
@@ -329,7 +330,7 @@ RG_INLINE double weighted_row_sum(const double *x, const double *w, int n) {
 }
 
 /* Refinement crop: out = (x - mean) * f0[i] * f1[j] (float32), mean weighted by f0^2 f1^2. */
-RG_CLONES int imcorr_reg_crop(const void *x, int dtype, ptrdiff_t s0, ptrdiff_t s1, int n0, int n1,
+IMCORR_HOT int imcorr_reg_crop(const void *x, int dtype, ptrdiff_t s0, ptrdiff_t s1, int n0, int n1,
                               const double *f0, const double *f1, float *out) {
     double *row = (double *)malloc(sizeof(double) * (size_t)n1 * 2);
     if (!row) return -1;
@@ -377,7 +378,7 @@ RG_CLONES int imcorr_reg_crop(const void *x, int dtype, ptrdiff_t s0, ptrdiff_t 
     return 0;
 }
 
-/* The refinement's Tukey window factor (imcorr._register_dft.window_1d("tukey", j - offset, lo, hi,
+/* The refinement's Tukey window factor (imcorr.register.dft.window_1d("tukey", j - offset, lo, hi,
  * alpha) for j = 0..n-1): sin^2(pi/2 * clip(min(u, 1 - u) * 2 / alpha, 0, 1)), u = (t - lo) / (hi - lo). */
 void imcorr_reg_tukey(int n, double offset, double lo, double hi, double alpha, double *out) {
     double inv = 1.0 / (hi - lo), k = 2.0 / alpha, h = 0.5 * 3.14159265358979323846;

@@ -1,10 +1,11 @@
 /* Native Gauss-Newton and peak/uncertainty kernels of the translation refinement
- * (imcorr._register_refine; ctypes wrappers in imcorr._register_native). Spectra are C-contiguous
+ * (imcorr.register.refine; ctypes wrappers in imcorr._native.register_kernels). Spectra are C-contiguous
  * complex64 arrays in rfft layout (n0 rows of m1 = n1 // 2 + 1 half-axis columns). */
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 
+#include "kernels.h"
 #include "register_simd.h"
 
 /* Row sums of m = |x + iy| (x, y: one row of C * wl): out = (sum m, sum m o1, sum m o2). */
@@ -71,15 +72,12 @@ RG_INLINE void phase_row(const float *x, const float *y, const float *c, const f
 }
 
 /* Gauss-Newton maximisation of f(r) = sum_k wl * Re(C exp(-i w.r)), C = A conj(B) (see
- * imcorr._register_refine._newton, which this reproduces). With compute_hi the inverse of the
+ * imcorr.register.refine._newton, which this reproduces). With compute_hi the inverse of the
  * curvature -sum |C| w w^T wl is computed into Hi (row-major 2x2); returns -1 if it is singular
  * (r unchanged) or on allocation failure, else the number of steps taken. C * wl is formed once
  * (float32 real/imaginary planes, rows zero-padded to a multiple of RG_LANES); each step is then
  * one pass of 12 flops per frequency. Steps stop below 1e-6 px. */
-int imcorr_reg_stats(const float *A, const float *B, int n0, int m1, const double *om0, const double *om1,
-                     const double *wl, const double *bw0, int m, const double *r, double *out);
-
-RG_CLONES int imcorr_reg_newton(const float *A, const float *B, int n0, int m1, const double *om0,
+IMCORR_HOT int imcorr_reg_newton(const float *A, const float *B, int n0, int m1, const double *om0,
                                 const double *om1, const double *wl, double *r, double *Hi, int compute_hi,
                                 int steps, const double *bw0, int m, double *stats) {
     int mp = (m1 + RG_LANES - 1) / RG_LANES * RG_LANES;
@@ -217,12 +215,12 @@ RG_INLINE void stats_row(const float *a, const float *b, const float *ef, const 
     }
 }
 
-/* Peak and uncertainty sums of the refinement at crop shift r (see _register_refine._uncertainty).
+/* Peak and uncertainty sums of the refinement at crop shift r (see register.refine._uncertainty).
  * out: [0] num = Re sum wl C e, [1] sum wl |A|^2, [2] sum wl |B|^2, [3] n_tot (noise power),
  * [4..6] H00, H01, H11, [7..9] V00, V01, V11. bw0 is the 0/1 low-band weight of axis 0 and m the
  * band's length on the half axis. Two passes: the noise power on the low band (float64), then the
  * rest (float32 products, float64 row sums). */
-RG_CLONES int imcorr_reg_stats(const float *A, const float *B, int n0, int m1, const double *om0, const double *om1,
+IMCORR_HOT int imcorr_reg_stats(const float *A, const float *B, int n0, int m1, const double *om0, const double *om1,
                                const double *wl, const double *bw0, int m, const double *r, double *out) {
     double *e1 = (double *)malloc(sizeof(double) * (size_t)m1 * 2 + sizeof(float) * (size_t)m1 * 5);
     if (!e1) return -1;

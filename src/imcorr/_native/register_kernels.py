@@ -1,4 +1,4 @@
-"""ctypes wrappers of the native translation-registration kernels (``src/imcorr/_c/register.c``, ``register_gn.c``).
+"""ctypes wrappers of the native translation-registration kernels (``_native/register.c``, ``register_gn.c``).
 
 Each wrapper returns None when the kernel cannot be used (native kernels not built or turned
 off by ``IMCORR_NATIVE=0``; an unsupported dtype or layout); the caller then runs its NumPy twin,
@@ -11,49 +11,22 @@ arrays with any strides; spectra are C-contiguous complex64.
 
 from __future__ import annotations
 
-import ctypes
-
 import numpy as np
 
 from imcorr import _native
 
 __all__ = ["image_ok", "prepare", "crosspower", "peak", "grad_marginals", "crop", "newton", "stats", "tukey"]
 
-_P = ctypes.c_void_p
-_I = ctypes.c_int
-_S = ctypes.c_ssize_t
-_SIGNATURES = {
-    "imcorr_reg_prepare": (_I, [_P, _I, _S, _S, _I, _I, _I, _P, _P, _P, _P, _P]),
-    "imcorr_reg_crosspower": (None, [_P, _P, _S, _I]),
-    "imcorr_reg_peak": (None, [_P, _I, _I, _I, _P]),
-    "imcorr_reg_grad_marginals": (_I, [_P, _I, _S, _S, _I, _I, _P, _P]),
-    "imcorr_reg_crop": (_I, [_P, _I, _S, _S, _I, _I, _P, _P, _P]),
-    "imcorr_reg_newton": (_I, [_P, _P, _I, _I, _P, _P, _P, _P, _P, _I, _I, _P, _I, _P]),
-    "imcorr_reg_stats": (_I, [_P, _P, _I, _I, _P, _P, _P, _P, _I, _P, _P]),
-    "imcorr_reg_tukey": (None, [_I, ctypes.c_double, ctypes.c_double, ctypes.c_double, ctypes.c_double, _P]),
-}
-_functions: dict = {}
 _DTYPES = {np.dtype(np.float64): 0, np.dtype(np.float32): 1}
 
 
 def _fn(name: str, recheck: bool = True):
-    """The configured native function, or None (``_native.library()`` reads IMCORR_NATIVE on every call).
+    """The configured native kernel, or None (:func:`imcorr._native.kernel`, which reads IMCORR_NATIVE).
 
     ``recheck=False``: the kernels that are only called after :func:`image_ok` said yes in the same
     registration call skip the repeated environment read (~3 us each with cold caches).
     """
-    fn = _functions.get(name)
-    if fn is not None and not recheck:
-        return fn
-    if _native.library() is None:
-        return None
-    if fn is None:
-        restype, argtypes = _SIGNATURES[name]
-        fn = _native.function(name, restype, argtypes)
-        if fn is None:  # pragma: no cover - stale build without this kernel
-            return None
-        _functions[name] = fn
-    return fn
+    return _native.kernel(name, check_env=recheck)
 
 
 def _ptr(a: np.ndarray) -> int:
@@ -187,7 +160,7 @@ def stats(A, B, om0, om1, wl, bw0, m: int, r):
 
 
 def tukey(n: int, offset: float, lo: float, hi: float, alpha: float):
-    """``_register_dft.window_1d("tukey", arange(n) - offset, lo, hi, alpha)`` (float64), or None."""
+    """``register.dft.window_1d("tukey", arange(n) - offset, lo, hi, alpha)`` (float64), or None."""
     fn = _fn("imcorr_reg_tukey", recheck=False)
     if fn is None:
         return None

@@ -1,19 +1,16 @@
-/* Shared by register.c and register_gn.c: target clones and RG_LANES-wide float32 vector types. */
+/* Shared by register.c and register_gn.c: RG_LANES-wide float32 vector types. */
 #ifndef IMCORR_REGISTER_SIMD_H
 #define IMCORR_REGISTER_SIMD_H
 
 #include <stddef.h>
 
-/* AVX2 and baseline builds of the registration kernels, picked at load time (GCC/Clang on ELF). Their
+#include "kernels.h"
+
+/* The registration kernels are built for AVX2 and the baseline (IMCORR_HOT, kernels.h). Their
  * row loops keep RG_LANES independent float32 partial sums per quantity (GCC/Clang vector types:
  * one AVX register, two SSE registers in the baseline clone), so they vectorise without
  * reassociation; the partial sums are added in float64 per row. Rows are zero-padded to a multiple
  * of RG_LANES. Other compilers get the same arithmetic as plain loops. */
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__ELF__)
-#define RG_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define RG_CLONES
-#endif
 #define RG_LANES 8
 #if defined(__GNUC__)
 #define RG_VECTOR 1

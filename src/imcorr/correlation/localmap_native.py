@@ -1,6 +1,6 @@
 """Native (C) path of :func:`imcorr.local_correlation` for 1-D and 2-D inputs.
 
-The kernel (``src/imcorr/_c/localmap.c``) computes the five window sums by running
+The kernel (``src/imcorr/_native/localmap.c``) computes the five window sums by running
 column and row sums and the Pearson r in one pass per row band, on the shared thread
 pool (ctypes releases the GIL). It reads uint8, uint16, float32 and float64 directly;
 other dtypes are cast once. Integer-valued inputs (any dtype) get exact integer sums;
@@ -10,7 +10,6 @@ centre value) directly. See the C file for the contract.
 
 from __future__ import annotations
 
-import ctypes
 import math
 import os
 
@@ -22,10 +21,6 @@ from imcorr.errors import MemoryLimitError
 
 __all__: list[str] = []
 
-_P = ctypes.c_void_p
-_N = ctypes.c_ssize_t
-_D = ctypes.c_double
-_ARGS = [_P, _P, _P, _N, _N, _N, _N, _D, _D, ctypes.c_int, _D, _D, _D, _D, _N, _N, _P, _P, _P]
 _SUFFIX = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64", np.dtype(np.uint8): "u8",
            np.dtype(np.uint16): "u16"}
 _BAND_ALIGN = 64  # the kernel restarts its float sums every 64 rows: bands on that grid cost nothing extra
@@ -73,7 +68,7 @@ def local_pearson_native(a: np.ndarray, b: np.ndarray, m: np.ndarray | None, win
     if a.ndim not in (1, 2) or a.size == 0:
         return None
     dt = _common_dtype(a, b)
-    fn = _native.function(f"imcorr_local_pearson_{_SUFFIX[dt]}", ctypes.c_int, _ARGS)
+    fn = _native.kernel(f"imcorr_local_pearson_{_SUFFIX[dt]}")
     if fn is None:
         return None
     shape = a.shape

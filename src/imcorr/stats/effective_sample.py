@@ -42,7 +42,6 @@ References
 
 from __future__ import annotations
 
-import ctypes
 import dataclasses
 import functools
 import math
@@ -178,15 +177,12 @@ def _fold_lags(head: np.ndarray, fshape, lags) -> np.ndarray:
     return h
 
 
-_P, _SZ = ctypes.c_void_p, ctypes.c_ssize_t
-
-
 def _class_sums_native(full: np.ndarray, fshape, lags) -> np.ndarray | None:
     """:func:`_class_sums` of a 2-D float32 head by the native kernel, or None when it does not apply."""
     if (full.ndim != 2 or full.dtype != np.float32 or not full.flags.c_contiguous
             or full.shape[1] != int(fshape[1]) or full.shape[0] < lags[0] + 1 or 2 * lags[1] >= full.shape[1]):
         return None
-    fn = _native.function("imcorr_acf_class_sums_2d", ctypes.c_int, [_P, _SZ, _SZ, _SZ, _P, _SZ])
+    fn = _native.kernel("imcorr_acf_class_sums_2d")
     if fn is None:
         return None
     nc = _folded_classes(tuple(lags))[2]
@@ -332,7 +328,7 @@ def _centre_any(x: np.ndarray, m: np.ndarray | None, pad_last: int) -> tuple[np.
     if m is None and x.ndim == 2 and x.dtype in (np.float32, np.float64) and x.strides[1] == x.itemsize \
             and x.strides[0] % x.itemsize == 0 and pad_last >= x.shape[1]:
         sfx = "f32" if x.dtype == np.float32 else "f64"
-        fn = _native.function(f"imcorr_acf_centre_{sfx}", ctypes.c_int, [_P, _SZ, _SZ, _SZ, _P, _SZ])
+        fn = _native.kernel(f"imcorr_acf_centre_{sfx}")
     if fn is None:
         xc = _centre(x, m, pad_last=pad_last, scratch=True)
         return xc, bool(np.any(xc))
