@@ -76,18 +76,14 @@ def available() -> tuple[bool, str]:
     return lib is not None, "" if lib is not None else _why
 
 
-def kernel(name: str, check_env: bool = True) -> ctypes._CFuncPtr | None:
+def kernel(name: str) -> ctypes._CFuncPtr | None:
     """The native kernel ``name`` with its signature from :data:`~imcorr._native.signatures.SIGNATURES`, or None.
 
     None when the library is not built or (read on every call) turned off by ``IMCORR_NATIVE=0``.
-    The configured function objects are cached. ``check_env=False`` returns a kernel that is
-    already cached without reading the environment again: for kernels called right after a
-    check in the same operation (the registration refinement). ``name`` must be in the table
-    (KeyError otherwise, also when the kernels are off).
+    The configured function objects are cached. ``name`` must be in the table (KeyError otherwise,
+    also when the kernels are off).
     """
     fn = _kernels.get(name)
-    if fn is not None and not check_env:
-        return fn
     if fn is None:
         restype, argtypes = SIGNATURES[name]  # KeyError for a name missing from the table, on both paths
     lib = library()

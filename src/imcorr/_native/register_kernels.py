@@ -20,13 +20,9 @@ __all__ = ["image_ok", "prepare", "crosspower", "peak", "grad_marginals", "crop"
 _DTYPES = {np.dtype(np.float64): 0, np.dtype(np.float32): 1}
 
 
-def _fn(name: str, recheck: bool = True):
-    """The configured native kernel, or None (:func:`imcorr._native.kernel`, which reads IMCORR_NATIVE).
-
-    ``recheck=False``: the kernels that are only called after :func:`image_ok` said yes in the same
-    registration call skip the repeated environment read (~3 us each with cold caches).
-    """
-    return _native.kernel(name, check_env=recheck)
+def _fn(name: str):
+    """The configured native kernel, or None (:func:`imcorr._native.kernel`, which reads IMCORR_NATIVE)."""
+    return _native.kernel(name)
 
 
 def _ptr(a: np.ndarray) -> int:
@@ -102,7 +98,7 @@ def peak(surface: np.ndarray, exclude: int = 5):
 
 def grad_marginals(sample: np.ndarray):
     """Per-row and per-column gradient energy of a 2-D sample (see ``_overlap_box``), or None."""
-    fn = _fn("imcorr_reg_grad_marginals", recheck=False)
+    fn = _fn("imcorr_reg_grad_marginals")
     img = _image(sample)
     if fn is None or img is None or min(sample.shape) < 1:
         return None
@@ -114,7 +110,7 @@ def grad_marginals(sample: np.ndarray):
 
 def crop(x: np.ndarray, f0: np.ndarray, f1: np.ndarray):
     """``(x - mean) * outer(f0, f1)`` as float32, the mean weighted by ``outer(f0, f1)**2``; or None."""
-    fn = _fn("imcorr_reg_crop", recheck=False)
+    fn = _fn("imcorr_reg_crop")
     img = _image(x)
     if fn is None or img is None:
         return None
@@ -132,7 +128,7 @@ def newton(A, B, om0, om1, wl, r0, Hi, steps: int = 4, band=None):
     With ``band = (bw0, m)`` the same call returns the :func:`stats` sums at the final ``r`` (else
     ``sums`` is None): one pass less over the spectra when this is the refinement's last step.
     """
-    fn = _fn("imcorr_reg_newton", recheck=False)
+    fn = _fn("imcorr_reg_newton")
     r = np.array(r0, dtype=np.float64)
     compute = Hi is None
     H = np.empty(4) if compute else np.ascontiguousarray(Hi, dtype=np.float64).ravel().copy()
@@ -150,7 +146,7 @@ def newton(A, B, om0, om1, wl, r0, Hi, steps: int = 4, band=None):
 
 def stats(A, B, om0, om1, wl, bw0, m: int, r):
     """Sums of the refinement's peak and uncertainty (see ``imcorr_reg_stats``): a length-10 array."""
-    fn = _fn("imcorr_reg_stats", recheck=False)
+    fn = _fn("imcorr_reg_stats")
     out = np.empty(10)
     r = np.ascontiguousarray(r, dtype=np.float64)
     if fn(_ptr(A), _ptr(B), A.shape[0], A.shape[1], _ptr(om0), _ptr(om1), _ptr(wl), _ptr(bw0), m, _ptr(r),
@@ -161,7 +157,7 @@ def stats(A, B, om0, om1, wl, bw0, m: int, r):
 
 def tukey(n: int, offset: float, lo: float, hi: float, alpha: float):
     """``register.dft.window_1d("tukey", arange(n) - offset, lo, hi, alpha)`` (float64), or None."""
-    fn = _fn("imcorr_reg_tukey", recheck=False)
+    fn = _fn("imcorr_reg_tukey")
     if fn is None:
         return None
     out = np.empty(n)
