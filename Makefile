@@ -37,6 +37,8 @@ test: $(STAMP_DEV)
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -n $(PYTEST_WORKERS) tests
+	@echo '--- the Examples sections of the docstrings (doctests)'
+	$(PY) -m pytest -q -p no:cacheprovider --doctest-modules src/imcorr
 	@echo '--- the same suite on the NumPy twins of the native kernels (IMCORR_NATIVE=0)'
 	IMCORR_NATIVE=0 $(PY) -m pytest -n $(PYTEST_WORKERS) -q tests
 

@@ -162,6 +162,14 @@ def keypoint_similarity(
            alternative to SIFT or SURF", ICCV 2011. doi:10.1109/ICCV.2011.6126544
     .. [3] M. A. Fischler, R. C. Bolles, "Random Sample Consensus", Commun. ACM 24(6),
            381-395, 1981. doi:10.1145/358669.358692
+
+    Examples
+    --------
+    >>> import imcorr
+    >>> from skimage import data
+    >>> res = imcorr.keypoint_similarity(data.camera(), data.camera())  # needs OpenCV (the opencv extra)
+    >>> res.score, res.n_inliers == res.n_matches  # an image against itself: every match is an inlier
+    (1.0, True)
     """
     if detector not in _DETECTORS:
         raise InputError(f"detector: unknown {detector!r}; choose 'orb' or 'sift'")

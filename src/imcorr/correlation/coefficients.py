@@ -335,6 +335,15 @@ def cross_correlate(a, b, mode: str = "full", *, normalize: str | None = None) -
     ``b**2`` come from the shared box-sum kernel (:mod:`imcorr._core.boxsum`), after
     removing each array's global mean so that offset data (e.g. 60000 +- 5) does not
     cancel catastrophically.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import imcorr
+    >>> a = np.array([0.0, 1.0, 0.0, 0.0])
+    >>> b = np.array([1.0, 0.0])
+    >>> np.round(imcorr.cross_correlate(a, b, mode="valid"), 12) + 0.0  # out[k] = sum_n a[n + k] * b[n]
+    array([0., 1., 0.])
     """
     if mode not in ("full", "same", "valid"):
         raise InputError(f"mode: must be 'full', 'same' or 'valid', got {mode!r}")

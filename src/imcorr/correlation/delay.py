@@ -123,6 +123,16 @@ def estimate_delay(x, y, *, fs: float = 1.0, max_lag: float | None = None, norma
     -----
     The cross-correlation is :func:`imcorr.cross_correlate` (FFT; ZNCC from box sums).
     Signals are not detrended beyond the mean removal that ZNCC implies.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import imcorr
+    >>> t = np.arange(200)
+    >>> x = np.sin(2 * np.pi * t / 50.0) + np.sin(2 * np.pi * t / 17.0)
+    >>> y = np.roll(x, 5)  # y lags x by 5 samples
+    >>> imcorr.estimate_delay(x, y, max_lag=20).integer_lag
+    5
     """
     x = _signal(x, "x")
     y = _signal(y, "y")

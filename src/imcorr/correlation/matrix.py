@@ -116,6 +116,17 @@ def correlation_matrix(image, *, axis: str = "columns", method: str = "pearson")
     -------
     CorrelationMatrix
         With :meth:`~CorrelationMatrix.top_pairs` for the strongest pairs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import imcorr
+    >>> img = np.array([[1.0, 2.0, 4.0], [2.0, 4.0, 3.0], [3.0, 6.0, 1.0]])
+    >>> m = imcorr.correlation_matrix(img, axis="columns")
+    >>> np.round(m.matrix, 3)  # column 1 = 2 x column 0; column 2 = 5 - column 0 ... not exactly
+    array([[ 1.   ,  1.   , -0.982],
+           [ 1.   ,  1.   , -0.982],
+           [-0.982, -0.982,  1.   ]])
     """
     if axis not in ("columns", "rows"):
         raise InputError(f"axis: must be 'columns' or 'rows', got {axis!r}")
@@ -146,6 +157,14 @@ def correlation_distance(a, b) -> float:
     """Correlation distance ``1 - r`` of the flattened images (``scipy.spatial.distance.correlation``).
 
     NaN for a constant image (r undefined). Exact in float64 (:func:`imcorr.pearson`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import imcorr
+    >>> x = np.arange(10.0)
+    >>> round(imcorr.correlation_distance(x, 3 * x + 1), 12)  # 1 - r, r = 1 for an exact linear relation
+    0.0
     """
 
     r = pearson(a, b).r

@@ -311,6 +311,14 @@ def hash_image(
     arguments (``highfreq_factor`` for phash; ``image_scale``, ``mode`` and
     ``remove_max_haar_ll`` for whash). ``hash_size`` defaults to 8; for colorhash it
     is ``binbits`` and defaults to 3.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import imcorr
+    >>> img = np.tile(np.r_[np.zeros(32), np.full(32, 255)].astype(np.uint8), (64, 1))
+    >>> imcorr.hash_image(img, "ahash") == imcorr.average_hash(img)
+    True
     """
     if method == "colorhash":
         if invariant:
@@ -332,6 +340,14 @@ def average_hash(image: Any, hash_size: int = 8, *, invariant: bool = False, dra
     """Average hash (aHash): pixels of the ``hash_size``-square thumbnail above their mean.
 
     Identical to ``imagehash.average_hash``. See :func:`phash` for the parameters.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import imcorr
+    >>> img = np.tile(np.r_[np.zeros(32), np.full(32, 255)].astype(np.uint8), (64, 1))  # dark left, bright right
+    >>> str(imcorr.average_hash(img))  # each row of the 8x8 hash: 00001111
+    '0f0f0f0f0f0f0f0f'
     """
     return hash_image(image, "ahash", hash_size, invariant=invariant, draft=draft)
 
@@ -341,6 +357,14 @@ def dhash(image: Any, hash_size: int = 8, *, invariant: bool = False, draft: boo
 
     The image is resized to ``(hash_size + 1) x hash_size`` (width x height); identical
     to ``imagehash.dhash`` (horizontal differences). See :func:`phash` for the parameters.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import imcorr
+    >>> img = np.tile(np.arange(0, 256, 4, dtype=np.uint8), (64, 1))  # brightness rises to the right
+    >>> str(imcorr.dhash(img))  # every right neighbour is brighter: every bit set
+    'ffffffffffffffff'
     """
     return hash_image(image, "dhash", hash_size, invariant=invariant, draft=draft)
 
@@ -432,6 +456,15 @@ def whash(
     ----------
     .. [1] D. Petrov, "Wavelet image hash in Python", 2016 (the Avito duplicate-ads
            method imagehash implements).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import imcorr
+    >>> img = np.tile(np.r_[np.zeros(32), np.full(32, 255)].astype(np.uint8), (64, 1))
+    >>> h = imcorr.whash(img)
+    >>> h - imcorr.whash(img.copy())  # Hamming distance of identical images
+    0
     """
     return hash_image(
         image,
@@ -452,6 +485,14 @@ def colorhash(image: Any, binbits: int = 3) -> ImageHash:
     bits with imagehash's encoding, giving a ``(14, binbits)`` bit array. Colour arrays
     and PIL images keep their colour; files are decoded fully (no draft mode). Already
     invariant to rotations and flips.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import imcorr
+    >>> rgb = np.zeros((16, 16, 3), np.uint8); rgb[..., 0] = 255  # pure red
+    >>> imcorr.colorhash(rgb) - imcorr.colorhash(rgb.copy())
+    0
     """
     from PIL import Image
 
@@ -524,6 +565,15 @@ def hash_batch(
     HashBatch
         ``bits`` (N, rows, cols), ``hex()``, ``batch[i]`` and pairwise ``distances()``.
         Each hash is identical to the single-image function's (and imagehash's).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import imcorr
+    >>> imgs = [np.full((32, 32), v, np.uint8) for v in (0, 128)]
+    >>> batch = imcorr.hash_batch(imgs, "phash")
+    >>> batch.bits.shape  # an 8 x 8 bit matrix per image
+    (2, 8, 8)
     """
     if isinstance(images, (str, os.PathLike)) or _is_pil(images):
         raise InputError("images: hash_batch needs a stack or a list of images; for one image use hash_image()")

@@ -43,6 +43,17 @@ def align(moving, result, *, order: int = 3, mode: str = "constant", cval: float
     -------
     ndarray
         float64 array of ``moving``'s shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import ndimage
+    >>> import imcorr
+    >>> ref = imcorr.gaussian_random_field((64, 64), 3.0, seed=6)
+    >>> mov = ndimage.shift(ref, (2.0, -3.0), order=1)
+    >>> back = imcorr.align(mov, imcorr.estimate_shift(ref, mov))  # moved back onto the reference grid
+    >>> bool(np.abs(back - ref)[8:-8, 8:-8].max() < 0.1)
+    True
     """
     from scipy import ndimage
 
@@ -114,6 +125,15 @@ def overlay(reference, aligned, kind: str = "blend", *, tile: int | None = None)
     Returns
     -------
     ndarray of uint8, shape (H, W, 3)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import imcorr
+    >>> a = np.zeros((8, 8)); a[:, 4:] = 1.0
+    >>> pic = imcorr.overlay(a, a, kind="diff")  # |reference - aligned|: black where they agree
+    >>> pic.shape, pic.dtype, int(pic.max())
+    ((8, 8, 3), dtype('uint8'), 0)
     """
     if kind not in OVERLAY_KINDS:
         raise InputError(f"kind: must be one of {OVERLAY_KINDS}, got {kind!r}")

@@ -284,6 +284,17 @@ def estimate_similarity(
     Notes
     -----
     See :mod:`imcorr.register.similarity` for the method and the references.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import ndimage
+    >>> import imcorr
+    >>> ref = imcorr.gaussian_random_field((128, 128), 3.0, seed=5)
+    >>> mov = ndimage.rotate(ref, 10.0, reshape=False, mode="reflect")
+    >>> res = imcorr.estimate_similarity(ref, mov)
+    >>> bool(abs(abs(res.angle_deg) - 10.0) < 0.5)
+    True
     """
     ref = _prepare(reference, "reference", channel_axis)
     mov = _prepare(moving, "moving", channel_axis)

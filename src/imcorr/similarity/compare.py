@@ -229,6 +229,15 @@ def compare(a, b, *, metrics=None, data_range=None, channel_axis: int | None = N
     Returns
     -------
     Comparison
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import imcorr
+    >>> a = np.arange(64, dtype=np.uint8).reshape(8, 8)
+    >>> res = imcorr.compare(a, a, metrics=["mse", "pearson"])
+    >>> res["mse"], res["pearson"]
+    (0.0, 1.0)
     """
     names = list(COMPARE_METRICS) if metrics is None else list(metrics)
     bad = [n for n in names if n not in COMPARE_METRICS]

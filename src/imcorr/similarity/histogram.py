@@ -101,6 +101,14 @@ def histogram_distance(h1, h2, method: str = "correl") -> tuple[float, str | Non
 
     Returns ``(value, reason)``; ``reason`` says why ``value`` is NaN. The formulas are
     in the module docstring; they equal ``cv2.compareHist`` (``HISTCMP_*``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import imcorr
+    >>> h = np.array([1.0, 2.0, 3.0])
+    >>> imcorr.histogram_distance(h, h, "chisqr")
+    (0.0, None)
     """
     if method not in HIST_METHODS:
         raise InputError(f"method: must be one of {sorted(HIST_METHODS)}, got {method!r}")
@@ -276,6 +284,14 @@ def compare_histograms(
        7(1), 11-32. doi:10.1007/BF00130487
     .. [2] Bhattacharyya, A. (1943). On a measure of divergence between two statistical
        populations defined by their probability distributions. Bull. Calcutta Math. Soc. 35, 99-109.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import imcorr
+    >>> a = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    >>> imcorr.compare_histograms(a, a.T, method="correl").value  # same values, other order
+    1.0
     """
     if method not in HIST_METHODS:
         raise InputError(f"method: must be one of {sorted(HIST_METHODS)}, got {method!r}")

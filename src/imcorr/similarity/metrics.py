@@ -74,13 +74,28 @@ def mse(a, b, *, mask=None, channel_axis: int | None = None) -> float:
     -------
     float
         Equals ``skimage.metrics.mean_squared_error``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import imcorr
+    >>> imcorr.mse(np.zeros((2, 2)), np.full((2, 2), 3.0))  # mean of 3**2
+    9.0
     """
     _, _, va, vb = _pair_values(a, b, mask, channel_axis)
     return _sq_err_sum(va, vb) / va.size
 
 
 def rmse(a, b, *, mask=None, channel_axis: int | None = None) -> float:
-    """Root mean squared error ``sqrt(mse(a, b))``."""
+    """Root mean squared error ``sqrt(mse(a, b))``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import imcorr
+    >>> imcorr.rmse(np.zeros((2, 2)), np.full((2, 2), 3.0))
+    3.0
+    """
     return math.sqrt(mse(a, b, mask=mask, channel_axis=channel_axis))
 
 
@@ -91,6 +106,13 @@ def nrmse(a, b, *, normalization: str = "euclidean", mask=None, channel_axis: in
     ``max(a) - min(a)`` (``min-max``) or ``mean(a)`` (``mean``), over the masked pixels.
 
     Returns NaN (with a :class:`RuntimeWarning` saying why) when ``denom`` is 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import imcorr
+    >>> imcorr.nrmse(np.full((2, 2), 4.0), np.full((2, 2), 3.0))  # rmse 1 / sqrt(mean(a**2)) 4
+    0.25
     """
     if normalization not in ("euclidean", "min-max", "mean"):
         raise InputError(f"normalization: must be 'euclidean', 'min-max' or 'mean', got {normalization!r}")
@@ -129,6 +151,14 @@ def psnr(a, b, *, data_range=None, mask=None, channel_axis: int | None = None) -
     float
         ``inf`` for identical images (MSE 0). Equals
         ``skimage.metrics.peak_signal_noise_ratio(a, b, data_range=...)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import imcorr
+    >>> a = np.zeros((4, 4), np.uint8); b = a.copy(); b[0, 0] = 255
+    >>> round(imcorr.psnr(a, b), 4)  # 10 log10(255**2 / (255**2 / 16)) = 10 log10(16)
+    12.0412
     """
     a_arr = as_image(a, "a")
     b_arr = as_image(b, "b")
@@ -190,6 +220,15 @@ def difference(a, b, *, threshold: float = 0.0, channel_axis: int | None = None,
         Connected regions with fewer pixels are left out of ``boxes`` (not of ``bbox``).
     max_boxes : int
         At most this many boxes (largest first).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import imcorr
+    >>> a = np.zeros((6, 6), np.uint8); b = a.copy(); b[2:4, 1:5] = 9
+    >>> d = imcorr.difference(a, b)
+    >>> d.identical, d.n_different, d.bbox  # (y0, x0, y1, x1), half-open
+    (False, 8, (2, 1, 4, 5))
     """
     from scipy import ndimage
 

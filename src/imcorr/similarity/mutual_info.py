@@ -211,6 +211,15 @@ def joint_histogram(a, b, bins=256, *, range=None, mask=None) -> JointHistogram:
     -------
     JointHistogram
         ``counts`` (int64, ``bins_a x bins_b``) and the bin ``edges_a``, ``edges_b``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import imcorr
+    >>> a = np.array([[0, 1], [0, 1]], np.uint8)
+    >>> imcorr.joint_histogram(a, 1 - a, bins=2).counts
+    array([[0, 2],
+           [2, 0]])
     """
     va, vb = _values(a, b, mask)
     return _joint(va, vb, bins, range)
@@ -254,6 +263,14 @@ def mutual_information(
        doi:10.1016/S0031-3203(98)00091-0
     .. [2] Maes, F. et al. (1997). Multimodality image registration by maximization of
        mutual information. IEEE Trans. Med. Imaging 16(2), 187-198. doi:10.1109/42.563664
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import imcorr
+    >>> a = np.array([[0, 1], [0, 1]], np.uint8)
+    >>> round(imcorr.mutual_information(a, a, bins=2, unit="bits").value, 6)  # a fair coin: 1 bit
+    1.0
     """
     if unit not in ("nats", "bits"):
         raise InputError(f"unit: must be 'nats' or 'bits', got {unit!r}")

@@ -90,6 +90,14 @@ def bootstrap_ci(
     .. [2] Politis, D. N., Romano, J. P. (1993). Nonparametric resampling for
        homogeneous strong mixing random fields. J. Multivariate Analysis 47, 301-328.
        doi:10.1006/jmva.1993.1085
+
+    Examples
+    --------
+    >>> import imcorr
+    >>> a, b = imcorr.gaussian_random_field_pair((64, 64), 2.0, rho=0.8, seed=3)
+    >>> ci = imcorr.bootstrap_ci(a, b, n_boot=99, seed=0)
+    >>> bool(ci.low < ci.estimate < ci.high)
+    True
     """
     a, b, _, n = _en._prepare(a, b, None)
     if not 0 < level < 1:

@@ -240,6 +240,14 @@ def block_permutation_test(
     .. [1] Costes, S. V. et al. (2004). Biophysical Journal 86, 3993-4003.
        doi:10.1529/biophysj.103.038422
     .. [2] Dutilleul, P. (1993). Biometrics 49, 305-314. doi:10.2307/2532625
+
+    Examples
+    --------
+    >>> import imcorr
+    >>> a, b = imcorr.gaussian_random_field_pair((64, 64), 3.0, rho=0.0, seed=2)
+    >>> res = imcorr.block_permutation_test(a, b, permutations=99, seed=0)
+    >>> bool(0.0 < res.pvalue <= 1.0)
+    True
     """
     a, b, m, n = _en._prepare(a, b, None)
     permutations = _check_permutations(permutations)
@@ -431,6 +439,13 @@ def compare_correlations(r1: float, n1: float, r2: float, n2: float) -> Comparis
     ----------
     .. [1] Fisher, R. A. (1921). On the probable error of a coefficient of correlation
        deduced from a small sample. Metron 1, 3-32.
+
+    Examples
+    --------
+    >>> import imcorr
+    >>> res = imcorr.compare_correlations(0.5, 100, 0.5, 100)  # equal correlations: z = 0, p = 1
+    >>> (res.z, res.pvalue)
+    (0.0, 1.0)
     """
     r1, r2 = _check_r(r1, "r1"), _check_r(r2, "r2")
     n1, n2 = _check_n(n1, "n1"), _check_n(n2, "n2")
@@ -456,6 +471,13 @@ def compare_dependent_correlations(r12: float, r13: float, r23: float, n: float)
     ----------
     .. [1] Steiger, J. H. (1980). Tests for comparing elements of a correlation matrix.
        Psychological Bulletin 87, 245-251. doi:10.1037/0033-2909.87.2.245
+
+    Examples
+    --------
+    >>> import imcorr
+    >>> res = imcorr.compare_dependent_correlations(0.4, 0.4, 0.3, 50)  # r12 == r13: no difference
+    >>> (res.z, res.pvalue)
+    (0.0, 1.0)
     """
     r12, r13, r23 = _check_r(r12, "r12"), _check_r(r13, "r13"), _check_r(r23, "r23")
     n = _check_n(n, "n")
