@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 
 # Each capability subpackage re-exports its public names; this module re-exports those.
 from imcorr import errors
+from imcorr.coloc import COLOC2_NAMES, THRESHOLD_METHODS, ColocResult, colocalization
 from imcorr.correlation import (
     ConfidenceInterval,
     CorrelationMatrix,
@@ -127,6 +128,10 @@ __all__ = [
     "__version__",
     "errors",
     "CorrelationResult",
+    "ColocResult",
+    "colocalization",
+    "COLOC2_NAMES",
+    "THRESHOLD_METHODS",
     "ConfidenceInterval",
     "pearson",
     "cross_correlate",

@@ -68,9 +68,12 @@ def region_metrics(x: np.ndarray, y: np.ndarray, t1: float, t2: float, *, ranks:
         fg2 = y >= t2
         out["tm1_foreground"] = _ratio(float(xf[ch2_on & fg1].sum()), float(xf[fg1].sum()))
         out["tm2_foreground"] = _ratio(float(yf[ch1_on & fg2].sum()), float(yf[fg2].sum()))
-        out["colocalized_fraction"] = float(np.count_nonzero(fg1 & fg2)) / x.size
+        both = float(np.count_nonzero(fg1 & fg2))
+        out["colocalized_fraction"] = both / x.size
+        out["intersection1"] = _ratio(both, float(np.count_nonzero(fg1)))
+        out["intersection2"] = _ratio(both, float(np.count_nonzero(fg2)))
     else:
         for k in ("pearson_below", "pearson_above", "tm1", "tm2", "tm1_foreground", "tm2_foreground",
-                  "colocalized_fraction"):
+                  "colocalized_fraction", "intersection1", "intersection2"):
             out[k] = math.nan
     return out

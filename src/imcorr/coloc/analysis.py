@@ -84,6 +84,9 @@ class ColocResult(Result):
         The same numerator restricted to ch1 >= T1, over the sum of ch1 >= T1.
     colocalized_fraction : float
         Fraction of pixels with ch1 >= T1 and ch2 >= T2.
+    intersection1, intersection2 : float
+        Of the pixels with ch1 >= T1, the fraction that also has ch2 >= T2 (and the mirror):
+        Coloc 2's "Fraction of Ch1/Ch2 Vol", scikit-image's ``intersection_coeff``.
     manders_overlap, k1, k2 : float
         Manders' overlap coefficient and its split k1 = sum(ch1 ch2)/sum(ch1^2), k2 = .../sum(ch2^2).
     li_icq : float
@@ -130,6 +133,8 @@ class ColocResult(Result):
     tm1_foreground: float
     tm2_foreground: float
     colocalized_fraction: float
+    intersection1: float
+    intersection2: float
     manders_overlap: float
     k1: float
     k2: float
@@ -300,6 +305,7 @@ def _analyse(ch1, ch2, region, opts, label=None, slice_index=None) -> ColocResul
         pearson=m["pearson"], pearson_below=m["pearson_below"], pearson_above=m["pearson_above"],
         m1=m["m1"], m2=m["m2"], tm1=m["tm1"], tm2=m["tm2"], tm1_foreground=m["tm1_foreground"],
         tm2_foreground=m["tm2_foreground"], colocalized_fraction=m["colocalized_fraction"],
+        intersection1=m["intersection1"], intersection2=m["intersection2"],
         manders_overlap=m["manders_overlap"], k1=m["k1"], k2=m["k2"], li_icq=m["li_icq"],
         spearman=m["spearman"], kendall=m["kendall"], zero_zero_fraction=m["zero_zero_fraction"],
         saturated_fraction1=sat[0][1], saturated_fraction2=sat[1][1],
