@@ -10,7 +10,7 @@ def blob_pair(shape=(256, 256), n_objects=60, fraction=0.6, *, background=20.0, 
               spacing=16, seed=0, dtype=np.uint16):
     """ch1 holds ``n_objects`` point objects blurred by a Gaussian PSF; ch2 holds the first
     ``round(fraction * n_objects)`` of them (same places, same brightness) plus as many objects of its
-    own elsewhere, so ch2 is never empty. Objects sit on a jittered grid ``spacing`` apart (no overlap).
+    own elsewhere, so ch2 is never empty. Objects sit on a grid ``spacing`` apart (no overlap).
     Both channels get ``background`` counts and Poisson noise. Returns (ch1, ch2, n_shared / n_objects)."""
     rng = np.random.default_rng(seed)
     gy, gx = np.meshgrid(np.arange(spacing // 2, shape[0] - spacing // 2, spacing),
