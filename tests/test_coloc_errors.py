@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 import pytest
-from _coloc_data import blob_pair
 
+from _coloc_data import blob_pair
 from imcorr.coloc import colocalization
 from imcorr.errors import EmptyInputError, InputError, MaskError, NonFiniteError, ShapeMismatchError
 

@@ -7,11 +7,10 @@ import math
 
 import numpy as np
 import pytest
-from _coloc_data import blob_pair
 from scipy import ndimage as ndi
 
-from imcorr.coloc import colocalization
-from imcorr.coloc import _costes, _thresholds
+from _coloc_data import blob_pair
+from imcorr.coloc import _costes, _thresholds, colocalization
 
 skf = pytest.importorskip("skimage.filters")
 
