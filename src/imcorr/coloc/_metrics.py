@@ -43,8 +43,8 @@ def region_metrics(x: np.ndarray, y: np.ndarray, t1: float, t2: float, *, ranks:
     yf = y.astype(np.float64, copy=False)
     sx, sy = float(xf.sum()), float(yf.sum())
     out: dict = {"pearson": pearson_r(x, y)}
-    out["m1"] = _ratio(float(xf[y > 0].sum()), sx)
-    out["m2"] = _ratio(float(yf[x > 0].sum()), sy)
+    out["m1"] = _ratio(float(xf.sum(where=y > 0)), sx)
+    out["m2"] = _ratio(float(yf.sum(where=x > 0)), sy)
     sxy = float(np.dot(xf, yf))
     sxx, syy = float(np.dot(xf, xf)), float(np.dot(yf, yf))
     out["manders_overlap"] = _ratio(sxy, math.sqrt(sxx * syy))
@@ -62,12 +62,12 @@ def region_metrics(x: np.ndarray, y: np.ndarray, t1: float, t2: float, *, ranks:
         out["pearson_above"] = pearson_r(x[above], y[above])
         ch2_on = (y > 0) & (y >= t2)
         ch1_on = (x > 0) & (x >= t1)
-        out["tm1"] = _ratio(float(xf[ch2_on].sum()), sx)
-        out["tm2"] = _ratio(float(yf[ch1_on].sum()), sy)
+        out["tm1"] = _ratio(float(xf.sum(where=ch2_on)), sx)
+        out["tm2"] = _ratio(float(yf.sum(where=ch1_on)), sy)
         fg1 = x >= t1
         fg2 = y >= t2
-        out["tm1_foreground"] = _ratio(float(xf[ch2_on & fg1].sum()), float(xf[fg1].sum()))
-        out["tm2_foreground"] = _ratio(float(yf[ch1_on & fg2].sum()), float(yf[fg2].sum()))
+        out["tm1_foreground"] = _ratio(float(xf.sum(where=ch2_on & fg1)), float(xf.sum(where=fg1)))
+        out["tm2_foreground"] = _ratio(float(yf.sum(where=ch1_on & fg2)), float(yf.sum(where=fg2)))
         both = float(np.count_nonzero(fg1 & fg2))
         out["colocalized_fraction"] = both / x.size
         out["intersection1"] = _ratio(both, float(np.count_nonzero(fg1)))
