@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pytest
 import tifffile
-from _coloc_data import blob_pair
 
+from _coloc_data import blob_pair
 from imcorr.cli import main
 from imcorr.coloc import colocalization
 

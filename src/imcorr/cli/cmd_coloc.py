@@ -59,7 +59,7 @@ def _channel_pair(path1: str, path2: str | None, channels: str | None, channel_a
 @click.argument("ch1", type=click.Path(dir_okay=False))
 @click.argument("ch2", type=click.Path(dir_okay=False), required=False)
 @click.option("--channels", default=None, help="Two channel indices I,J of one multichannel file (instead of CH2).")
-@click.option("--channel-axis", type=int, default=None, help="Channel axis of that file (default: the first axis <= 8).")
+@click.option("--channel-axis", type=int, default=None, help="Channel axis of that file (default: first axis <= 8).")
 @click.option("--mask", "mask_path", type=click.Path(dir_okay=False), default=None,
               help="Mask image: non-zero pixels are analysed.")
 @click.option("--labels", "labels_path", type=click.Path(dir_okay=False), default=None,
