@@ -14,7 +14,16 @@ __version__ = "0.1.0"
 
 # Each capability subpackage re-exports its public names; this module re-exports those.
 from imcorr import errors
-from imcorr.coloc import COLOC2_NAMES, THRESHOLD_METHODS, ColocResult, colocalization
+from imcorr.coloc import (
+    COLOC2_NAMES,
+    THRESHOLD_METHODS,
+    CCCResult,
+    CCFResult,
+    ColocResult,
+    colocalization,
+    cross_correlation_coloc,
+    van_steensel_ccf,
+)
 from imcorr.correlation import (
     ConfidenceInterval,
     CorrelationMatrix,
@@ -132,6 +141,10 @@ __all__ = [
     "colocalization",
     "COLOC2_NAMES",
     "THRESHOLD_METHODS",
+    "CCFResult",
+    "van_steensel_ccf",
+    "CCCResult",
+    "cross_correlation_coloc",
     "ConfidenceInterval",
     "pearson",
     "cross_correlate",
