@@ -298,7 +298,7 @@ def cross_correlation_coloc(ch1, ch2, *, mask=None, max_distance: int = 15, psf:
     try:
         p = _fit_ring(radii, profile, counts, nd, float(profile[k] - np.median(profile)),
                       float(np.median(profile)), max_distance)
-        amp, mu, s, base = float(p[0]), abs(float(p[1])), abs(float(p[2])), float(p[3])
+        amp, mu, s = float(p[0]), abs(float(p[1])), abs(float(p[2]))
         fit = _ring(radii, *p, nd)
         w = counts.astype(np.float64)
         mean = float(np.sum(w * profile) / w.sum())
