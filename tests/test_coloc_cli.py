@@ -55,6 +55,13 @@ def test_multichannel_file_and_labels_csv(capsys, files, tmp_path):
         assert float(r["Manders' tM1 (Above autothreshold of Ch2)"]) == pytest.approx(w["tm1"])
 
 
+def test_plot_option(capsys, files, tmp_path):
+    d, *_ = files
+    png = tmp_path / "fluorogram.png"
+    code, out, _ = run(capsys, "coloc", d / "c1.tif", d / "c2.tif", "--plot", png)
+    assert code == 0 and png.stat().st_size > 1000 and str(png) in out
+
+
 def test_errors_are_one_line(capsys, files):
     d, *_ = files
     code, _, err = run(capsys, "coloc", d / "c1.tif", d / "c2.tif", "--threshold", "1,2,3")

@@ -77,6 +77,7 @@ from imcorr.match import (
     find_template,
     match_template,
 )
+from imcorr.plot import ccf_plot, fluorogram
 from imcorr.register import (
     SHIFT_METHODS,
     Registrar,
@@ -145,6 +146,8 @@ __all__ = [
     "van_steensel_ccf",
     "CCCResult",
     "cross_correlation_coloc",
+    "fluorogram",
+    "ccf_plot",
     "ConfidenceInterval",
     "pearson",
     "cross_correlate",

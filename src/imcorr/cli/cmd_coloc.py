@@ -75,10 +75,12 @@ def _channel_pair(path1: str, path2: str | None, channels: str | None, channel_a
 @click.option("--seed", type=int, default=None, help="Seed of the randomizations.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
               help="Write one row per ROI / slice (Coloc 2 column names where they exist).")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
+              help="Write the fluorogram (2-D histogram, regression line, thresholds), e.g. out.png.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @json_option
 def coloc(ch1, ch2, channels, channel_axis, mask_path, labels_path, threshold, randomizations, psf, within, per_slice,
-          exclude_saturated, seed, csv_path, quiet, as_json):
+          exclude_saturated, seed, csv_path, plot_path, quiet, as_json):
     """Colocalization of channels CH1 and CH2 as Fiji Coloc 2 reports it (Pearson, Manders tM1/tM2, ICQ,
     ranks, Costes thresholds and p-value), one row per ROI or slice.
 
@@ -130,6 +132,11 @@ def coloc(ch1, ch2, channels, channel_axis, mask_path, labels_path, threshold, r
             writer.writeheader()
             writer.writerows(rows)
         click.echo(f"wrote {csv_path}", err=as_json)
+    if plot_path:
+        from imcorr.plot import fluorogram
+
+        fluorogram(a, b, res, mask=mask, path=plot_path)
+        click.echo(f"wrote {plot_path}", err=as_json)
     if as_json:
         echo_json(res.to_dict())
         return
