@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -174,3 +176,21 @@ def test_top_level_is_exported():
     assert imcorr.ColocResult.__module__ == "imcorr.coloc"
     d = colocalization(*blob_pair(shape=(64, 64), n_objects=4, seed=0)[:2]).to_dict()
     assert "pearson_below" in d and "randomized_r" not in d
+
+
+def test_per_slice_with_labels_and_progress():
+    stack = [blob_pair(shape=(96, 96), n_objects=12, fraction=0.5, seed=20 + i) for i in range(2)]
+    a = np.stack([s[0] for s in stack])
+    b = np.stack([s[1] for s in stack])
+    labels = np.zeros(a.shape, np.int16)
+    labels[:, :, :48], labels[:, :, 48:] = 1, 2
+    ticks = []
+    res = colocalization(a, b, labels=labels, per_slice=True, randomizations=4, seed=0, threshold="otsu",
+                         progress=ticks.append)
+    rows = res.to_rows()
+    assert [(r["slice_index"], r["label"]) for r in rows] == [(0, 1), (0, 2), (1, 1), (1, 2)]
+    # the pooled volume (2 slices) holds no whole 3x3x3 cube: no top-level test, a reason instead
+    assert "blocks" in res.reason and math.isnan(res.pvalue)
+    assert len(ticks) == 4 * len(rows)
+    sel = labels[1] == 2
+    assert rows[3]["pearson"] == pytest.approx(np.corrcoef(a[1][sel], b[1][sel])[0, 1], abs=1e-10)
