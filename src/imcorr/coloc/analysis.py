@@ -15,7 +15,7 @@ import numpy as np
 from scipy import special
 
 from imcorr._core.results import Result, no_json
-from imcorr._core.validate import as_image, as_mask, check_same_shape, has_nonfinite
+from imcorr._core.validate import as_image, as_mask, check_memory, check_same_shape, has_nonfinite
 from imcorr.coloc._costes import make_plan, randomized_r
 from imcorr.coloc._metrics import region_metrics
 from imcorr.coloc._thresholds import AUTO_METHODS, STEPPERS, deming, search_regression_threshold
@@ -395,6 +395,8 @@ def colocalization(ch1, ch2, *, mask=None, labels=None, threshold="costes", rand
         raise InputError(f"randomize_within: must be 'mask' or 'bbox', got {randomize_within!r}")
     if per_slice and a.ndim != 3:
         raise InputError(f"per_slice: needs 3-D (z, y, x) channels, got shape {a.shape}")
+    # float64 copies of both channels, the moments' products and the boolean masks of one region at a time
+    check_memory(72 * a.size, f"colocalization of {a.size} pixel pairs")
     base = np.ones(a.shape, bool) if mask is None else as_mask(mask, a.shape, "mask")
     for arr, name in ((a, "ch1"), (b, "ch2")):
         if has_nonfinite(arr):
