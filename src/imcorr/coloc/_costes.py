@@ -70,7 +70,9 @@ def _transfer(shape: tuple[int, ...], sigma: float) -> np.ndarray:
     for axis, n in enumerate(shape):
         k = np.zeros(n)
         np.add.at(k, np.arange(-radius, radius + 1) % n, g)
-        f = np.fft.rfft(k).real if axis == len(shape) - 1 else np.fft.fft(k).real
+        f = _fft.rfftn(k).real  # the kernel is real and even (circularly): its spectrum is real and even
+        if axis != len(shape) - 1:
+            f = np.concatenate([f, f[1:(n + 1) // 2][::-1]])
         f = f.reshape([-1 if i == axis else 1 for i in range(len(shape))])
         out = f if out is None else out * f
     return out
