@@ -139,3 +139,12 @@ def test_scramble_is_a_block_permutation_inside_the_region():
     np.testing.assert_allclose(np.sort(inside[reg_box]), np.sort(centred[reg_box]).astype(np.float32), rtol=1e-6)
     assert not np.any(inside[~reg_box])
     assert np.count_nonzero(scr) == np.count_nonzero(inside)
+
+
+def test_wide_integer_range_uses_the_level_grid():
+    """int32 data scaled by 10^4 (maximum > 2^20) steps over 4096 levels instead of 10^7 unit steps."""
+    a, b, _ = blob_pair(shape=(128, 128), n_objects=20, seed=0)
+    r16 = colocalization(a, b)
+    r32 = colocalization(a.astype(np.int32) * 10_000, b.astype(np.int32) * 10_000)
+    assert abs(r32.threshold1 / 1e4 - r16.threshold1) <= 1.5
+    assert abs(r32.threshold2 / 1e4 - r16.threshold2) <= 1.5

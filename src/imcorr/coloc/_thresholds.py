@@ -25,6 +25,7 @@ __all__ = ["Regression", "ThresholdSearch", "deming", "search_regression_thresho
            "STEPPERS", "otsu", "li", "triangle"]
 
 FLOAT_GRID = 4096  # float data: thresholds on this many equal steps between 0 and the channel maximum
+MAX_INTEGER_LEVELS = 1 << 20  # integer data above this maximum (e.g. int32) is treated like float data
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,7 +70,7 @@ def _below_pearson_curve(w, o, grid, t_other, integer_w, integer_o):
         kw = w.astype(np.int64) - int(grid[0])
     else:
         kw = np.searchsorted(grid, w, side="right") - 1
-    if integer_o:
+    if integer_o and int(o.max()) - int(o.min()) <= MAX_INTEGER_LEVELS:
         lo, hi = int(o.min()), int(o.max())
         lut = np.searchsorted(t_other, np.arange(lo, hi + 1, dtype=np.float64), side="right") - 1
         ko = lut[o.astype(np.int64) - lo]
@@ -153,8 +154,9 @@ def search_regression_threshold(x: np.ndarray, y: np.ndarray, reg: Regression, s
         walked, w, o, slope, icpt, rng_o = "ch1", x, y, m, b, ranges[1]
     else:
         walked, w, o, slope, icpt, rng_o = "ch2", y, x, 1.0 / m, -b / m, ranges[0]
-    integer = ranges[0] is not None and ranges[1] is not None
     wmin, wmax = float(w.min()), float(w.max())
+    # integer data steps by 1 as Coloc 2 does, unless that would be more than MAX_INTEGER_LEVELS steps
+    integer = ranges[0] is not None and ranges[1] is not None and wmax <= MAX_INTEGER_LEVELS
     if wmax <= 0:
         return ThresholdSearch(math.nan, math.nan, walked, 0, f"the walked channel {walked} is all zero")
     if integer:
