@@ -123,3 +123,16 @@ def test_3d_volume_uses_cubes():
     res = colocalization(a, b, randomizations=10, seed=1)
     assert res.n_pixels == a.size and res.pvalue < 0.2
     assert res.randomized_r.shape == (10,)
+
+
+def test_thin_roi_warns_about_pixel_shuffling(pair):
+    a, b = pair
+    m = np.zeros(a.shape, bool)
+    m[5:60, 30:34] = True  # 4 px wide: one whole 3-px block across, the 4th column shuffled pixel by pixel
+    res = colocalization(a, b, mask=m, randomizations=3, seed=0, threshold=None)
+    assert res.block_coverage == pytest.approx(54 * 3 / (55 * 4))
+    m[5:60, 30:32] = True
+    m[5:60, 32:34] = False  # 2 px wide: no whole block
+    thin = colocalization(a, b, mask=m, randomizations=3, seed=0, threshold=None)
+    assert thin.block_coverage == 0 and "blocks" in thin.reason
+    assert any("pixel by pixel" in w for w in thin.warnings)

@@ -103,6 +103,9 @@ class ColocResult(Result):
         Coloc 2's "Costes P-Value", Phi((r_obs - mean)/sd): near 1 = significant.
     randomized_mean, randomized_sd : float
         Mean and SD (ddof = 1) of the randomized r values.
+    block_coverage : float
+        Fraction of the region's pixels inside the whole blocks that the test shuffles (the rest are
+        shuffled one by one, which ignores their spatial correlation: a warning is given below 0.5).
     randomized_r : ndarray
         The randomized r values (not in ``to_dict()``).
     warnings : tuple of str
@@ -152,6 +155,7 @@ class ColocResult(Result):
     coloc2_pvalue: float
     randomized_mean: float
     randomized_sd: float
+    block_coverage: float = math.nan
     warnings: tuple = ()
     reason: str | None = None
     regions: tuple = ()
@@ -281,11 +285,17 @@ def _analyse(ch1, ch2, region, opts, label=None, slice_index=None) -> ColocResul
     nrand = opts["randomizations"]
     pvalue = cpv = rmean = rsd = math.nan
     rand = None
+    coverage = math.nan
     if nrand:
         if not math.isfinite(m["pearson"]):
             reasons.append("Pearson's r is undefined (a constant channel): no Costes test")
         else:
             plan = make_plan(ch1, ch2, region, opts["psf"], opts["within"])
+            coverage = min(1.0, plan.kept.size * opts["psf"] ** ch1.ndim / n)
+            if opts["within"] == "mask" and coverage < 0.5:
+                warns.append(f"only {100 * coverage:.0f}% of the region lies in whole {opts['psf']}-pixel blocks: "
+                             "the rest is shuffled pixel by pixel, which makes the Costes p-value too small for "
+                             "thin regions (lower psf, or use randomize_within='bbox')")
             if plan.reason:
                 reasons.append(plan.reason)
             else:
@@ -310,7 +320,7 @@ def _analyse(ch1, ch2, region, opts, label=None, slice_index=None) -> ColocResul
         spearman=m["spearman"], kendall=m["kendall"], zero_zero_fraction=m["zero_zero_fraction"],
         saturated_fraction1=sat[0][1], saturated_fraction2=sat[1][1],
         randomizations=nrand, psf=opts["psf"], randomize_within=opts["within"], seed=opts["seed"],
-        pvalue=pvalue, coloc2_pvalue=cpv, randomized_mean=rmean, randomized_sd=rsd,
+        pvalue=pvalue, coloc2_pvalue=cpv, randomized_mean=rmean, randomized_sd=rsd, block_coverage=coverage,
         warnings=tuple(warns), reason="; ".join(reasons) or None, randomized_r=rand,
     )
 
