@@ -70,3 +70,6 @@ def test_errors_are_one_line(capsys, files):
     assert code == 2 and "--channels" in err
     code, _, err = run(capsys, "coloc", d / "c1.tif")
     assert code == 2 and "CH2" in err
+    tifffile.imwrite(d / "small.tif", np.ones((10, 10), np.uint8))
+    code, _, err = run(capsys, "coloc", d / "c1.tif", d / "c2.tif", "--labels", d / "small.tif")
+    assert code == 2 and "--labels" in err and "small.tif" in err

@@ -105,6 +105,10 @@ def coloc(ch1, ch2, channels, channel_axis, mask_path, labels_path, threshold, r
             if not np.all(labels == np.round(labels)):
                 raise click.BadParameter(f"{labels_path} holds non-integer values", param_hint="--labels")
             labels = labels.astype(np.int64)
+    for arr, path, hint in ((mask, mask_path, "--mask"), (labels, labels_path, "--labels")):
+        if arr is not None and arr.shape != a.shape:
+            raise click.BadParameter(f"{path} has shape {arr.shape} but the channels have shape {a.shape}",
+                                     param_hint=hint)
     n_regions = 0
     if labels is not None:
         n_regions = int(np.count_nonzero(np.unique(labels))) * (a.shape[0] if per_slice and a.ndim == 3 else 1)
