@@ -14,6 +14,16 @@ __version__ = "0.1.0"
 
 # Each capability subpackage re-exports its public names; this module re-exports those.
 from imcorr import errors
+from imcorr.coloc import (
+    COLOC2_NAMES,
+    THRESHOLD_METHODS,
+    CCCResult,
+    CCFResult,
+    ColocResult,
+    colocalization,
+    cross_correlation_coloc,
+    van_steensel_ccf,
+)
 from imcorr.correlation import (
     ConfidenceInterval,
     CorrelationMatrix,
@@ -67,6 +77,7 @@ from imcorr.match import (
     find_template,
     match_template,
 )
+from imcorr.plot import ccf_plot, fluorogram
 from imcorr.register import (
     SHIFT_METHODS,
     Registrar,
@@ -127,6 +138,16 @@ __all__ = [
     "__version__",
     "errors",
     "CorrelationResult",
+    "ColocResult",
+    "colocalization",
+    "COLOC2_NAMES",
+    "THRESHOLD_METHODS",
+    "CCFResult",
+    "van_steensel_ccf",
+    "CCCResult",
+    "cross_correlation_coloc",
+    "fluorogram",
+    "ccf_plot",
     "ConfidenceInterval",
     "pearson",
     "cross_correlate",
