@@ -39,6 +39,7 @@ from imcorr.errors import (
     MemoryLimitError,
     MissingDependencyError,
     NonFiniteError,
+    OutputError,
     ShapeMismatchError,
     UnsafeFileError,
     UnsupportedDTypeError,
@@ -66,6 +67,15 @@ from imcorr.match import (
     find_peaks,
     find_template,
     match_template,
+)
+from imcorr.plot import (
+    plot_correlation_surface,
+    plot_histograms,
+    plot_joint_histogram,
+    plot_map,
+    plot_matches,
+    plot_overlay,
+    save_figure,
 )
 from imcorr.register import (
     SHIFT_METHODS,
@@ -218,9 +228,17 @@ __all__ = [
     "ImageFormatError",
     "UnsafeFileError",
     "MissingDependencyError",
+    "OutputError",
     "load",
     "read",
     "save",
     "KeypointResult",
     "keypoint_similarity",
+    "plot_joint_histogram",
+    "plot_correlation_surface",
+    "plot_overlay",
+    "plot_map",
+    "plot_histograms",
+    "plot_matches",
+    "save_figure",
 ]
