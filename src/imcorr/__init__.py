@@ -88,6 +88,7 @@ from imcorr.register import (
     estimate_similarity,
     overlay,
 )
+from imcorr.report import REPORT_SECTIONS, ReportResult, report
 from imcorr.similarity import (
     COMPARE_METRICS,
     HIST_METHODS,
@@ -241,4 +242,7 @@ __all__ = [
     "plot_histograms",
     "plot_matches",
     "save_figure",
+    "report",
+    "ReportResult",
+    "REPORT_SECTIONS",
 ]
