@@ -33,6 +33,7 @@ code { font-size: 0.92em; }
 .vw-stage[data-mode="swipe"] ~ .vw-bar .vw-swipe-ctl,
 .vw-stage[data-mode="onion"] ~ .vw-bar .vw-onion-ctl { display: inline-flex; }
 .vw-stage { position: relative; display: flex; gap: 8px; user-select: none; }
+.vw-stage:not([data-mode="side"]) { max-width: 760px; }
 .vw-pane { flex: 1 1 0; min-width: 0; position: relative; }
 .vw-view { position: relative; overflow: hidden; background: #000; cursor: grab; touch-action: none; }
 .vw-view img { position: absolute; left: 0; top: 0; width: 100%; height: 100%; transform-origin: 0 0;
