@@ -249,3 +249,18 @@ def test_save_figure_bad_paths(tmp_path, noisy_pair):
         (tmp_path / "d.png").mkdir()
         imcorr.save_figure(fig, tmp_path / "d.png")
     assert issubclass(OutputError, OSError)
+
+
+def test_joint_counts_match_numpy_histogram2d():
+    from imcorr.plot.pairs import _joint_counts
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=200_000)
+    y = 0.5 * x + rng.normal(size=x.size)
+    counts, ea, eb = _joint_counts(x, y, 64)
+    ref, rea, reb = np.histogram2d(x, y, bins=64)
+    assert np.allclose(ea, rea) and np.allclose(eb, reb)
+    assert counts.sum() == x.size
+    assert np.abs(counts - ref).sum() <= 4  # only values within rounding of a bin edge may differ
+    const, e, _ = _joint_counts(np.full(10, 3.0), np.arange(10.0), 4)
+    assert np.allclose(e, np.histogram2d(np.full(10, 3.0), np.arange(10.0), bins=4)[1])

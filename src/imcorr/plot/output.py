@@ -16,7 +16,7 @@ _FORMATS = {".png": "png", ".svg": "svg"}
 def figure_png(fig, *, dpi: int = 100) -> bytes:
     """The figure as PNG bytes (Agg renderer)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
+    fig.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": 3})  # 2-3x faster, ~10% larger
     return buf.getvalue()
 
 

@@ -17,6 +17,7 @@ from imcorr._core.validate import as_image, as_mask, check_same_shape
 from imcorr.correlation.localmap import LocalCorrelationResult, local_correlation
 from imcorr.errors import InputError
 from imcorr.io import to_gray
+from imcorr.plot._figure import downsample
 from imcorr.register.overlay import align
 from imcorr.register.results import ShiftResult
 from imcorr.register.translation import estimate_shift
@@ -47,6 +48,8 @@ class Analysis:
     warnings: list[str]
     results: dict[str, Any]
     started: float
+    display: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)  # block-averaged copies to draw
+    display_factor: int = 1
 
 
 def _colour_axis(x: np.ndarray) -> int | None:
@@ -88,7 +91,7 @@ def plain_warnings(comparison: Comparison, shift: ShiftResult, caught: list[str]
 
 
 def analyse(a, b, *, names=("a", "b"), mask=None, data_range=None, window: int = 15, seed: int = 0,
-            sections=(), title=None) -> Analysis:
+            sections=(), title=None, max_side: int = 1024) -> Analysis:
     """Validate the pair and compute everything a report shows."""
     started = time.perf_counter()
     a = as_image(a, "a")
@@ -132,5 +135,9 @@ def analyse(a, b, *, names=("a", "b"), mask=None, data_range=None, window: int =
                         for name, spec in COMPARE_METRICS.items()},
         "local_correlation": local.to_dict(),
     }
+    display = {}
+    factor = 1
+    for key, img in (("a", gray_a), ("b", gray_b), ("aligned", aligned)):
+        display[key], factor = downsample(img, max_side)
     return Analysis(a, b, gray_a, gray_b, aligned, m, channel_axis, comparison, shift, local, warns,
-                    json_safe(results), started)
+                    json_safe(results), started, display, factor)

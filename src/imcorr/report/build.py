@@ -16,7 +16,8 @@ from imcorr.errors import InputError
 from imcorr.plot._figure import check_output_path, display_limits, downsample, write_bytes
 from imcorr.plot.maps import plot_correlation_surface, plot_map
 from imcorr.plot.output import figure_png
-from imcorr.plot.pairs import plot_histograms, plot_joint_histogram, plot_overlay
+from imcorr.plot.pairs import plot_histograms, plot_joint_histogram
+from imcorr.register.overlay import overlay
 from imcorr.report.analysis import Analysis, analyse
 from imcorr.report.page import Figure, Section, render_page
 
@@ -77,38 +78,45 @@ def _fig(fig, alt: str, caption: str = "") -> Figure:
     return Figure(png, w, h, alt, caption)
 
 
-def _new(figsize):
+def _new(figsize):  # noqa: D103
     from matplotlib.figure import Figure as MplFigure
 
     fig = MplFigure(figsize=figsize, layout="constrained")
     return fig, fig.add_subplot()
 
 
+_STATIC_SIDE = 512  # longest side of the static pictures of the inputs and overlay sections
+
+
+def _static(an: Analysis, img: np.ndarray, alt: str, caption: str) -> Figure:
+    """A gray or RGB picture as a PNG (no matplotlib), block-averaged to at most _STATIC_SIDE px."""
+    small, f = downsample(img, _STATIC_SIDE)
+    if small.dtype != np.uint8:
+        small = _gray_u8(small, *display_limits(small))
+    total = an.display_factor * f
+    fig = _png(small)
+    fig.alt = alt
+    fig.caption = caption + (f" (downsampled {total}x for display)" if total > 1 else "")
+    return fig
+
+
 def _sec_inputs(an: Analysis, max_side: int) -> Section:
-    figs = []
-    for img, name in ((an.gray_a, "reference"), (an.gray_b, "moving (as given)")):
-        fig, ax = _new((4.6, 4.6 * img.shape[0] / img.shape[1] + 0.5))
-        shown, f = downsample(img, max_side)
-        lo, hi = display_limits(shown)
-        ax.imshow(shown, cmap="gray", vmin=lo, vmax=hi, interpolation="nearest")
-        ax.set_axis_off()
-        ax.set_title(f"{name}: {' × '.join(map(str, np.shape(img)))}")
-        figs.append(_fig(fig, name, f"gray display range {lo:.4g} .. {hi:.4g}" + (f", downsampled {f}x" if f > 1
-                                                                                    else "")))
+    figs = [_static(an, an.display[k], name, f"{name}: {' × '.join(map(str, an.a.shape))}, {an.a.dtype}; gray "
+                    "display range 0.5–99.5 percentiles")
+            for k, name in (("a", "reference"), ("b", "moving (as given)"))]
     return Section("inputs", "Inputs", figs)
 
 
 def _sec_overlay(an: Analysis, max_side: int) -> Section:
-    s = an.shift.shift
+    d = an.display
+    txt = ", ".join(f"{v:.2f}" for v in an.shift.shift)
     figs = [
-        _fig(plot_overlay(an.gray_a, an.gray_b, "falsecolor", title="before alignment", ax=_new((4.6, 4.8))[1],
-                          max_side=max_side), "overlay before", "reference magenta, moving green"),
-        _fig(plot_overlay(an.gray_a, an.aligned_b, "falsecolor", max_side=max_side, ax=_new((4.6, 4.8))[1],
-                          title="after alignment (" + ", ".join(f"{v:.2f}" for v in s) + ") px"),
-             "overlay after", "gray where the images agree, colour fringes where they do not"),
-        _fig(plot_overlay(an.gray_a, an.aligned_b, "diff", title="|reference − aligned moving|",
-                          max_side=max_side, ax=_new((4.6, 4.8))[1]),
-             "difference", "each image scaled on its own 0.5–99.5 percentile range first"),
+        _static(an, overlay(d["a"], d["b"], "falsecolor"), "overlay before",
+                "before alignment: reference magenta, moving green"),
+        _static(an, overlay(d["a"], d["aligned"], "falsecolor"), "overlay after",
+                f"after alignment by ({txt}) px: gray where the images agree, colour fringes where they do not"),
+        _static(an, overlay(d["a"], d["aligned"], "diff"), "difference",
+                "|reference − aligned moving|, each scaled on its own 0.5–99.5 percentile range first"),
     ]
     return Section("overlay", "Alignment overlay and difference", figs)
 
@@ -122,12 +130,12 @@ def _sec_ssim(an: Analysis, max_side: int) -> Section:
     if m.ndim == 3:  # per channel: the mean over channels
         m = m.mean(axis=-1)
     fig = plot_map(m, title=f"SSIM map (mean {an.comparison['ssim']:.4f})", cmap="viridis", label="SSIM",
-                   mask=an.mask, ax=_new((5.2, 4.6))[1], max_side=max_side)
+                   mask=an.mask, ax=_new((5.2, 4.6))[1], max_side=min(max_side, _STATIC_SIDE))
     return Section("ssim", "SSIM map", [_fig(fig, "SSIM map", "local structural similarity of the pair as given")])
 
 
 def _sec_localmap(an: Analysis, max_side: int) -> Section:
-    fig = plot_map(an.local, ax=_new((5.2, 4.6))[1], max_side=max_side)
+    fig = plot_map(an.local, ax=_new((5.2, 4.6))[1], max_side=min(max_side, _STATIC_SIDE))
     return Section("local_correlation", "Local correlation map",
                    [_fig(fig, "local correlation map", "Pearson r in a sliding window; gray where undefined")])
 
@@ -166,8 +174,7 @@ REPORT_SECTIONS: dict[str, Callable[[Analysis, int], Section]] = {
 
 
 def _viewer_images(an: Analysis, max_side: int) -> tuple[Figure, Figure]:
-    ra, f = downsample(an.gray_a, max_side)
-    rb, _ = downsample(an.aligned_b, max_side)
+    ra, rb, f = an.display["a"], an.display["aligned"], an.display_factor
     note = f" (downsampled {f}x for display)" if f > 1 else ""
     a = _png(_gray_u8(ra, *display_limits(ra)))
     b = _png(_gray_u8(rb, *display_limits(rb)))
@@ -267,7 +274,7 @@ def report(a, b, *, path="report.html", sections=None, title=None, coloc: bool =
         raise InputError(f"max_side: must be >= 16, got {max_side!r}")
     title = title if title is not None else f"imcorr report: {names[0]} vs {names[1]}"
     an = analyse(a, b, names=tuple(str(n) for n in names), mask=mask, data_range=data_range, window=window,
-                 seed=seed, sections=names_, title=title)
+                 seed=seed, sections=names_, title=title, max_side=int(max_side))
     blocks = [REPORT_SECTIONS[n](an, int(max_side)) for n in names_]
     viewer = _viewer_images(an, int(max_side))
     page = render_page(an.results, viewer, blocks, basic=basic).encode("utf-8")
