@@ -264,3 +264,16 @@ def test_joint_counts_match_numpy_histogram2d():
     assert np.abs(counts - ref).sum() <= 4  # only values within rounding of a bin edge may differ
     const, e, _ = _joint_counts(np.full(10, 3.0), np.arange(10.0), 4)
     assert np.allclose(e, np.histogram2d(np.full(10, 3.0), np.arange(10.0), bins=4)[1])
+
+
+def test_repr_html_has_a_thumbnail_for_results_with_a_map(camera):
+    import base64
+    import re
+
+    lc = imcorr.local_correlation(camera, camera[::-1], window=9)
+    out = lc._repr_html_()
+    assert "<table>" in out and "LocalCorrelationResult" in out
+    b64 = re.search(r"src='data:image/png;base64,([^']+)'", out).group(1)
+    with Image.open(io.BytesIO(base64.b64decode(b64))) as im:
+        assert max(im.size) <= 160 and im.size == (128, 128)  # 256^2 map, every 2nd pixel
+    assert "<img" not in imcorr.pearson(camera, camera[::-1])._repr_html_()
