@@ -64,10 +64,10 @@ def test_joint_histogram_title_line_and_thresholds(noisy_pair):
     assert "threshold camera" in lines and "threshold copy" in lines
     assert lines["threshold camera"].get_xdata()[0] == 40
     assert fig.axes[1].get_ylabel() == "pixel pairs (log scale)"
-    norm = ax.collections[0].norm
+    norm = ax.images[0].norm
     assert type(norm).__name__ == "LogNorm"
     # the histogram counts every pixel pair once
-    assert ax.collections[0].get_array().sum() == a.size
+    assert ax.images[0].get_array().sum() == a.size
 
 
 def test_joint_histogram_with_mask_counts_only_the_mask(noisy_pair):

@@ -227,3 +227,20 @@ def test_unwritable_file_seen_by_access(pair, tmp_path, monkeypatch):
     monkeypatch.setattr(os, "access", lambda path, mode: False)
     with pytest.raises(OutputError, match="not writable"):
         imcorr.report(*pair, path=p)
+
+
+def test_report_compare_equals_imcorr_compare(page, pair):
+    res, _ = page
+    a, b = pair
+    assert res.results["compare"] == imcorr.compare(a, b).to_dict()
+
+
+def test_undefined_shift_is_reported_not_drawn(tmp_path):
+    flat = np.zeros((64, 64))
+    rng = np.random.default_rng(0)
+    res = imcorr.report(flat, rng.random((64, 64)), path=tmp_path / "f.html", data_range=1.0,
+                        sections=["overlay", "correlation_surface"])
+    text = (tmp_path / "f.html").read_text()
+    assert res.results["summary"]["pearson_r"] is None
+    assert any(w.startswith("pearson is not reported") for w in res.warnings)
+    assert 'id="summary-r">undefined<' in text

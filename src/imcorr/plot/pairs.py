@@ -113,8 +113,10 @@ def plot_joint_histogram(a, b, *, mask=None, thresholds=None, bins: int = 256, l
     counts, edges_a, edges_b = _joint_counts(x, y, int(bins))
     fig, ax = new_axes(ax, (5.0, 4.2))
     counts = np.ma.masked_equal(counts.T, 0)
-    mesh = ax.pcolormesh(edges_a, edges_b, counts, norm=LogNorm(vmin=1, vmax=max(1, counts.max())),
-                         cmap="magma_r", rasterized=True)
+    # equal bins: an image (much faster to draw than a 65k-quad pcolormesh), zero bins transparent
+    mesh = ax.imshow(counts, origin="lower", extent=(edges_a[0], edges_a[-1], edges_b[0], edges_b[-1]),
+                     aspect="auto", interpolation="nearest", cmap="magma_r",
+                     norm=LogNorm(vmin=1, vmax=max(1, counts.max())))
     fig.colorbar(mesh, ax=ax, label="pixel pairs (log scale)")
     slope, icpt = orthogonal_regression(x, y)
     if math.isfinite(slope):

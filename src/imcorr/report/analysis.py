@@ -21,7 +21,7 @@ from imcorr.plot._figure import downsample
 from imcorr.register.overlay import align
 from imcorr.register.results import ShiftResult
 from imcorr.register.translation import estimate_shift
-from imcorr.similarity.compare import COMPARE_METRICS, Comparison, compare
+from imcorr.similarity.compare import COMPARE_METRICS, Comparison, Metric, compare
 
 __all__ = ["Analysis", "analyse", "plain_warnings"]
 
@@ -62,6 +62,18 @@ def _describe(x: np.ndarray, name: str) -> dict[str, Any]:
     if finite is not None and not finite.all():
         d["non_finite_pixels"] = int((~finite).sum())
     return d
+
+
+def _with_shift_metric(comparison: Comparison, shift: ShiftResult) -> Comparison:
+    """``comparison`` plus the ``shift`` metric of :func:`imcorr.compare` (length of the shift), in registry order."""
+    if "shift" not in COMPARE_METRICS:
+        return comparison
+    spec = COMPARE_METRICS["shift"]
+    vec = tuple(float(v) for v in shift.shift)
+    metric = Metric("shift", float(np.sqrt(np.sum(np.square(vec)))), spec.range, spec.higher_is_better, shift.reason)
+    by_name = {x.name: x for x in comparison.metrics} | {"shift": metric}
+    ordered = tuple(by_name[n] for n in COMPARE_METRICS if n in by_name)
+    return dataclasses.replace(comparison, metrics=ordered, shift=vec)
 
 
 def plain_warnings(comparison: Comparison, shift: ShiftResult, caught: list[str]) -> list[str]:
@@ -106,10 +118,15 @@ def analyse(a, b, *, names=("a", "b"), mask=None, data_range=None, window: int =
     caught: list[str] = []
     with warnings.catch_warnings(record=True) as records:
         warnings.simplefilter("always")
-        comparison = compare(a, b, data_range=data_range, channel_axis=channel_axis, mask=m, ssim_map=True)
-        shift = estimate_shift(gray_a, gray_b, return_surface=True)
+        # compare() without its shift metric, which is estimate_shift's length: the shift runs once, with its surface
+        others = [n for n in COMPARE_METRICS if n != "shift"]
+        comparison = compare(a, b, metrics=others, data_range=data_range, channel_axis=channel_axis, mask=m,
+                             ssim_map=True)
+        shift = estimate_shift(a, b, channel_axis=channel_axis, return_surface=True)
+        comparison = _with_shift_metric(comparison, shift)
         good = not shift.reason and all(math.isfinite(s) for s in shift.shift)
-        aligned = align(gray_b, shift, mode="nearest") if good else np.asarray(gray_b, dtype=np.float64)
+        # the aligned copy is for display only: linear interpolation is enough
+        aligned = align(gray_b, shift, order=1, mode="nearest") if good else np.asarray(gray_b, dtype=np.float64)
         local = local_correlation(gray_a, gray_b, window=window, mask=m)
     for r in records:
         text = " ".join(str(r.message).split())
