@@ -80,7 +80,7 @@ def plain_warnings(comparison: Comparison, shift: ShiftResult, caught: list[str]
     """Warnings in plain language: undefined metrics, a doubtful shift, warnings raised while computing."""
     out = []
     for m in comparison.metrics:
-        if m.reason:
+        if m.reason and m.name != "shift":  # the shift's own warnings follow
             out.append(f"{m.name} is not reported: {m.reason}")
     if shift.reason:
         out.append(f"the shift is undefined: {shift.reason}")
