@@ -262,3 +262,15 @@ def test_basic_variant_runs_without_javascript(browser, files):
         page.screenshot(path=str(BUILD / "report_basic.png"))
     finally:
         ctx.close()
+
+
+def test_missing_browser_skips_loudly_but_fails_in_ci(monkeypatch, tmp_path):
+    import test_report_browser as mod
+
+    monkeypatch.setattr(mod, "CHROMIUM", tmp_path / "no-chromium")
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="BROWSER TESTS SKIPPED: .*make browser"):
+        mod._need_browser()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="BROWSER TESTS CANNOT RUN IN CI"):
+        mod._need_browser()
