@@ -10,7 +10,7 @@ LOCK := constraints/dev.txt
 BUILD_DEPS := pyproject.toml setup.py $(LOCK) $(wildcard src/imcorr/_native/*.c src/imcorr/_native/*.h)
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test bench lint clean venv lock
+.PHONY: demo test bench lint clean venv lock browser
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,18 @@ demo: $(STAMP_RUN)
 lint: $(STAMP_DEV)
 	$(VENV)/bin/ruff check src tests benchmarks
 
-test: $(STAMP_DEV)
+# Debian's Chromium for the browser tests of the HTML report (tests/test_report_browser.py). Installed with
+# apt when missing and we are root; otherwise those tests skip with a loud reason (and fail when CI=true).
+# Playwright drives this binary; it never downloads a browser (no `playwright install`).
+CHROMIUM := /usr/bin/chromium
+browser:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else echo "WARNING: $(CHROMIUM) is missing and we are not root: the browser tests will be skipped"; fi
+
+test: $(STAMP_DEV) browser
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -n $(PYTEST_WORKERS) tests

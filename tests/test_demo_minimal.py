@@ -18,5 +18,8 @@ def test_demo_runs_without_optional_extras(tmp_path, monkeypatch, capsys):
         "correlation.png",
         "matching.png",
         "registration.png",
+        "report.html",
         "similarity.png",
     ]
+    # the demo prints the report's path (rich may wrap it: compare without whitespace)
+    assert f"HTMLreport:{tmp_path / 'out' / 'report.html'}".replace(" ", "") in "".join(out.split())

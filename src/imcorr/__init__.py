@@ -49,6 +49,7 @@ from imcorr.errors import (
     MemoryLimitError,
     MissingDependencyError,
     NonFiniteError,
+    OutputError,
     ShapeMismatchError,
     UnsafeFileError,
     UnsupportedDTypeError,
@@ -77,7 +78,17 @@ from imcorr.match import (
     find_template,
     match_template,
 )
-from imcorr.plot import ccf_plot, fluorogram
+from imcorr.plot import (
+    ccf_plot,
+    fluorogram,
+    plot_correlation_surface,
+    plot_histograms,
+    plot_joint_histogram,
+    plot_map,
+    plot_matches,
+    plot_overlay,
+    save_figure,
+)
 from imcorr.register import (
     SHIFT_METHODS,
     Registrar,
@@ -89,6 +100,7 @@ from imcorr.register import (
     estimate_similarity,
     overlay,
 )
+from imcorr.report import REPORT_SECTIONS, ReportResult, report
 from imcorr.similarity import (
     COMPARE_METRICS,
     HIST_METHODS,
@@ -239,9 +251,20 @@ __all__ = [
     "ImageFormatError",
     "UnsafeFileError",
     "MissingDependencyError",
+    "OutputError",
     "load",
     "read",
     "save",
     "KeypointResult",
     "keypoint_similarity",
+    "plot_joint_histogram",
+    "plot_correlation_surface",
+    "plot_overlay",
+    "plot_map",
+    "plot_histograms",
+    "plot_matches",
+    "save_figure",
+    "report",
+    "ReportResult",
+    "REPORT_SECTIONS",
 ]

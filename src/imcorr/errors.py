@@ -24,6 +24,7 @@ __all__ = [
     "ImageFormatError",
     "UnsafeFileError",
     "MissingDependencyError",
+    "OutputError",
 ]
 
 
@@ -73,3 +74,7 @@ class UnsafeFileError(ImageReadError):
 
 class MissingDependencyError(ImcorrError, ImportError):
     """An optional dependency is needed; the message names the extra to install."""
+
+
+class OutputError(ImcorrError, OSError):
+    """An output file cannot be written (its folder does not exist, no permission, not a file)."""

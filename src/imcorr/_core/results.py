@@ -75,7 +75,9 @@ class Result:
                 value = f"array {tuple(value['shape'])} {value['dtype']}"
             rows.append(f"<tr><th style='text-align:left'>{html.escape(name)}</th>"
                         f"<td style='text-align:left'>{html.escape(format_value(value))}</td></tr>")
-        return f"<table><caption>{html.escape(type(self).__name__)}</caption>{''.join(rows)}</table>"
+        table = f"<table><caption>{html.escape(type(self).__name__)}</caption>{''.join(rows)}</table>"
+        thumb = _thumbnail_html(getattr(self, "map", None))
+        return table if not thumb else f"<div style='display:flex;gap:12px;align-items:flex-start'>{table}{thumb}</div>"
 
     def to_rows(self) -> list[dict[str, Any]]:
         """The result as table rows (one row here; results with per-item rows override it)."""
@@ -89,6 +91,39 @@ class Result:
         except ImportError:
             return rows
         return pd.DataFrame(rows)
+
+
+_THUMB_SIDE = 160
+
+
+def _thumbnail_html(m: Any) -> str:
+    """A small inline PNG (viridis, NaN gray) of a 2-D map field, or "" (no map, not 2-D, or no PIL)."""
+    if not isinstance(m, np.ndarray) or m.ndim not in (2, 3) or m.size == 0 or m.dtype.kind not in "fiub":
+        return ""
+    a = np.asarray(m, dtype=np.float64)
+    if a.ndim == 3:  # per-channel maps: their mean
+        a = a.mean(axis=-1)
+    step = max(1, -(-max(a.shape) // _THUMB_SIDE))
+    a = a[::step, ::step]
+    finite = np.isfinite(a)
+    try:
+        import base64
+        import io
+
+        from matplotlib import colormaps
+        from PIL import Image
+    except ImportError:  # pragma: no cover - both are dependencies
+        return ""
+    lo, hi = (float(a[finite].min()), float(a[finite].max())) if finite.any() else (0.0, 1.0)
+    scaled = (np.where(finite, a, lo) - lo) / ((hi - lo) or 1.0)
+    rgb = (colormaps["viridis"](scaled)[..., :3] * 255).round().astype(np.uint8)
+    rgb[~finite] = 153
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="PNG")
+    src = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return (f"<figure style='margin:0'><img src='{src}' alt='map' width='{rgb.shape[1]}' height='{rgb.shape[0]}'>"
+            f"<figcaption style='font-size:smaller'>map {html.escape(str(tuple(m.shape)))}, "
+            f"{lo:.3g} .. {hi:.3g} (gray: undefined)</figcaption></figure>")
 
 
 def axis_names(ndim: int, prefix: str = "") -> tuple[str, ...]:

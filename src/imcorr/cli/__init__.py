@@ -31,6 +31,7 @@ _COMMAND_MODULES = [
     "cmd_match",
     "cmd_localmap",
     "cmd_coloc",
+    "cmd_report",
 ]
 
 for _name in _COMMAND_MODULES:

@@ -20,7 +20,7 @@ from rich.markup import escape
 
 from imcorr._core.results import format_value
 
-SECTIONS = ["correlation", "statistics", "similarity", "matching", "registration", "hashing"]
+SECTIONS = ["correlation", "statistics", "similarity", "matching", "registration", "hashing", "report"]
 
 
 @dataclasses.dataclass
@@ -33,6 +33,7 @@ class DemoContext:
     console: Console
     rng: np.random.Generator
     figures: list[Path] = dataclasses.field(default_factory=list)
+    seed: int = 0
 
     def subplots(self, ncols: int, figsize=(12, 4)):
         """A matplotlib figure with ``ncols`` axes (headless Agg backend)."""
@@ -92,7 +93,7 @@ def make_context(out_dir: str | Path, seed: int = 0, console: Console | None = N
     moving = moved + rng.normal(0, sigma, ref.shape)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    return DemoContext(ref, moving, true_shift, sigma, out, console or Console(), rng)
+    return DemoContext(ref, moving, true_shift, sigma, out, console or Console(), rng, seed=seed)
 
 
 def run_demo(out_dir: str | Path = "imcorr-demo", seed: int = 0, console: Console | None = None) -> DemoContext:

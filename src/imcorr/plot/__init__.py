@@ -1,5 +1,18 @@
-"""Figures (matplotlib, Agg canvas; matplotlib is imported inside the functions)."""
+"""Plots of imcorr results (matplotlib, Agg renderer, never a window): each returns a Figure and takes ``ax=``."""
 
 from imcorr.plot.coloc import ccf_plot, fluorogram
+from imcorr.plot.maps import plot_correlation_surface, plot_map, plot_matches
+from imcorr.plot.output import save_figure
+from imcorr.plot.pairs import plot_histograms, plot_joint_histogram, plot_overlay
 
-__all__ = ["fluorogram", "ccf_plot"]
+__all__ = [
+    "plot_joint_histogram",
+    "plot_correlation_surface",
+    "plot_overlay",
+    "plot_map",
+    "plot_histograms",
+    "plot_matches",
+    "save_figure",
+    "fluorogram",
+    "ccf_plot",
+]
