@@ -120,8 +120,6 @@ def test_bad_input(pair, tmp_path):
     a, b = pair
     with pytest.raises(InputError, match=r"sections: unknown \['nope'\]"):
         imcorr.report(a, b, path=tmp_path / "x.html", sections=["inputs", "nope"])
-    with pytest.raises(InputError, match="colocalization section needs imcorr.coloc"):
-        imcorr.report(a, b, path=tmp_path / "x.html", coloc=True)
     with pytest.raises(OutputError, match="does not exist"):
         imcorr.report(a, b, path=tmp_path / "missing" / "x.html")
     (tmp_path / "dir.html").mkdir()
@@ -195,8 +193,8 @@ def test_cli_report_json_equals_the_embedded_json(pair, tmp_path, capsys):
     assert "-o/--output" in capsys.readouterr().err
     assert main(["report", str(pa), str(pb), "-o", str(out), "--sections", "inputs,bogus"]) == 2
     assert "--sections" in capsys.readouterr().err
-    assert main(["report", str(pa), str(pb), "-o", str(out), "--coloc"]) == 2
-    assert "imcorr.coloc" in capsys.readouterr().err
+    assert main(["report", str(pa), str(pb), "-o", str(out), "--coloc", "--sections", "inputs"]) == 0
+    assert embedded(out.read_text())["colocalization"]["pearson"] is not None
 
 
 @pytest.mark.parametrize("kind", ["joint", "surface", "overlay", "ssim", "localmap"])
@@ -244,3 +242,17 @@ def test_undefined_shift_is_reported_not_drawn(tmp_path):
     assert res.results["summary"]["pearson_r"] is None
     assert any(w.startswith("pearson is not reported") for w in res.warnings)
     assert 'id="summary-r">undefined<' in text
+
+
+def test_coloc_section(pair, tmp_path):
+    """coloc=True adds the fluorogram and Coloc 2's numbers; Pearson equals numpy's on the gray pair."""
+    a, b = pair
+    res = imcorr.report(a, b, path=tmp_path / "c.html", sections=["inputs"], coloc=True)
+    text = (tmp_path / "c.html").read_text()
+    assert res.sections == ("inputs", "colocalization")
+    assert 'id="sec-colocalization"' in text and "fluorogram" in text
+    col = embedded(text)["colocalization"]
+    ga, gb = (np.asarray(x, np.float64) for x in (a, b))
+    assert ga.ndim == 2  # the fixture pair is gray: the channels are the images themselves
+    assert col["pearson"] == pytest.approx(np.corrcoef(ga.ravel(), gb.ravel())[0, 1], abs=1e-9)
+    assert col == imcorr.colocalization(a, b).to_dict()

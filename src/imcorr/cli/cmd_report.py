@@ -25,7 +25,8 @@ def _sections(text: str | None):
 @click.option("--sections", "sections_text", default=None,
               help="Comma-separated subset: inputs, overlay, ssim, local_correlation, joint_histogram, "
                    "correlation_surface, histograms (default: all).")
-@click.option("--coloc", is_flag=True, help="Add a colocalization section (needs imcorr.coloc).")
+@click.option("--coloc", is_flag=True,
+              help="Add a colocalization section (Coloc 2 coefficients, fluorogram; the images as ch1, ch2).")
 @click.option("--mask", "mask_path", type=click.Path(dir_okay=False), default=None,
               help="Mask image: non-zero pixels are used.")
 @click.option("--data-range", type=float, default=None, help="Data range for SSIM/PSNR (float images need it).")
@@ -45,9 +46,6 @@ def report_cmd(image_a, image_b, out_path, title, basic, sections_text, coloc, m
     bad = [s for s in (_sections(sections_text) or []) if s not in imcorr.REPORT_SECTIONS]
     if bad:
         raise click.UsageError(f"--sections: unknown {bad}; choose from {', '.join(imcorr.REPORT_SECTIONS)}")
-    if coloc:
-        raise click.UsageError("--coloc: the colocalization section needs imcorr.coloc, which this build does not "
-                               "have; drop --coloc")
     a, b, _ = load_pair(image_a, image_b, gray=gray, crop=crop, resize=resize, channel_axis=channel_axis)
     mask = load_mask(mask_path, a.shape[:2], crop=crop)
     res = imcorr.report(a, b, path=out_path, sections=_sections(sections_text), title=title, coloc=coloc,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import io
 import os
 import time
@@ -11,9 +10,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from imcorr._core.results import Result, no_json
+from imcorr._core.results import Result, format_value, no_json
+from imcorr.coloc import colocalization
 from imcorr.errors import InputError
 from imcorr.plot._figure import check_output_path, display_limits, downsample, write_bytes
+from imcorr.plot.coloc import fluorogram
 from imcorr.plot.maps import plot_correlation_surface, plot_map
 from imcorr.plot.output import figure_png
 from imcorr.plot.pairs import plot_histograms, plot_joint_histogram
@@ -161,6 +162,22 @@ def _sec_histograms(an: Analysis, max_side: int) -> Section:
     return Section("histograms", "Histograms", [_fig(fig, "histograms", "solid: reference, dashed: moving")])
 
 
+def _sec_coloc(an: Analysis) -> Section:
+    """Colocalization of the two (gray) images as channels: Coloc 2's numbers and the fluorogram."""
+    res = colocalization(an.gray_a, an.gray_b, mask=an.mask)
+    an.results["colocalization"] = res.to_dict()
+    an.warnings.extend(f"colocalization: {w}" for w in res.warnings)
+    fig = fluorogram(an.gray_a, an.gray_b, res, mask=an.mask)
+    keys = ("pearson", "pearson_above", "tm1", "tm2", "tm1_foreground", "tm2_foreground", "li_icq", "threshold1",
+            "threshold2")
+    note = "; ".join(f"{k} {format_value(getattr(res, k))}" for k in keys)
+    if res.reason:
+        note += f" ({res.reason})"
+    return Section("colocalization", "Colocalization (reference = ch1, moving as given = ch2)",
+                   [_fig(fig, "fluorogram", "2-D histogram with the Costes regression line and thresholds")],
+                   note=note)
+
+
 #: name -> function(analysis, max_side) -> Section, in the order the report shows them.
 REPORT_SECTIONS: dict[str, Callable[[Analysis, int], Section]] = {
     "inputs": _sec_inputs,
@@ -223,8 +240,9 @@ def report(a, b, *, path="report.html", sections=None, title=None, coloc: bool =
     title : str, optional
         Page title (default ``"imcorr report: <name a> vs <name b>"``).
     coloc : bool
-        Add a colocalization section; needs :mod:`imcorr.coloc`, which this build does not have
-        (an :class:`~imcorr.errors.InputError` says so).
+        Add a colocalization section (:func:`~imcorr.colocalization` of the gray images as ch1 and ch2,
+        Costes thresholds, no randomizations): Coloc 2's coefficients and the fluorogram; the full
+        result is in the embedded JSON under ``"colocalization"``. Intensities must be non-negative.
     basic : bool
         The variant without any JavaScript: static images instead of the viewer, the JSON in a
         ``<pre>`` block.
@@ -248,7 +266,7 @@ def report(a, b, *, path="report.html", sections=None, title=None, coloc: bool =
     Raises
     ------
     InputError
-        Unknown section name, ``coloc=True`` without :mod:`imcorr.coloc`, a path not ending in ``.html``.
+        Unknown section name, a path not ending in ``.html``, negative intensities with ``coloc=True``.
     OutputError
         The output folder does not exist, or the file cannot be written.
 
@@ -264,11 +282,6 @@ def report(a, b, *, path="report.html", sections=None, title=None, coloc: bool =
     """
     started = time.perf_counter()
     names_ = _check_sections(sections)
-    if coloc:
-        have = importlib.util.find_spec("imcorr.coloc") is not None
-        raise InputError("coloc: the colocalization section needs imcorr.coloc"
-                         + (", which the report does not use yet" if have else ", which this build does not have")
-                         + "; leave coloc off")
     out = check_output_path(path, (".html", ".htm"), "path")
     if int(max_side) < 16:
         raise InputError(f"max_side: must be >= 16, got {max_side!r}")
@@ -276,6 +289,9 @@ def report(a, b, *, path="report.html", sections=None, title=None, coloc: bool =
     an = analyse(a, b, names=tuple(str(n) for n in names), mask=mask, data_range=data_range, window=window,
                  seed=seed, sections=names_, title=title, max_side=int(max_side))
     blocks = [REPORT_SECTIONS[n](an, int(max_side)) for n in names_]
+    if coloc:
+        blocks.append(_sec_coloc(an))
+        names_.append("colocalization")
     viewer = _viewer_images(an, int(max_side))
     page = render_page(an.results, viewer, blocks, basic=basic).encode("utf-8")
     write_bytes(out, page, "path")
