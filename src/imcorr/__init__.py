@@ -29,6 +29,13 @@ from imcorr.correlation import (
     pearson,
     spearman,
 )
+from imcorr.dic import (
+    CRITERIA,
+    STATUS_VALUES,
+    SUBPIXEL_METHODS,
+    DisplacementField,
+    displacement_field,
+)
 from imcorr.errors import (
     EmptyInputError,
     ImageFormatError,
@@ -223,4 +230,9 @@ __all__ = [
     "save",
     "KeypointResult",
     "keypoint_similarity",
+    "DisplacementField",
+    "displacement_field",
+    "CRITERIA",
+    "STATUS_VALUES",
+    "SUBPIXEL_METHODS",
 ]

@@ -1,0 +1,303 @@
+"""``displacement_field``: subset DIC / PIV on a grid of windows, single pass or multipass."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from imcorr._core.boxsum import box_sum
+from imcorr._core.validate import as_image, as_mask, channel_last, check_finite, check_memory, check_same_shape
+from imcorr.dic._correlate import SUBPIXEL_FITS, PeakResult, correlate_windows
+from imcorr.dic.field import DisplacementField
+from imcorr.dic._icgn import icgn_refine
+from imcorr.dic._validation import median_test, replace_by_median
+from imcorr.errors import InputError
+
+__all__ = ["displacement_field", "CRITERIA", "SUBPIXEL_METHODS"]
+
+#: Matching criteria (only zero-normalised cross-correlation: robust to gain and offset changes).
+CRITERIA = ("zncc",)
+#: Subpixel methods: the 3-point fits of the correlation peak plus ``icgn`` (affine IC-GN).
+SUBPIXEL_METHODS = tuple(SUBPIXEL_FITS) + ("icgn",)
+MIN_WINDOW = 4
+PEAK_RATIO_MIN = 1.0  # a vector whose primary peak is not above every other local maximum is an outlier
+ROI_MIN_FRACTION = 0.5
+
+
+def _int_param(value, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise InputError(f"{name}: must be an integer (pixels), got {value!r}")
+    if value < minimum:
+        raise InputError(f"{name}: must be >= {minimum} pixels, got {value}")
+    return int(value)
+
+
+def _grid_starts(shape, size: int, step: int) -> list[np.ndarray]:
+    return [np.arange(0, n - size + 1, step) for n in shape]
+
+
+def _as_gray(img: np.ndarray, channel_axis, name: str) -> np.ndarray:
+    img = channel_last(img, channel_axis, name)
+    if channel_axis is not None:
+        img = img.mean(axis=-1)
+    return img
+
+
+def _check_inputs(reference, deformed, window, step, search, passes, criterion, subpixel, roi, channel_axis):
+    ref = _as_gray(as_image(reference, "reference"), channel_axis, "reference")
+    dfm = _as_gray(as_image(deformed, "deformed"), channel_axis, "deformed")
+    check_same_shape(ref, dfm, ("reference", "deformed"), cli_hint=False)
+    if ref.ndim not in (2, 3):
+        raise InputError(
+            f"reference: must be a 2-D image or a 3-D volume (after removing channel_axis), got shape {ref.shape}; "
+            "pass channel_axis for colour images"
+        )
+    check_finite(ref, "reference", "replace NaN/Inf (e.g. np.nan_to_num) or crop them away")
+    check_finite(dfm, "deformed", "replace NaN/Inf (e.g. np.nan_to_num) or crop them away")
+    if passes is not None:
+        try:
+            passes = tuple(passes)
+        except TypeError as exc:
+            raise InputError(f"passes: must be a sequence of window sizes such as (64, 32, 16), got {passes!r}") from exc
+        if not passes:
+            raise InputError("passes: is empty; pass e.g. (64, 32, 16) or None for a single pass")
+        passes = tuple(_int_param(p, "passes", MIN_WINDOW) for p in passes)
+        if any(b > a for a, b in zip(passes, passes[1:])):
+            raise InputError(f"passes: window sizes must not increase from pass to pass, got {passes}")
+        window = passes[-1]
+    window = _int_param(window, "window", MIN_WINDOW)
+    passes = passes or (window,)
+    step = _int_param(step, "step", 1)
+    biggest = passes[0]
+    if biggest > min(ref.shape):
+        raise InputError(
+            f"window: {biggest} px is larger than the image (shape {ref.shape}); use a window <= {min(ref.shape)}"
+        )
+    search = 2 * biggest if search is None else _int_param(search, "search", 1)
+    if criterion not in CRITERIA:
+        raise InputError(f"criterion: unknown {criterion!r}; choose one of {', '.join(CRITERIA)}")
+    if subpixel not in SUBPIXEL_METHODS:
+        raise InputError(f"subpixel: unknown {subpixel!r}; choose one of {', '.join(SUBPIXEL_METHODS)}")
+    if subpixel == "icgn" and ref.ndim != 2:
+        raise InputError("subpixel: 'icgn' is implemented for 2-D images only; use 'gaussian' on volumes")
+    mask = None if roi is None else as_mask(roi, ref.shape, "roi")
+    return ref, dfm, window, step, search, passes, mask
+
+
+def _dense_predictor(shift: np.ndarray, grid_shape, starts, size: int, image_shape) -> list[np.ndarray]:
+    """Per-pixel displacement (one array per axis) interpolated (linearly) from a grid field."""
+    field = _filled_grid(shift, grid_shape)
+    coords = []
+    for k, n in enumerate(image_shape):
+        centre0 = starts[k][0] + (size - 1) / 2.0
+        step = starts[k][1] - starts[k][0] if len(starts[k]) > 1 else 1
+        sl = [None] * len(image_shape)
+        sl[k] = slice(None)
+        coords.append(((np.arange(n) - centre0) / step)[tuple(sl)])
+    grid_coords = np.broadcast_arrays(*coords)
+    return [ndimage.map_coordinates(field[..., k], grid_coords, order=1, mode="nearest")
+            for k in range(len(image_shape))]
+
+
+def _filled_grid(shift: np.ndarray, grid_shape) -> np.ndarray:
+    field = shift.reshape(tuple(grid_shape) + (shift.shape[1],))
+    bad = ~np.isfinite(field).all(axis=-1)
+    if bad.all():
+        return np.zeros_like(field)
+    if bad.any():  # fill holes with the nearest defined vector
+        idx = ndimage.distance_transform_edt(bad, return_distances=False, return_indices=True)
+        field = field[tuple(idx)]
+    return field
+
+
+def _sample_predictor(shift, grid_shape, starts, size: int, points: np.ndarray) -> np.ndarray:
+    """The grid field (linear interpolation, nearest outside) at ``points`` (n, ndim): (n, ndim)."""
+    field = _filled_grid(shift, grid_shape)
+    coords = []
+    for k in range(points.shape[1]):
+        step = starts[k][1] - starts[k][0] if len(starts[k]) > 1 else 1
+        coords.append((points[:, k] - (starts[k][0] + (size - 1) / 2.0)) / step)
+    return np.stack([ndimage.map_coordinates(field[..., k], coords, order=1, mode="nearest")
+                     for k in range(points.shape[1])], axis=1)
+
+
+def _warp(image: np.ndarray, dense: list[np.ndarray]) -> np.ndarray:
+    """``image(x + d(x))``: the deformed image pulled back by the predictor (cubic spline)."""
+    grid = np.indices(image.shape, dtype=np.float64)
+    coords = [g + d for g, d in zip(grid, dense)]
+    return ndimage.map_coordinates(image.astype(np.float64), coords, order=3, mode="nearest")
+
+
+def _validate_pass(pk: PeakResult, grid_shape, usable_in: np.ndarray):
+    """Median test + peak ratio; outliers replaced by the local median. Returns (shift, status, reason)."""
+    nd = pk.shift.shape[1]
+    comps = [pk.shift[:, k].reshape(grid_shape) for k in range(nd)]
+    usable = usable_in.reshape(grid_shape)
+    low_ratio = usable & (pk.peak_ratio.reshape(grid_shape) < PEAK_RATIO_MIN)
+    outlier = median_test(comps, usable & ~low_ratio) | low_ratio
+    comps, replaced = replace_by_median(comps, usable & ~outlier, outlier)
+    shift = np.stack([c.ravel() for c in comps], axis=1)
+    reason = pk.reason.copy()
+    flat_out, flat_rep = outlier.ravel(), replaced.ravel()
+    reason[flat_out] = np.where(low_ratio.ravel()[flat_out], "peak ratio below threshold", "median test outlier")
+    shift[flat_out & ~flat_rep] = np.nan
+    return shift, flat_out, flat_rep, reason
+
+
+def displacement_field(
+    reference,
+    deformed,
+    *,
+    window: int = 32,
+    step: int = 16,
+    search: int | None = None,
+    passes=None,
+    criterion: str = "zncc",
+    subpixel: str = "gaussian",
+    roi=None,
+    validate: bool = True,
+    channel_axis: int | None = None,
+) -> DisplacementField:
+    """Local displacements of ``deformed`` relative to ``reference`` on a grid of windows (DIC / PIV).
+
+    Each window of ``reference`` is searched for in ``deformed`` by zero-normalised cross-correlation
+    (ZNCC) over +- ``search`` pixels; the integer peak is refined to subpixel and the vectors are validated.
+
+    Parameters
+    ----------
+    reference, deformed : array_like
+        Two images (2-D) or volumes (3-D) of the same shape.
+    window : int
+        Window (subset) side in pixels, cubic in 3-D; at least 4 and at most the image's smallest side.
+    step : int
+        Grid spacing in pixels (>= 1): windows start at 0, step, 2 step, ... along each axis.
+    search : int, optional
+        Largest displacement searched, +- pixels per axis around each window. The default is two
+        windows (``2 * window``, ``2 * passes[0]`` in multipass): +-64 px for a 32 px window,
+        enough for stereo disparities and fast flows.
+    passes : sequence of int, optional
+        Multipass window sizes, e.g. ``(64, 32, 16)`` (non-increasing). Pass 1 searches +- ``search``
+        on a grid of half-overlapping windows; each later pass deforms ``deformed`` by the previous
+        field (linear interpolation between centres, cubic-spline resampling) and searches the residual
+        over +- max(2, window // 4) px. The last pass uses ``step`` and replaces ``window``.
+    criterion : {'zncc'}
+        Matching criterion.
+    subpixel : {'gaussian', 'parabolic', 'centroid', 'icgn'}
+        3-point fits of the ZNCC peak along each axis (``gaussian`` falls back to ``parabolic`` when a
+        value is <= 0; counted in ``n_subpixel_fallback``), or ``icgn``: inverse-compositional
+        Gauss-Newton with an affine subset shape function and cubic B-spline interpolation, started
+        from the gaussian estimate (2-D only).
+    roi : array_like of bool, optional
+        Region of interest (image shape); windows with less than half their pixels inside are skipped
+        (status ``outside_roi``).
+    validate : bool
+        Run the normalised median test (threshold 2, eps 0.1 px, 3x3 neighbours) and the peak-ratio
+        test; outliers are replaced by the median of their valid neighbours (status ``replaced``) or set
+        invalid when fewer than 3 neighbours are valid.
+    channel_axis : int, optional
+        Axis of colour channels; they are averaged to gray.
+
+    Returns
+    -------
+    DisplacementField
+        Window centres, displacements, ZNCC quality, peak ratio, status and reason per vector.
+
+    Raises
+    ------
+    InputError
+        Bad window/step/search/passes, unknown method, a window larger than the image.
+    ShapeMismatchError
+        ``reference`` and ``deformed`` differ in shape.
+    MaskError
+        ``roi`` has another shape or selects nothing.
+
+    References
+    ----------
+    Westerweel, J. & Scarano, F. (2005). Universal outlier detection for PIV data. Experiments in
+    Fluids 39, 1096-1100. doi:10.1007/s00348-005-0016-6
+
+    Pan, B., Li, K. & Tong, W. (2013). Fast, robust and accurate digital image correlation calculation
+    without redundant computations. Experimental Mechanics 53, 1277-1289. doi:10.1007/s11340-013-9717-6
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import ndimage
+    >>> import imcorr
+    >>> ref = ndimage.gaussian_filter(np.random.default_rng(0).random((96, 96)), 1.5)
+    >>> dfm = ndimage.shift(ref, (1.5, -2.25), order=3)
+    >>> f = imcorr.displacement_field(ref, dfm, window=32, step=16, search=8)
+    >>> f.grid_shape, f.n_valid
+    ((5, 5), 25)
+    >>> round(float(np.median(f.dy)), 1), round(float(np.median(f.dx)), 1)
+    (1.5, -2.2)
+    """
+    ref, dfm, window, step, search, passes, mask = _check_inputs(
+        reference, deformed, window, step, search, passes, criterion, subpixel, roi, channel_axis
+    )
+    nd = ref.ndim
+    check_memory(ref.size * 8 * (6 + 2 * nd if len(passes) > 1 else 3) + (64 << 20), "displacement_field")
+    fit = "gaussian" if subpixel == "icgn" else subpixel
+    prev = None
+    for k, size in enumerate(passes):
+        last = k == len(passes) - 1
+        pstep = step if last else max(1, size // 2)
+        axes_starts = _grid_starts(ref.shape, size, pstep)
+        grid_shape = tuple(len(s) for s in axes_starts)
+        starts = np.stack([g.ravel() for g in np.meshgrid(*axes_starts, indexing="ij")], axis=1)
+        if prev is None:
+            pk = correlate_windows(ref, dfm, starts, size, search, subpixel=fit)
+        else:
+            dense = _dense_predictor(*prev, ref.shape)
+            warped = _warp(dfm, dense)
+            pk = correlate_windows(ref, warped, starts, size, max(2, size // 4), subpixel=fit)
+            pk.shift += _sample_predictor(*prev, starts + (size - 1) / 2.0)
+        inside = np.ones(len(starts), bool)
+        if mask is not None:
+            frac = box_sum(mask.astype(np.float64), size, mode="valid")[tuple(starts[:, j] for j in range(nd))]
+            inside = frac >= ROI_MIN_FRACTION * size**nd
+        usable = inside & (pk.reason == "")
+        outlier = replaced = np.zeros(len(starts), bool)
+        shift, reason = pk.shift.copy(), pk.reason.copy()
+        if validate or not last:
+            shift, outlier, replaced, reason = _validate_pass(pk, grid_shape, usable)
+        prev = (shift, grid_shape, axes_starts, size)
+    if subpixel == "icgn":
+        good = usable & ~(outlier & ~replaced)
+        ic = icgn_refine(ref, dfm, starts, size, shift, good)
+        converged = ic.converged & ~outlier
+        shift[converged] = ic.shift[converged]
+        pk.quality[converged] = ic.quality[converged]
+        pk.fallback[:] = good & ~outlier & ~ic.converged
+    return _assemble(pk, shift, reason, inside, usable, outlier, replaced, starts, grid_shape, size, step, search,
+                     passes, criterion, subpixel, ref.shape)
+
+
+def _assemble(pk, shift, reason, inside, usable, outlier, replaced, starts, grid_shape, size, step, search,
+              passes, criterion, subpixel, image_shape) -> DisplacementField:
+    nd = len(image_shape)
+    n = len(starts)
+    status = np.full(n, "ok", dtype="U16")
+    status[~usable] = "invalid"
+    status[outlier & ~replaced] = "invalid"
+    status[replaced] = "replaced"
+    status[~inside] = "outside_roi"
+    reason = reason.astype("U40")
+    reason[~inside] = "window mostly outside the ROI"
+    bad = (status == "invalid") | (status == "outside_roi")
+    shift = shift.copy()
+    shift[bad] = np.nan
+    quality = np.where(bad | (status == "replaced"), np.nan, pk.quality)
+    centres = starts + (size - 1) / 2.0
+    g = lambda a: np.asarray(a).reshape(grid_shape)  # noqa: E731
+    comps = {name: g(shift[:, k]) for k, name in enumerate(("dz", "dy", "dx")[3 - nd:])}
+    coords = {name: g(centres[:, k]) for k, name in enumerate(("z", "y", "x")[3 - nd:])}
+    return DisplacementField(
+        quality=g(quality), peak_ratio=g(np.where(inside, pk.peak_ratio, np.nan)), status=g(status),
+        reason=g(reason), valid=g(status == "ok"), **comps, **coords,
+        window=(size,) * nd, step=(step,) * nd, search=(search,) * nd, passes=tuple(passes),
+        criterion=criterion, subpixel=subpixel, n_vectors=n, n_valid=int(np.sum(status == "ok")),
+        n_replaced=int(np.sum(status == "replaced")), n_invalid=int(np.sum(status == "invalid")),
+        n_outside_roi=int(np.sum(status == "outside_roi")),
+        n_subpixel_fallback=int(np.sum(pk.fallback & (status == "ok"))), image_shape=tuple(image_shape),
+    )
