@@ -32,9 +32,12 @@ from imcorr.correlation import (
 from imcorr.dic import (
     CRITERIA,
     STATUS_VALUES,
+    STRAIN_KINDS,
     SUBPIXEL_METHODS,
     DisplacementField,
+    StrainField,
     displacement_field,
+    strain,
 )
 from imcorr.errors import (
     EmptyInputError,
@@ -235,4 +238,7 @@ __all__ = [
     "CRITERIA",
     "STATUS_VALUES",
     "SUBPIXEL_METHODS",
+    "STRAIN_KINDS",
+    "StrainField",
+    "strain",
 ]

@@ -1,14 +1,16 @@
 """Displacement fields: subset digital image correlation (DIC), PIV and volume correlation, with strain."""
 
-from imcorr.dic.field import STATUS_VALUES, DisplacementField
 from imcorr.dic.displacement import CRITERIA, SUBPIXEL_METHODS, displacement_field
-
-
+from imcorr.dic.field import STATUS_VALUES, DisplacementField
+from imcorr.dic.strain import STRAIN_KINDS, StrainField, strain
 
 __all__ = [
     "CRITERIA",
     "STATUS_VALUES",
+    "STRAIN_KINDS",
     "SUBPIXEL_METHODS",
     "DisplacementField",
+    "StrainField",
     "displacement_field",
+    "strain",
 ]

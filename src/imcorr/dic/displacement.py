@@ -261,6 +261,10 @@ def displacement_field(
         starts = np.stack([g.ravel() for g in np.meshgrid(*axes_starts, indexing="ij")], axis=1)
         if prev is None:
             pk = correlate_windows(ref, dfm, starts, size, search, subpixel=fit)
+        elif refine:  # same grid: re-search around each window's own validated (or replaced) vector
+            pred = _filled_grid(prev[0], grid_shape).reshape(-1, nd)
+            pk = correlate_windows(ref, dfm, starts, size, _residual_search(size), offsets=np.rint(pred),
+                                   subpixel=fit)
         else:
             dense = _dense_predictor(*prev, ref.shape)
             warped = _warp(dfm, dense)
