@@ -1,0 +1,48 @@
+"""``imcorr dic`` command line."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from scipy import ndimage
+
+from imcorr import save
+from imcorr.cli import main
+from imcorr.dic import DisplacementField
+
+
+def _pair(tmp_path):
+    rng = np.random.default_rng(1)
+    ref = ndimage.gaussian_filter(rng.random((96, 96)), 1.5).astype(np.float32)
+    dfm = ndimage.shift(ref, (1.25, -0.5), order=3, mode="nearest").astype(np.float32)
+    a, b = tmp_path / "ref.tif", tmp_path / "def.tif"
+    save(a, ref)
+    save(b, dfm)
+    return str(a), str(b)
+
+
+def test_cli_json_csv_and_strain(tmp_path, capsys):
+    a, b = _pair(tmp_path)
+    csv = tmp_path / "out.csv"
+    rc = main(["dic", a, b, "--window", "32", "--step", "16", "--search", "4", "--strain", "--csv", str(csv),
+               "--json"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert abs(out["median_dy"] - 1.25) < 0.05 and abs(out["median_dx"] + 0.5) < 0.05
+    assert out["strain"]["kind"] == "green-lagrange"
+    assert out["written"] == [str(csv)]
+    f = DisplacementField.load(csv)
+    assert f.grid_shape == tuple(out["grid_shape"])
+
+
+def test_cli_errors_name_the_option(tmp_path, capsys):
+    a, b = _pair(tmp_path)
+    assert main(["dic", a, b, "--step", "0"]) == 1
+    assert "step" in capsys.readouterr().err
+    assert main(["dic", a, b, "--passes", "64,x"]) != 0
+    assert "--passes" in capsys.readouterr().err
+    mask = tmp_path / "roi.png"
+    save(mask, np.ones((10, 10), np.uint8) * 255)
+    assert main(["dic", a, b, "--roi", str(mask)]) != 0
+    assert "--roi" in capsys.readouterr().err
