@@ -8,9 +8,9 @@ from scipy import ndimage
 from imcorr._core.boxsum import box_sum
 from imcorr._core.validate import as_image, as_mask, channel_last, check_finite, check_memory, check_same_shape
 from imcorr.dic._correlate import SUBPIXEL_FITS, PeakResult, correlate_windows
-from imcorr.dic.field import DisplacementField
 from imcorr.dic._icgn import icgn_refine
 from imcorr.dic._validation import MEDIAN_EPS, MEDIAN_THRESHOLD, median_test, replace_by_median
+from imcorr.dic.field import DisplacementField
 from imcorr.errors import InputError
 
 __all__ = ["displacement_field", "CRITERIA", "SUBPIXEL_METHODS"]
@@ -68,7 +68,9 @@ def _check_inputs(reference, deformed, window, step, search, passes, criterion, 
         try:
             passes = tuple(passes)
         except TypeError as exc:
-            raise InputError(f"passes: must be a sequence of window sizes such as (64, 32, 16), got {passes!r}") from exc
+            raise InputError(
+                f"passes: must be a sequence of window sizes such as (64, 32, 16), got {passes!r}"
+            ) from exc
         if not passes:
             raise InputError("passes: is empty; pass e.g. (64, 32, 16) or None for a single pass")
         passes = tuple(_int_param(p, "passes", MIN_WINDOW) for p in passes)
