@@ -87,7 +87,7 @@ def _check_inputs(reference, deformed, window, step, search, passes, criterion, 
             f"window: {biggest} px is larger than the image (shape {ref.shape}); use a window <= {min(ref.shape)}"
         )
     search = 2 * biggest if search is None else _int_param(search, "search", 1)
-    if refine and search > _residual_search(window):
+    if refine and search >= window:
         passes = (window, window)  # predictor (full search, validated) + refinement on the deformed image
     if criterion not in CRITERIA:
         raise InputError(f"criterion: unknown {criterion!r}; choose one of {', '.join(CRITERIA)}")
