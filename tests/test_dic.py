@@ -10,7 +10,7 @@ from imcorr.dic import DisplacementField, displacement_field, strain
 from imcorr.errors import InputError, MaskError, ShapeMismatchError
 
 
-def speckle(shape, disp=None, *, radius=2.0, seed=0, noise=0.01):
+def speckle(shape, disp=None, *, radius=2.0, seed=0, noise=0.01, noise_seed=None):
     """Sum of Gaussian speckles (exact, separable); ``disp(y, x) -> (dy, dx)`` moves each speckle centre.
 
     The deformed image has the speckles at their displaced positions, so the displacement of its content
@@ -28,9 +28,10 @@ def speckle(shape, disp=None, *, radius=2.0, seed=0, noise=0.01):
         img = (gy * amp) @ gx.T / 2.0
         return img + noise * np.random.default_rng(nseed).standard_normal(img.shape)
 
-    ref = render(cy, cx, seed + 1)
+    nseed = seed if noise_seed is None else noise_seed
+    ref = render(cy, cx, nseed + 1)
     dy, dx = disp(cy, cx)
-    return ref, render(cy + dy, cx + dx, seed + 2)
+    return ref, render(cy + dy, cx + dx, nseed + 2)
 
 
 def rigid(dy, dx):
@@ -232,3 +233,39 @@ def test_bad_shapes_and_strain_args():
         strain(f, kind="true")
     with pytest.raises(InputError, match="window"):
         strain(f, window=4)
+
+
+def test_series_first_and_previous_accumulate():
+    from imcorr.dic import series
+
+    shifts = [(0.0, 0.0), (0.4, 1.3), (0.8, 2.6), (1.2, 3.9)]
+    frames = []
+    for k, s in enumerate(shifts):  # same speckles, independent noise in every frame
+        _, img = speckle((128, 128), rigid(*s), seed=0, noise_seed=10 * k + 100)
+        frames.append(img)
+    for ref in ("first", "previous"):
+        res = series(frames, reference=ref, window=32, step=16, search=8)
+        assert res.n_frames == 4 and len(res.fields) == 3
+        for f, s in zip(res.fields, shifts[1:]):
+            inner = (slice(0, -2), slice(0, -2))  # content of the last row/column leaves the image; accumulation
+            # samples the increment between the last two (linear interpolation needs both valid)
+            ok = f.valid[inner]
+            assert ok.mean() >= 0.9
+            err = np.hypot(f.dy[inner][ok] - s[0], f.dx[inner][ok] - s[1])
+            # accumulated increments add their errors: allow 0.05 px per increment
+            assert np.sqrt(np.mean(err**2)) <= (0.08 if ref == "first" else 0.05 * len(shifts)), ref
+    with pytest.raises(ShapeMismatchError, match=r"frame\[2\]"):
+        series([frames[0], frames[1], frames[2][:100]], window=32, step=32, search=8)
+    with pytest.raises(InputError, match="reference"):
+        series(frames, reference="last")
+
+
+def test_plot_field_writes_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    ref, dfm = speckle((128, 128), lambda y, x: (0.01 * (y - 64), 0.01 * (x - 64)))
+    f = displacement_field(ref, dfm, window=32, step=16, search=4)
+    for kind in imcorr.PLOT_KINDS:
+        p = imcorr.plot_field(f, tmp_path / f"{kind}.png", kind=kind, background=ref)
+        assert p.stat().st_size > 1000
+    with pytest.raises(InputError, match="kind"):
+        imcorr.plot_field(f, tmp_path / "x.png", kind="vorticity")

@@ -46,3 +46,24 @@ def test_cli_errors_name_the_option(tmp_path, capsys):
     save(mask, np.ones((10, 10), np.uint8) * 255)
     assert main(["dic", a, b, "--roi", str(mask)]) != 0
     assert "--roi" in capsys.readouterr().err
+
+
+def test_cli_plot_and_series(tmp_path, capsys):
+    a, b = _pair(tmp_path)
+    png = tmp_path / "f.png"
+    assert main(["dic", a, b, "--search", "4", "--plot", str(png), "--plot-kind", "exx"]) == 0
+    assert png.stat().st_size > 1000 and str(png) in capsys.readouterr().out
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    rng = np.random.default_rng(2)
+    base = ndimage.gaussian_filter(rng.random((96, 96)), 1.5).astype(np.float32)
+    for k in range(3):
+        save(frames / f"f{k}.tif", ndimage.shift(base, (0.0, 1.5 * k), order=3, mode="nearest").astype(np.float32))
+    rc = main(["dic", "--series", str(frames / "*.tif"), "--series-reference", "previous", "--search", "4",
+               "--step", "32", "--json"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert np.allclose([f["median_dx"] for f in out["frames"]], [1.5, 3.0], atol=0.1)
+    save(frames / "f3.tif", np.zeros((50, 50), np.float32))
+    assert main(["dic", "--series", str(frames / "*.tif"), "--search", "4"]) == 1
+    assert "f3.tif" in capsys.readouterr().err

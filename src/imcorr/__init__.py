@@ -31,12 +31,15 @@ from imcorr.correlation import (
 )
 from imcorr.dic import (
     CRITERIA,
+    SERIES_REFERENCES,
     STATUS_VALUES,
     STRAIN_KINDS,
     SUBPIXEL_METHODS,
     DisplacementField,
+    FieldSeries,
     StrainField,
     displacement_field,
+    series,
     strain,
 )
 from imcorr.errors import (
@@ -77,6 +80,7 @@ from imcorr.match import (
     find_template,
     match_template,
 )
+from imcorr.plot import PLOT_KINDS, plot_field
 from imcorr.register import (
     SHIFT_METHODS,
     Registrar,
@@ -241,4 +245,9 @@ __all__ = [
     "STRAIN_KINDS",
     "StrainField",
     "strain",
+    "FieldSeries",
+    "series",
+    "SERIES_REFERENCES",
+    "plot_field",
+    "PLOT_KINDS",
 ]

@@ -18,8 +18,8 @@ def _passes(value: str | None):
 
 
 @app.command("dic")
-@click.argument("reference", type=click.Path(dir_okay=False))
-@click.argument("deformed", type=click.Path(dir_okay=False))
+@click.argument("reference", type=click.Path(dir_okay=False), required=False)
+@click.argument("deformed", type=click.Path(dir_okay=False), required=False)
 @click.option("--window", type=int, default=32, show_default=True, help="Window (subset) size in pixels.")
 @click.option("--step", type=int, default=16, show_default=True, help="Grid step in pixels.")
 @click.option("--search", type=int, default=None, help="Largest displacement searched (+- px; default 2 windows).")
@@ -32,19 +32,34 @@ def _passes(value: str | None):
 @click.option("--strain", "with_strain", is_flag=True, help="Also compute Green-Lagrange strain (5x5 gauge).")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None, help="Write one row per vector.")
 @click.option("--npz", "npz_path", type=click.Path(dir_okay=False), default=None, help="Write the field (.npz).")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
+              help="Write a PNG of the field (arrows over REFERENCE).")
+@click.option("--plot-kind", type=click.Choice(["quiver", "magnitude", "dx", "dy", "exx", "eyy", "exy", "quality"]),
+              default="quiver", show_default=True, help="What --plot draws.")
+@click.option("--series", "series_glob", default=None,
+              help="Process a sequence instead: a quoted glob such as 'frames/*.tif' (sorted by name).")
+@click.option("--series-reference", type=click.Choice(["first", "previous"]), default="first", show_default=True,
+              help="With --series: each frame against the first, or against the previous (accumulated).")
 @json_option
 def dic(reference, deformed, window, step, search, passes, subpixel, roi_path, no_validate, with_strain, csv_path,
-        npz_path, as_json):
+        npz_path, plot_path, plot_kind, series_glob, series_reference, as_json):
     """Displacement of DEFORMED's content relative to REFERENCE on a grid of windows (DIC / PIV).
 
     dy, dx follow imcorr's convention: DEFORMED ~= scipy.ndimage.shift(REFERENCE, (dy, dx)) locally.
-    Colour images are converted to gray.
+    Colour images are converted to gray. With --series 'frames/*.tif' no REFERENCE/DEFORMED are given.
     """
     import numpy as np
 
     import imcorr
     from imcorr.cli._common import load_mask, load_pair
 
+    if series_glob is not None:
+        _run_series(series_glob, series_reference, reference, deformed, as_json, csv_path,
+                    dict(window=window, step=step, search=search, passes=_passes(passes), subpixel=subpixel,
+                         validate=not no_validate))
+        return
+    if reference is None or deformed is None:
+        raise click.UsageError("give REFERENCE and DEFORMED images, or --series 'frames/*.tif'")
     ref, dfm, _ = load_pair(reference, deformed, gray=True, crop=False, resize=False, channel_axis=None)
     roi = load_mask(roi_path)
     if roi is not None and roi.shape != ref.shape:
@@ -60,6 +75,8 @@ def dic(reference, deformed, window, step, search, passes, subpixel, roi_path, n
         written.append(str(field.to_csv(csv_path)))
     if npz_path:
         written.append(str(field.to_npz(npz_path)))
+    if plot_path:
+        written.append(str(imcorr.plot_field(field, plot_path, kind=plot_kind, background=ref)))
     if as_json:
         out["written"] = written
         echo_json(out)
@@ -76,5 +93,38 @@ def dic(reference, deformed, window, step, search, passes, subpixel, roi_path, n
         st = out["strain"]
         rows += [(f"median {k} ({st['kind']})", st[f"median_{k}"]) for k in ("exx", "eyy", "exy")]
     print_table("displacement field", rows)
+    for path in written:
+        click.echo(f"wrote {path}")
+
+
+def _run_series(pattern, reference, ref_arg, def_arg, as_json, csv_path, kwargs) -> None:
+    import glob
+
+    import imcorr
+
+    if ref_arg is not None or def_arg is not None:
+        raise click.UsageError("--series takes its frames from the glob; drop REFERENCE/DEFORMED")
+    files = sorted(glob.glob(pattern))
+    if len(files) < 2:
+        raise click.UsageError(f"--series: {pattern!r} matches {len(files)} file(s); a series needs at least 2")
+    result = imcorr.series(files, reference=reference, progress=not as_json, **kwargs)
+    written = []
+    if csv_path:
+        import csv
+
+        rows = result.to_rows()
+        with open(csv_path, "w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+        written.append(csv_path)
+    if as_json:
+        out = result.to_dict()
+        out["written"] = written
+        echo_json(out)
+        return
+    print_table(f"displacement series ({reference}), {result.n_frames} frames",
+                [(f["name"], f["n_valid"], f["median_dy"], f["median_dx"]) for f in result.to_dict()["frames"]],
+                columns=("frame", "valid vectors", "median dy", "median dx"))
     for path in written:
         click.echo(f"wrote {path}")

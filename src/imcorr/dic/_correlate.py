@@ -149,6 +149,9 @@ def _peaks(z: np.ndarray, peak_ok: np.ndarray, radius: int, fit: Callable, tnorm
         border |= (cm == _NO_LAG) | (cp == _NO_LAG)
         o, fb = fit(cm, q, cp)
         bad = ~np.isfinite(o) | (np.abs(o) > 1.0)
+        # a neighbour above the peak (the maximum lies past the searchable lags: search range or image edge)
+        # is accepted when the fit puts it within one pixel, else the vector is undefined
+        border |= ((cm > q) | (cp > q)) & bad
         fallback |= (fb | bad) & ~border
         shift[:, k] += np.where(bad, 0.0, o)
     constant = tnorm2 <= 1e-12 * tmpl_size
