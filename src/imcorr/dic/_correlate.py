@@ -20,6 +20,7 @@ from imcorr._core.fft import fast_shape, irfftn, rfftn
 
 __all__ = ["PeakResult", "SUBPIXEL_FITS", "correlate_windows", "extract_windows"]
 
+BORDER_REASON = "peak on the search-area border"
 _NO_LAG = -2.0  # ZNCC is >= -1: marks lags that are not searched (window outside the image)
 _CHUNK_BYTES = 48 << 20  # working set per batch of windows
 
@@ -156,7 +157,7 @@ def _peaks(z: np.ndarray, peak_ok: np.ndarray, radius: int, fit: Callable, tnorm
         shift[:, k] += np.where(bad, 0.0, o)
     constant = tnorm2 <= 1e-12 * tmpl_size
     none = q <= _NO_LAG
-    reason[border] = "peak on the search-area border"
+    reason[border] = BORDER_REASON
     reason[none] = "no searchable lag (flat deformed window)"
     reason[constant] = "constant reference window"
     undefined = reason != ""
