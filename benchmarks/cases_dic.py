@@ -49,7 +49,7 @@ def _openpiv(d):
     from openpiv.pyprocess import extended_search_area_piv
 
     s = d["search_area"]
-    u, v, _ = extended_search_area_piv(d["a"].astype(np.int32), d["b"].astype(np.int32), window_size=32,
+    u, v, _ = extended_search_area_piv(d["a"], d["b"], window_size=32,
                                        overlap=s - 16, search_area_size=s, sig2noise_method="peak2peak")
     return np.stack([v, u])
 
