@@ -96,7 +96,6 @@ def _zncc_batch(tmpl: np.ndarray, areas: np.ndarray, size: int, lag_ok: np.ndarr
 
     ``s1``, ``s2``: sums of the deformed image and its square over the window at every lag (n, lags..).
     """
-    """ZNCC of each template (n, w..) at every lag inside its search area (n, S..): (n, S-w+1 ..)."""
     nd = tmpl.ndim - 1
     axes = tuple(range(1, nd + 1))
     t = tmpl - tmpl.mean(axis=axes, keepdims=True, dtype=np.float64).astype(tmpl.dtype)
@@ -109,12 +108,12 @@ def _zncc_batch(tmpl: np.ndarray, areas: np.ndarray, size: int, lag_ok: np.ndarr
     nlag = a.shape[1] - size + 1
     cc = irfftn(spec, lshape, axes=axes)[(slice(None),) + (slice(0, nlag),) * nd]
     var = s2 - s1 * s1 / size**nd
-    scale = tnorm2.reshape((-1,) + (1,) * nd) * var
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = cc / np.sqrt(scale)
-    flat_tol = 1e-9 * np.maximum(s2, 1e-300)
-    good = lag_ok & (var > flat_tol) & np.isfinite(z)
-    z = np.where(good, np.clip(z, -1.0, 1.0), _NO_LAG).astype(np.float32)
+    flat = var <= 1e-9 * np.maximum(s2, 1e-300)
+    tn = np.where(tnorm2 > 0, tnorm2, 1.0).reshape((-1,) + (1,) * nd)
+    inv = 1.0 / np.sqrt(tn * np.where(flat, 1.0, var))
+    z = np.multiply(cc, np.minimum(inv, 1e38).astype(np.float32), dtype=np.float32)
+    np.clip(z, -1.0, 1.0, out=z)
+    z[flat | ~lag_ok | np.isnan(z)] = _NO_LAG
     return z, tnorm2
 
 
