@@ -76,6 +76,21 @@ def _coarse_predictor(ref, dfm, centres: np.ndarray, size: int, search: int, f: 
     return f * _sample_predictor(shift, grid_shape, axes_starts, size, coarse_points)
 
 
+def _research_lost(pk: PeakResult, ref, dfm, starts, size: int, search: int, fit: str, grid_shape,
+                   median: bool = True) -> None:
+    """Search again over the full range (on the undeformed images) the windows of a predicted pass whose
+    residual peak is on the search border or (``median``) fails the median test (2, 0.1 px)."""
+    lost = pk.reason == _BORDER
+    if median:
+        comps = [pk.shift[:, a].reshape(grid_shape) for a in range(pk.shift.shape[1])]
+        lost |= median_test(comps, (pk.reason == "").reshape(grid_shape)).ravel()
+    idx = np.nonzero(lost)[0]
+    if idx.size:
+        again = correlate_windows(ref, dfm, starts[idx], size, search, subpixel=fit)
+        for name in ("shift", "quality", "peak_ratio", "reason", "fallback"):
+            getattr(pk, name)[idx] = getattr(again, name)
+
+
 def _grid_starts(shape, size: int, step: int) -> list[np.ndarray]:
     return [np.arange(0, n - size + 1, step) for n in shape]
 
@@ -324,19 +339,13 @@ def displacement_field(
             pred = _filled_grid(prev[0], grid_shape).reshape(-1, nd)
             pk = correlate_windows(ref, dfm, starts, size, _residual_search(size), offsets=np.rint(pred),
                                    subpixel=fit)
-            usable0 = pk.reason == ""
-            comps = [pk.shift[:, a].reshape(grid_shape) for a in range(nd)]
-            suspect = median_test(comps, usable0.reshape(grid_shape)).ravel() if used_pyramid else False
-            lost = np.nonzero((pk.reason == _BORDER) | suspect)[0]
-            if lost.size:  # predictor too far off (border peak or a median-test outlier): full search
-                again = correlate_windows(ref, dfm, starts[lost], size, search, subpixel=fit)
-                for name in ("shift", "quality", "peak_ratio", "reason", "fallback"):
-                    getattr(pk, name)[lost] = getattr(again, name)
+            _research_lost(pk, ref, dfm, starts, size, search, fit, grid_shape, median=used_pyramid)
         else:
             dense = _dense_predictor(*prev, ref.shape)
             warped = _warp(dfm, dense)
             pk = correlate_windows(ref, warped, starts, size, _residual_search(size), subpixel=fit)
             pk.shift += _sample_predictor(*prev, starts + (size - 1) / 2.0)
+            _research_lost(pk, ref, dfm, starts, size, search, fit, grid_shape)
         inside = np.ones(len(starts), bool)
         if mask is not None:
             frac = box_sum(mask.astype(np.float64), size, mode="valid")[tuple(starts[:, j] for j in range(nd))]
