@@ -39,6 +39,19 @@ from imcorr.correlation import (
     pearson,
     spearman,
 )
+from imcorr.dic import (
+    CRITERIA,
+    SERIES_REFERENCES,
+    STATUS_VALUES,
+    STRAIN_KINDS,
+    SUBPIXEL_METHODS,
+    DisplacementField,
+    FieldSeries,
+    StrainField,
+    displacement_field,
+    series,
+    strain,
+)
 from imcorr.errors import (
     EmptyInputError,
     ImageFormatError,
@@ -79,9 +92,11 @@ from imcorr.match import (
     match_template,
 )
 from imcorr.plot import (
+    PLOT_KINDS,
     ccf_plot,
     fluorogram,
     plot_correlation_surface,
+    plot_field,
     plot_histograms,
     plot_joint_histogram,
     plot_map,
@@ -267,4 +282,17 @@ __all__ = [
     "report",
     "ReportResult",
     "REPORT_SECTIONS",
+    "DisplacementField",
+    "displacement_field",
+    "CRITERIA",
+    "STATUS_VALUES",
+    "SUBPIXEL_METHODS",
+    "STRAIN_KINDS",
+    "StrainField",
+    "strain",
+    "FieldSeries",
+    "series",
+    "SERIES_REFERENCES",
+    "plot_field",
+    "PLOT_KINDS",
 ]

@@ -72,17 +72,24 @@ def real_dtype(*arrays: np.ndarray) -> type:
     return np.float64
 
 
-def rfftn(x: np.ndarray, shape: Sequence[int] | None = None, *, dtype: type | None = None) -> np.ndarray:
-    """Real N-D FFT over all axes of ``x``, zero-padded to ``shape``."""
+def rfftn(
+    x: np.ndarray, shape: Sequence[int] | None = None, *, dtype: type | None = None,
+    axes: Sequence[int] | None = None,
+) -> np.ndarray:
+    """Real N-D FFT over all axes of ``x`` (or over ``axes``: a batch of transforms), zero-padded to ``shape``."""
     dtype = dtype or real_dtype(x)
     if x.dtype != dtype:
         x = x.astype(dtype)
-    return sfft.rfftn(x, s=None if shape is None else tuple(shape), workers=_WORKERS)
+    return sfft.rfftn(x, s=None if shape is None else tuple(shape), workers=_WORKERS,
+                      axes=None if axes is None else tuple(axes))
 
 
-def irfftn(X: np.ndarray, shape: Sequence[int], *, overwrite: bool = True) -> np.ndarray:
-    """Inverse of :func:`rfftn` for a real output of ``shape``."""
-    return sfft.irfftn(X, s=tuple(shape), workers=_WORKERS, overwrite_x=overwrite)
+def irfftn(
+    X: np.ndarray, shape: Sequence[int], *, overwrite: bool = True, axes: Sequence[int] | None = None
+) -> np.ndarray:
+    """Inverse of :func:`rfftn` for a real output of ``shape`` (over ``axes``, default all)."""
+    return sfft.irfftn(X, s=tuple(shape), workers=_WORKERS, overwrite_x=overwrite,
+                       axes=None if axes is None else tuple(axes))
 
 
 def rfftn_in_thread(x: np.ndarray, shape: Sequence[int], *, dtype: type) -> np.ndarray:

@@ -32,6 +32,7 @@ _COMMAND_MODULES = [
     "cmd_localmap",
     "cmd_coloc",
     "cmd_report",
+    "cmd_dic",
 ]
 
 for _name in _COMMAND_MODULES:

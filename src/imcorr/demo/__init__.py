@@ -20,7 +20,7 @@ from rich.markup import escape
 
 from imcorr._core.results import format_value
 
-SECTIONS = ["correlation", "statistics", "similarity", "matching", "registration", "hashing", "report"]
+SECTIONS = ["correlation", "statistics", "similarity", "matching", "registration", "hashing", "dic", "report"]
 
 
 @dataclasses.dataclass

@@ -1,6 +1,7 @@
 """Plots of imcorr results (matplotlib, Agg renderer, never a window): each returns a Figure and takes ``ax=``."""
 
 from imcorr.plot.coloc import ccf_plot, fluorogram
+from imcorr.plot.dic import PLOT_KINDS, plot_field
 from imcorr.plot.maps import plot_correlation_surface, plot_map, plot_matches
 from imcorr.plot.output import save_figure
 from imcorr.plot.pairs import plot_histograms, plot_joint_histogram, plot_overlay
@@ -15,4 +16,6 @@ __all__ = [
     "save_figure",
     "fluorogram",
     "ccf_plot",
+    "plot_field",
+    "PLOT_KINDS",
 ]
