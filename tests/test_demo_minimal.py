@@ -16,6 +16,7 @@ def test_demo_runs_without_optional_extras(tmp_path, monkeypatch, capsys):
     assert "imcorr[hashing]" in out  # whash skipped the same way
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "correlation.png",
+        "dic_field.png",
         "matching.png",
         "registration.png",
         "report.html",
