@@ -25,6 +25,7 @@ from imcorr._core import fft as _fft
 from imcorr._core.boxsum import box_sum
 from imcorr._core.moments import pair_moments
 from imcorr._core.results import Result
+from imcorr._core.scale import pow2_unit
 from imcorr._core.validate import as_image, as_mask, channel_last, check_memory, check_same_shape, has_nonfinite
 from imcorr.correlation.ranks import average_ranks, kendall_counts, kendall_pvalue
 from imcorr.errors import EmptyInputError, InputError, MaskError, NonFiniteError, ShapeMismatchError
@@ -362,8 +363,8 @@ def cross_correlate(a, b, mode: str = "full", *, normalize: str | None = None) -
     if normalize is None:
         return _fft.fft_correlate(a, b, mode)
 
-    a64 = a.astype(np.float64)
-    b64 = b.astype(np.float64)
+    a64 = pow2_unit(a).astype(np.float64)  # scale-free: keep data far from 1 in range (exact)
+    b64 = pow2_unit(b).astype(np.float64)
     a64 -= a64.mean()
     b64 -= b64.mean()
     sab = _fft.fft_correlate(a64, b64, "full")

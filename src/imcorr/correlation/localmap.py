@@ -28,6 +28,7 @@ import numpy as np
 
 from imcorr._core.boxsum import _box_chunk, _get_pool, _scratch
 from imcorr._core.results import Result, no_json
+from imcorr._core.scale import pow2_unit
 from imcorr._core.validate import as_image, as_mask, check_memory, check_same_shape, format_bytes, has_nonfinite
 from imcorr.correlation.localmap_native import local_pearson_native
 from imcorr.errors import InputError, MaskError, NonFiniteError
@@ -275,6 +276,10 @@ def local_correlation(a, b, *, window=15, mask=None, kind: str = "pearson") -> L
                 raise MaskError("mask: no valid (masked-in and finite) pixels remain")
     work = a.size * (8 + 1) + (a.size * 16 if a.ndim > 2 else 0)
     check_memory(work, f"local_correlation of {a.shape} (~{format_bytes(work)})")
+    # r is scale-free: data far from 1 (1e200, 1e-190) are scaled by a power of two (exact) so that
+    # the window sums of squares neither overflow nor underflow
+    a = pow2_unit(a, m)
+    b = pow2_unit(b, m)
     native = local_pearson_native(a, b, m, win)
     if native is not None:
         out, valid, total, nvalid, nonfinite = native
