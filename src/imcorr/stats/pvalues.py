@@ -33,7 +33,7 @@ from imcorr.stats import effective_sample as _en
 from imcorr.stats.effective_sample import (
     modified_t_pvalue,
 )
-from imcorr.stats.permutation import BlockScrambler, normalize_block, random_permutations
+from imcorr.stats.permutation import BlockScrambler, normalize_block
 
 __all__ = [
     "BlockPermutationResult",
@@ -157,8 +157,7 @@ def _block_permutation_centred(
     den = math.sqrt(float(np.vdot(a64, a64)) * float(np.vdot(b64, b64)))
     sc = BlockScrambler(a64, b64, block)
     rng = np.random.default_rng(seed)
-    perms = random_permutations(sc.n_blocks, permutations, rng)
-    null = sc.cross_sums(perms) / den
+    null = sc.null_sums(permutations, rng) / den
     r_obs = sc.observed / den
     kappa = 1.0
     if correct_boundaries:
