@@ -7,7 +7,9 @@ Policy (documented in README "Conventions"):
   complex, object and string dtypes are refused.
 * NaN/Inf are an error unless the function takes a mask, in which case non-finite
   pixels may be excluded as documented by that function.
-* Masks are boolean (non-zero = valid pixel), broadcast-free: same shape as the image.
+* Masks are boolean (True = valid pixel) or 0/1 numbers (uint8 0/255 too, the convention of
+  8-bit mask images), broadcast-free: same shape as the image. Other values (2, 0.5, NaN) are
+  refused: a mask is a set of pixels, not weights.
 * Before allocating a big float working set we compare it with the available memory
   and refuse early with the estimate (override with ``IMCORR_MEMORY_LIMIT``, e.g. ``8G``).
 """
@@ -131,6 +133,18 @@ def as_mask(mask, shape: tuple[int, ...], name: str = "mask", *, allow_empty: bo
     if m.shape != tuple(shape):
         raise MaskError(f"{name}: shape {m.shape} does not match the image shape {tuple(shape)}")
     if m.dtype != bool:
+        # a mask is a set of pixels: 0/1 (or False/True) only; 2s, 0.5s or NaN are not a set
+        if m.dtype.kind == "f" and has_nonfinite(m):
+            raise MaskError(f"{name}: contains NaN/Inf; a mask must be boolean (True = use the pixel) or 0/1")
+        lo, hi = (m.min(), m.max()) if m.size else (0, 0)
+        if m.dtype == np.uint8 and hi == 255 and np.all((m == 0) | (m == 255)):
+            pass  # an 8-bit mask image (OpenCV / Pillow convention: 0 and 255)
+        elif lo < 0 or hi > 1 or (m.dtype.kind == "f" and not np.all((m == 0) | (m == 1))):
+            raise MaskError(
+                f"{name}: holds values other than 0 and 1 (range {lo:g}..{hi:g}); a mask must be boolean "
+                f"(True = use the pixel) or 0/1; for weights use a function that takes weights, or threshold "
+                f"it explicitly, e.g. {name} > 0"
+            )
         m = m != 0
     if not allow_empty and not m.any():
         raise MaskError(f"{name}: selects no pixels (all False); nothing to compute")

@@ -43,8 +43,15 @@ from typing import Any
 import numpy as np
 
 from imcorr._core.pillow import bomb_error, open_image
+from imcorr._core.progress import task
 from imcorr._core.validate import as_image, check_finite, check_memory
-from imcorr.errors import EmptyInputError, ImageFormatError, InputError, MissingDependencyError
+from imcorr.errors import (
+    EmptyInputError,
+    ImageFormatError,
+    InputError,
+    MissingDependencyError,
+    UnsupportedDTypeError,
+)
 from imcorr.hashing.resize import luma_u8, resize_lanczos_u8
 from imcorr.hashing.types import DIHEDRAL_NAMES, HashBatch, ImageHash  # noqa: F401
 
@@ -112,8 +119,49 @@ def _is_pil(obj: Any) -> bool:
     return isinstance(obj, Image.Image)
 
 
+#: Pillow modes whose samples are 8-bit (what hashes are defined on)
+_EIGHT_BIT_MODES = {"1", "L", "P", "RGB", "RGBA", "RGBX", "RGBa", "LA", "La", "PA", "CMYK", "YCbCr", "LAB", "HSV"}
+
+
 def _open_pil(path: str | os.PathLike) -> Any:
-    return open_image(path)
+    """Open an image file for hashing: 8-bit, 2-D files only (the dtype policy of array input)."""
+    im = open_image(path)
+    try:
+        _check_8bit_2d(im, path)
+    except Exception:
+        im.close()
+        raise
+    return im
+
+
+def _bits_per_sample(im: Any, path: str | os.PathLike) -> int:
+    if im.mode not in _EIGHT_BIT_MODES:
+        return 16 if "16" in im.mode else 32
+    if im.format == "PNG":  # Pillow opens 16-bit colour PNGs as 8-bit RGB(A): read the IHDR bit depth
+        with open(path, "rb") as fh:
+            head = fh.read(26)
+        return head[24] if len(head) == 26 and head[12:16] == b"IHDR" else 8
+    if im.format == "TIFF":
+        bps = getattr(im, "tag_v2", {}).get(258, 8)
+        return max(bps) if isinstance(bps, tuple) else int(bps)
+    return 8
+
+
+def _check_8bit_2d(im: Any, path: str | os.PathLike) -> None:
+    """Refuse what Pillow's ``convert("L")`` would silently damage: deep samples and image stacks."""
+    frames = getattr(im, "n_frames", 1)
+    if im.format == "TIFF" and frames > 1:
+        raise InputError(
+            f"{path}: a TIFF of {frames} pages (a 3-D stack); hashes are defined on one 2-D image: "
+            "save the page to hash as its own file"
+        )
+    bits = _bits_per_sample(im, path)
+    if bits > 8:
+        raise UnsupportedDTypeError(
+            f"{path}: {bits}-bit samples (Pillow mode {im.mode}); hashes are defined on 8-bit images and "
+            "Pillow would clip or truncate these (imagehash does): rescale to 8 bits first, e.g. "
+            "(imcorr.load(path) >> 8).astype(np.uint8) for 16-bit data, and hash that array"
+        )
 
 
 def _read_small(path: str | os.PathLike, size_fn: Callable[[int], tuple[int, int]], draft: bool) -> np.ndarray:
@@ -561,17 +609,21 @@ def hash_batch(
     if not items:
         raise EmptyInputError("images: no images to hash")
 
-    def load(i_item):
-        i, item = i_item
-        return _load(item, f"images[{i}]", size_fn, draft)
-
     n_files = sum(isinstance(it, (str, os.PathLike)) for it in items)
     n_workers = min(8, os.cpu_count() or 1) if workers is None else max(1, int(workers))
-    if n_files > 1 and n_workers > 1:
-        with ThreadPoolExecutor(n_workers) as pool:
-            loaded = list(pool.map(load, enumerate(items)))
-    else:
-        loaded = [load(x) for x in enumerate(items)]
+    with task(f"hashing {len(items)} images ({method})", len(items)) as progress:
+
+        def load(i_item):
+            i, item = i_item
+            out = _load(item, f"images[{i}]", size_fn, draft)
+            progress.advance()
+            return out
+
+        if n_files > 1 and n_workers > 1:
+            with ThreadPoolExecutor(n_workers) as pool:
+                loaded = list(pool.map(load, enumerate(items)))
+        else:
+            loaded = [load(x) for x in enumerate(items)]
     # full-size images of one shape are resized together (vectorized), files come resized
     smalls: list[Any] = [px if is_small else None for is_small, px in loaded]
     full: dict[tuple, list[int]] = {}
