@@ -37,6 +37,16 @@ def print_table(title: str, rows: Iterable[tuple[str, Any]], *, columns=("quanti
     console.print(table)
 
 
+def odd_window(ctx, param, value):
+    """click callback: a positive odd window size (usage error otherwise)."""
+    if value is None:
+        return value
+    if value < 1 or value % 2 == 0:
+        hint = f"; use {value - 1} or {value + 1}" if value > 1 and value % 2 == 0 else ""
+        raise click.BadParameter(f"{value} is not a positive odd number (windows are 2r+1 pixels, centred){hint}")
+    return value
+
+
 def pair_options(f: Callable) -> Callable:
     """--gray, --crop/--resize and --channel-axis, shared by the two-image commands."""
     f = click.option("--channel-axis", type=int, default=None, help="Axis of colour channels (per-channel results).")(f)
@@ -232,9 +242,9 @@ def cli_message(message: str) -> str:
 
     def use(m: re.Match) -> str:
         opt = _option(m.group(1))
-        return f"use {opt}" if opt else m.group(0)
+        return (f"use {opt}" + (" " if m.group(2) else "")) if opt else m.group(0)
 
-    text = re.sub(r"\bpass ([a-z_]+)=", use, text)
+    text = re.sub(r"\bpass ([a-z_]+)=(?=(\S)?)", use, text)
 
     def assign(m: re.Match) -> str:
         opt = _option(m.group(1))
@@ -242,6 +252,11 @@ def cli_message(message: str) -> str:
 
     text = re.sub(r"(?<![\w.\-])([a-z_]+)=(?=[^\s=,)])", assign, text)
     text = re.sub(r"(?<![\w.\-])([a-z_]+)=(?=[\s,)]|$)", lambda m: _option(m.group(1)) or m.group(0), text)
+
+    def bare(m: re.Match) -> str:  # parameter names with an underscore are not English words
+        return _option(m.group(1)) or m.group(0)
+
+    text = re.sub(r"(?<![\w.\-])([a-z]+_[a-z_]+)\b(?![=(\[])", bare, text)
 
     def lead(m: re.Match) -> str:
         sub = _subject(m.group(1))

@@ -98,8 +98,8 @@ _ALIASES = {
     "tm_sqdiff": "sqdiff",
     "tm_sqdiff_normed": "sqdiff_normed",
 }
-# cv2.TM_* integer codes
 ZNCC_SAFE_EXPONENT = 30  # zncc inputs beyond 2**+-30 are scaled (float32 FFTs keep their products finite)
+# cv2.TM_* integer codes
 _CV_CODES = {0: "sqdiff", 1: "sqdiff_normed", 2: "ccorr", 3: "ncc", 4: "ccoeff", 5: "zncc"}
 LOWER_IS_BETTER = ("sqdiff", "sqdiff_normed")
 

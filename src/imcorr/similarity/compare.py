@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -24,7 +25,7 @@ from imcorr.similarity.histogram import compare_histograms
 from imcorr.similarity.metrics import mse, nrmse, psnr, rmse
 from imcorr.similarity.multiscale import ms_ssim
 from imcorr.similarity.mutual_info import mutual_information
-from imcorr.similarity.structural import resolve_data_range, ssim
+from imcorr.similarity.structural import DataRangeWarning, resolve_data_range, ssim
 
 __all__ = ["compare", "Comparison", "Metric", "CompareMetric", "COMPARE_METRICS", "register_metric"]
 
@@ -296,7 +297,9 @@ def compare(a, b, *, metrics=None, data_range=None, channel_axis: int | None = N
         spec = COMPARE_METRICS[name]
         applied = None if mask is None else bool(spec.mask_aware and (spatial_mask is not None or name in _PER_CHANNEL))
         try:
-            value, reason = spec.compute(pair)
+            with warnings.catch_warnings():  # resolve_data_range above warned once already
+                warnings.simplefilter("ignore", DataRangeWarning)
+                value, reason = spec.compute(pair)
         except (ImcorrError, ValueError, TypeError, AttributeError) as exc:
             value, reason = math.nan, f"{type(exc).__name__}: {exc}"
         out.append(Metric(name, float(value), spec.range, spec.higher_is_better, reason, applied))
