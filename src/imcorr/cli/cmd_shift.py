@@ -52,6 +52,8 @@ def shift(reference, moving, upsample, mask_ref, mask_moving, no_window, rotatio
     from imcorr.errors import NonFiniteError
     from imcorr.io import read
 
+    if rotation and (mask_ref or mask_moving):
+        raise click.UsageError("--rotation does not take masks (--mask-ref/--mask-moving)")
     name_arguments({"reference": reference, "moving": moving})
     ri = read(reference, gray=True)
     mi = read(moving, gray=True)
@@ -71,7 +73,7 @@ def shift(reference, moving, upsample, mask_ref, mask_moving, no_window, rotatio
                                  "pixels are valid; NaN pixels are then left out too")
     if rotation:
         if mr is not None or mm is not None:
-            raise click.UsageError("--rotation does not take masks (--mask-ref/--mask-moving) or alpha channels")
+            raise click.UsageError("--rotation does not take masks; the files' alpha channels are masks: drop them")
         with task("estimating rotation and scale (log-polar)"):
             res = imcorr.estimate_similarity(ref, mov)
         rows = [("angle (deg, ccw)", res.angle_deg), ("scale", res.scale), ("dy", res.shift[0]),
