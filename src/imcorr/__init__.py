@@ -8,28 +8,19 @@ Conventions (see README "Conventions"):
 * results are frozen dataclasses with named fields and ``to_dict()``;
 * bad input raises an :class:`~imcorr.errors.ImcorrError` (a ``ValueError`` or
   ``OSError`` subclass) whose message names the argument and what to do.
+
+Start-up: the public names are imported lazily (PEP 562): ``import imcorr`` loads only this
+module and :mod:`imcorr.errors`; ``imcorr.pearson`` (or ``from imcorr import pearson``) imports
+its capability on first use. ``imcorr --help`` and one-command CLI calls pay only for what
+they run (docs/cli.md, "Start-up time").
 """
+
+import importlib
 
 __version__ = "0.1.0"
 
-# Each capability subpackage re-exports its public names; this module re-exports those.
-from imcorr import errors
-from imcorr.correlation import (
-    ConfidenceInterval,
-    CorrelationMatrix,
-    CorrelationResult,
-    DelayResult,
-    LocalCorrelationResult,
-    correlation_distance,
-    correlation_matrix,
-    cross_correlate,
-    estimate_delay,
-    kendall,
-    local_correlation,
-    pearson,
-    spearman,
-)
-from imcorr.errors import (
+from imcorr import errors  # noqa: E402  (light: the exception classes)
+from imcorr.errors import (  # noqa: E402
     EmptyInputError,
     ImageFormatError,
     ImageReadError,
@@ -43,86 +34,134 @@ from imcorr.errors import (
     UnsafeFileError,
     UnsupportedDTypeError,
 )
-from imcorr.hashing import (
-    HASH_METHODS,
-    HashBatch,
-    ImageHash,
-    average_hash,
-    colorhash,
-    dhash,
-    hash_batch,
-    hash_image,
-    phash,
-    whash,
-)
-from imcorr.io import load, read, save
-from imcorr.keypoints import KeypointResult, keypoint_similarity
-from imcorr.match import (
-    METHODS,
-    Match,
-    MatchResult,
-    PeaksResult,
-    TemplateMatchResult,
-    find_peaks,
-    find_template,
-    match_template,
-)
-from imcorr.register import (
-    SHIFT_METHODS,
-    Registrar,
-    RegistrationWarning,
-    ShiftResult,
-    SimilarityResult,
-    align,
-    estimate_shift,
-    estimate_similarity,
-    overlay,
-)
-from imcorr.similarity import (
-    COMPARE_METRICS,
-    HIST_METHODS,
-    MS_SSIM_WEIGHTS,
-    CompareMetric,
-    Comparison,
-    DataRangeWarning,
-    DifferenceResult,
-    HistogramComparison,
-    JointHistogram,
-    Metric,
-    MSSSIMResult,
-    MutualInformationResult,
-    SSIMResult,
-    compare,
-    compare_histograms,
-    difference,
-    histogram_distance,
-    joint_histogram,
-    ms_ssim,
-    mse,
-    mutual_information,
-    nrmse,
-    psnr,
-    register_metric,
-    rmse,
-    ssim,
-)
-from imcorr.stats import (
-    PVALUE_METHODS,
-    AutocorrelationResult,
-    BlockPermutationResult,
-    BootstrapResult,
-    ComparisonResult,
-    EffectiveNResult,
-    autocorrelation,
-    autocorrelation_length,
-    block_permutation_test,
-    bootstrap_ci,
-    compare_correlations,
-    compare_dependent_correlations,
-    effective_n,
-    gaussian_random_field,
-    gaussian_random_field_pair,
-)
+
+#: capability module -> the public names ``imcorr`` re-exports from it (imported on first access).
+#: A new capability adds one entry here and its names to ``__all__``.
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "imcorr.correlation": (
+        "ConfidenceInterval",
+        "CorrelationMatrix",
+        "CorrelationResult",
+        "DelayResult",
+        "LocalCorrelationResult",
+        "correlation_distance",
+        "correlation_matrix",
+        "cross_correlate",
+        "estimate_delay",
+        "kendall",
+        "local_correlation",
+        "pearson",
+        "spearman",
+    ),
+    "imcorr.hashing": (
+        "HASH_METHODS",
+        "HashBatch",
+        "ImageHash",
+        "average_hash",
+        "colorhash",
+        "dhash",
+        "hash_batch",
+        "hash_image",
+        "phash",
+        "whash",
+    ),
+    "imcorr.io": (
+        "load",
+        "read",
+        "save",
+    ),
+    "imcorr.keypoints": (
+        "KeypointResult",
+        "keypoint_similarity",
+    ),
+    "imcorr.match": (
+        "METHODS",
+        "Match",
+        "MatchResult",
+        "PeaksResult",
+        "TemplateMatchResult",
+        "find_peaks",
+        "find_template",
+        "match_template",
+    ),
+    "imcorr.register": (
+        "SHIFT_METHODS",
+        "Registrar",
+        "RegistrationWarning",
+        "ShiftResult",
+        "SimilarityResult",
+        "align",
+        "estimate_shift",
+        "estimate_similarity",
+        "overlay",
+    ),
+    "imcorr.similarity": (
+        "COMPARE_METRICS",
+        "HIST_METHODS",
+        "MS_SSIM_WEIGHTS",
+        "CompareMetric",
+        "Comparison",
+        "DataRangeWarning",
+        "DifferenceResult",
+        "HistogramComparison",
+        "JointHistogram",
+        "Metric",
+        "MSSSIMResult",
+        "MutualInformationResult",
+        "SSIMResult",
+        "compare",
+        "compare_histograms",
+        "difference",
+        "histogram_distance",
+        "joint_histogram",
+        "ms_ssim",
+        "mse",
+        "mutual_information",
+        "nrmse",
+        "psnr",
+        "register_metric",
+        "rmse",
+        "ssim",
+    ),
+    "imcorr.stats": (
+        "PVALUE_METHODS",
+        "AutocorrelationResult",
+        "BlockPermutationResult",
+        "BootstrapResult",
+        "ComparisonResult",
+        "EffectiveNResult",
+        "autocorrelation",
+        "autocorrelation_length",
+        "block_permutation_test",
+        "bootstrap_ci",
+        "compare_correlations",
+        "compare_dependent_correlations",
+        "effective_n",
+        "gaussian_random_field",
+        "gaussian_random_field_pair",
+    ),
+}
+_SOURCE = {name: module for module, names in _EXPORTS.items() for name in names}
+#: subpackages and modules reachable as ``imcorr.<name>``
+_SUBMODULES = {module.split(".")[1] for module in _EXPORTS} | {"cli", "demo"}
+
+
+def __getattr__(name: str):
+    """Import a public name (or a subpackage) on first access and cache it in this module."""
+    module = _SOURCE.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(module), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"imcorr.{name}")
+    else:
+        raise AttributeError(f"module 'imcorr' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__) | _SUBMODULES)
+
 
 __all__ = [
     "__version__",

@@ -46,9 +46,9 @@ class Task:
         """Count ``amount`` more units of work as done and tell the sink."""
         if self._sink is None:
             return
-        with _lock:
+        with _lock:  # the sink sees each count once, also when pool threads report
             self.done += amount
-        self._sink(self)
+            self._sink(self)
 
     def __enter__(self) -> Task:
         if self._sink is not None:

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
 import sys
-import traceback
 import warnings
 
 import click
@@ -56,6 +56,8 @@ for _name in _COMMAND_MODULES:
 
 def _fail(message: str, code: int, debug: bool = False) -> int:
     if debug:
+        import traceback
+
         traceback.print_exc()
     click.echo(f"imcorr: error: {cli_message(message)}", err=True)
     return code
@@ -107,12 +109,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: list[str], quiet: bool, debug: bool, no_args_help) -> int:
-    from imcorr._core.validate import memory_limit_setting
+    if os.environ.get("IMCORR_MEMORY_LIMIT"):  # a bad setting is refused before any command runs
+        from imcorr._core.validate import memory_limit_setting
 
-    try:
-        memory_limit_setting()  # a bad IMCORR_MEMORY_LIMIT is refused before any command runs
-    except InputError as exc:
-        return _fail(str(exc), 2)
+        try:
+            memory_limit_setting()
+        except InputError as exc:
+            return _fail(str(exc), 2)
     try:
         with _progress(quiet):
             rv = app.main(args=args, prog_name="imcorr", standalone_mode=False)

@@ -9,14 +9,25 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
-from imcorr._core.results import format_value as fmt
-from imcorr._core.results import json_safe
+# rich, numpy and the library are imported inside the functions: `imcorr --help` loads none of them
+_console = None
 
-console = Console()
+
+def get_console():
+    """The shared rich console on stdout (created on first use)."""
+    global _console
+    if _console is None:
+        from rich.console import Console
+
+        _console = Console()
+    return _console
+
+
+def __getattr__(name: str):
+    if name == "console":  # the module-level console of earlier versions, now created on first use
+        return get_console()
+    raise AttributeError(name)
 
 
 def json_option(f: Callable) -> Callable:
@@ -25,16 +36,23 @@ def json_option(f: Callable) -> Callable:
 
 def echo_json(obj: Any) -> None:
     """Print one JSON object (NaN/Inf become null) on stdout."""
+    from imcorr._core.results import json_safe
+
     click.echo(json.dumps(json_safe(obj), allow_nan=False))
 
 
 def print_table(title: str, rows: Iterable[tuple[str, Any]], *, columns=("quantity", "value")) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from imcorr._core.results import format_value as fmt
+
     table = Table(title=escape(title), show_header=True, header_style="bold")
     for c in columns:
         table.add_column(c)
     for row in rows:
         table.add_row(*[escape(fmt(v)) for v in row])
-    console.print(table)
+    get_console().print(table)
 
 
 def odd_window(ctx, param, value):

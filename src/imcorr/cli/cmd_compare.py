@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import click
-import numpy as np
 
 from imcorr.cli._app import app
 from imcorr.cli._common import (
@@ -32,7 +31,9 @@ def _parse_metrics(text: str | None):
     return names
 
 
-def _to_u8(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+def _to_u8(x, lo: float, hi: float):
+    import numpy as np
+
     y = (np.nan_to_num(x.astype(np.float64), nan=lo) - lo) / (hi - lo if hi > lo else 1.0)
     return np.clip(np.rint(y * 255), 0, 255).astype(np.uint8)
 
@@ -58,6 +59,8 @@ def _to_u8(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
 def compare_cmd(image_a, image_b, metrics, data_range, mask_path, ssim_map_path, diff_path, gray, crop, resize,
                 channel_axis, as_json):
     """Similarity of IMAGE_A (reference) and IMAGE_B: SSIM, MS-SSIM, PSNR, (N)RMSE, NMI, histogram, pHash, shift."""
+    import numpy as np
+
     from imcorr.io import save
     from imcorr.similarity import compare, difference
 

@@ -6,11 +6,9 @@ import csv
 from pathlib import Path
 
 import click
-import numpy as np
 
 from imcorr.cli._app import app
 from imcorr.cli._common import cli_message, echo_json, json_option, name_arguments, print_table, warn
-from imcorr.errors import ImageFormatError, ImageReadError, InputError
 
 
 def _is_number(text: str) -> bool:
@@ -21,13 +19,17 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def read_signal(path: str, column: str | None = None) -> np.ndarray:
+def read_signal(path: str, column: str | None = None):
     """Read a 1-D signal from ``.npy`` (1-D, or 2-D with ``column`` as index) or CSV.
 
     CSV: comma, semicolon or tab separated; an optional header row names the columns.
     ``column`` is a header name or a 0-based index; a file with one column needs none.
     Empty cells become NaN (and are then refused by :func:`imcorr.estimate_delay`).
     """
+    import numpy as np
+
+    from imcorr.errors import ImageFormatError, ImageReadError, InputError
+
     p = Path(path)
     if not p.is_file():
         raise ImageReadError(f"{path}: no such file")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from imcorr._core.results import axis_names
 from imcorr.cli._app import app
 from imcorr.cli._common import (
     combine_masks,
@@ -48,6 +47,7 @@ def shift(reference, moving, upsample, mask_ref, mask_moving, no_window, rotatio
 
     import imcorr
     from imcorr._core.progress import task
+    from imcorr._core.results import axis_names
     from imcorr._core.validate import has_nonfinite
     from imcorr.errors import NonFiniteError
     from imcorr.io import read

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
-from scipy import special
 
 from imcorr._core import fft as _fft
 from imcorr._core.boxsum import box_sum
@@ -125,7 +125,7 @@ class CorrelationResult(Result):
             return ConfidenceInterval(r, r, level, "fisher-z")
         z = math.atanh(r)
         se = math.sqrt(num / (n - k))
-        zc = float(special.ndtri(0.5 + level / 2))
+        zc = NormalDist().inv_cdf(0.5 + level / 2)  # stdlib (Wichura AS241): no scipy.special import
         return ConfidenceInterval(math.tanh(z - zc * se), math.tanh(z + zc * se), level, "fisher-z")
 
     def to_dict(self) -> dict[str, Any]:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import math
 
-from scipy import special
-
 __all__ = ["pvalue_from_r"]
 
 
@@ -15,6 +13,8 @@ def pvalue_from_r(r: float, n: float) -> float:
         return math.nan
     if abs(r) >= 1.0:
         return 0.0
+    from scipy import special  # imported on first use: `imcorr --help` and imports stay fast
+
     df = n - 2
     t = abs(r) * math.sqrt(df / ((1.0 - r) * (1.0 + r)))
     return float(2.0 * special.stdtr(df, -t))
