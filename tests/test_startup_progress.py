@@ -37,10 +37,35 @@ def test_cli_help_loads_nothing_heavy():
                           "with contextlib.redirect_stdout(io.StringIO()):\n    main(['--help'])") == []
 
 
-def test_correlation_module_does_not_import_scipy():
-    # scipy is imported where it computes something: the t p-value (scipy.special.stdtr), FFTs (scipy.fft)
-    loaded = _modules_after("import imcorr\nimcorr.pearson, imcorr.local_correlation, imcorr.load")
+def test_pearson_with_pvalue_and_ci_does_not_import_scipy():
+    # the t p-value and the CI are computed without scipy; FFT users import scipy.fft when they run
+    loaded = _modules_after("import imcorr, numpy as np\nr = imcorr.pearson(np.arange(9.0), np.arange(9.0) ** 2)\n"
+                            "assert 0 < r.pvalue < 1e-3\nr.confidence_interval()\nimcorr.local_correlation")
     assert "scipy" not in loaded and "numpy" in loaded
+
+
+@pytest.mark.parametrize("df", [0.5, 1.5, 2, 3, 3.7, 5, 10, 30, 123.4, 1000, 1e4, 1e5, 262142, 1e6, 1e7, 1e8])
+def test_t_pvalue_equals_scipy(df):
+    from scipy import special
+
+    from imcorr.stats.student import t_two_sided_pvalue
+
+    for t in np.r_[1e-3, np.linspace(0.05, 12, 60), 15, 20, 30, 50, 100, 1e3, 1e5]:
+        ref = 2 * special.stdtr(df, -t)
+        got = t_two_sided_pvalue(t, df)
+        if ref > 1e-290:
+            assert got == pytest.approx(ref, rel=2e-12, abs=0), (df, t)
+        else:
+            assert got < 1e-280
+    assert t_two_sided_pvalue(0.0, df) == 1.0 and t_two_sided_pvalue(np.inf, df) == 0.0
+
+
+def test_t_pvalue_closed_forms():
+    from imcorr.stats.student import t_two_sided_pvalue
+
+    for t in (1e-8, 0.3, 1.0, 3.0, 40.0):
+        assert t_two_sided_pvalue(t, 1) == pytest.approx(1 - 2 / np.pi * np.arctan(t), rel=1e-14)  # Cauchy
+        assert t_two_sided_pvalue(t, 2) == pytest.approx(1 - t / np.sqrt(2 + t * t), rel=1e-12)
 
 
 def test_every_public_name_resolves_lazily():
