@@ -7,7 +7,13 @@ Reading
 * TIFF through tifffile: 8/16/32-bit integer and float samples; a multi-page stack
   becomes a 3-D array (z, y, x); RGB(A) pages keep their samples on ``channel_axis``.
 * ``.npy`` through ``numpy.load(..., allow_pickle=False)``: pickled object arrays are
-  refused (:class:`~imcorr.errors.UnsafeFileError`).
+  refused (:class:`~imcorr.errors.UnsafeFileError`); the header's shape and dtype are
+  checked against the file size and the available memory first (a truncated or lying
+  header is an :class:`~imcorr.errors.ImageFormatError` naming the file). A bool array
+  is returned as uint8 0/1 (an image of a mask; as a CLI mask file it is used as is).
+* Pillow files larger than twice ``PIL.Image.MAX_IMAGE_PIXELS`` (decompression bombs) are
+  refused with :class:`~imcorr.errors.UnsafeFileError`; every file's decoded size is
+  checked against the available memory before decoding.
 
 Colour policy
 -------------
