@@ -405,8 +405,9 @@ def test_cli_hash_errors(tmp_path, capsys):
 
     png = tmp_path / "x.png"
     Image.fromarray(data.camera()).save(png)
-    assert main(["hash", "--method", "whash", "--size", "12", str(png)]) == 1
-    assert "power of two" in capsys.readouterr().err
+    assert main(["hash", "--method", "whash", "--size", "12", str(png)]) == 2  # a bad option value: usage
+    err = capsys.readouterr().err
+    assert "power of two" in err and err.startswith("imcorr: error: --size")
     assert main(["hash", str(tmp_path / "missing.png")]) == 1
     assert main(["hash", "--size", "0", str(png)]) == 2
     assert main(["hash", "--method", "sha1", str(png)]) == 2

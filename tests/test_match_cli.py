@@ -81,7 +81,7 @@ def test_localmap_table_and_errors(files, capsys, tmp_path):
     np.save(tmp_path / "b.npy", b)
     assert main(["localmap", str(tmp_path / "a.npy"), str(tmp_path / "b.npy")]) == 0
     assert "local Pearson" in capsys.readouterr().out
-    assert main(["localmap", str(tmp_path / "a.npy"), str(tmp_path / "b.npy"), "--window", "4"]) == 1
+    assert main(["localmap", str(tmp_path / "a.npy"), str(tmp_path / "b.npy"), "--window", "4"]) == 2  # usage
     assert "odd" in capsys.readouterr().err
     assert main(["localmap", str(files["scene"]), str(files["tpl"])]) == 1  # shape mismatch
     assert main(["localmap", str(tmp_path / "a.npy"), str(tmp_path / "b.npy"), "-o", str(tmp_path / "x.png")]) == 2

@@ -38,7 +38,7 @@ def test_shift_table_and_options(pair, capsys):
     assert main(["shift", a, b, "--upsample", "1", "--no-window"]) == 0
     out = capsys.readouterr().out
     assert "dy" in out and "dx" in out and "peak" in out
-    assert main(["shift", a, b, "--upsample", "0"]) == 1
+    assert main(["shift", a, b, "--upsample", "0"]) == 2  # a bad option value is a usage error (issue 17)
     assert "upsample" in capsys.readouterr().err
 
 

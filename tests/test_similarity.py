@@ -356,8 +356,8 @@ def test_cli_compare_table_and_errors(files, capsys):
     assert out["values"]["ssim"] is None and "data_range" in out["metrics"][0]["reason"]
     assert main(["compare", pf, pf, "--json", "--metrics", "ssim", "--data-range", "1"]) == 0
     assert json.loads(capsys.readouterr().out)["values"]["ssim"] == pytest.approx(1.0)
-    assert main(["compare", pa, pb, "--data-range", "-1"]) == 1
-    assert "data_range" in capsys.readouterr().err
+    assert main(["compare", pa, pb, "--data-range", "-1"]) == 2  # a bad option value is a usage error
+    assert "--data-range" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------------------ demo

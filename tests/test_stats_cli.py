@@ -47,6 +47,6 @@ def test_corr_pvalue_errors(pair, capsys):
     pa, pb, _, _ = pair
     assert main(["corr", pa, pb, "--pvalue", "effective_n", "--method", "spearman"]) == 2
     assert "pearson only" in capsys.readouterr().err
-    assert main(["corr", pa, pb, "--pvalue", "block_permutation", "--block-size", "500"]) == 1
+    assert main(["corr", pa, pb, "--pvalue", "block_permutation", "--block-size", "500"]) == 2  # option refused
     assert "larger than the image" in capsys.readouterr().err
     assert main(["corr", pa, pb, "--pvalue", "bogus"]) == 2

@@ -109,8 +109,21 @@ def test_as_mask_dtypes():
     m = np.zeros(shape, bool)
     m[1, 2] = True
     assert v.as_mask(m, shape) is m
-    np.testing.assert_array_equal(v.as_mask(m.astype(np.uint8) * 255, shape), m)
-    np.testing.assert_array_equal(v.as_mask(m.astype(float) * 0.5, shape), m)
+    np.testing.assert_array_equal(v.as_mask(m.astype(np.uint8) * 255, shape), m)  # 8-bit mask image
+    np.testing.assert_array_equal(v.as_mask(m.astype(float), shape), m)
+    np.testing.assert_array_equal(v.as_mask(m.astype(np.int64), shape), m)
+
+
+@pytest.mark.parametrize("bad", [0.5, 2, -1, np.nan, 255.0])
+def test_as_mask_refuses_values_other_than_0_1(bad):
+    m = np.zeros((3, 4))
+    m[1, 2] = bad
+    m[0, 0] = 1
+    with pytest.raises(MaskError, match="0 and 1|NaN"):
+        v.as_mask(m if bad != 2 else m.astype(np.int32), (3, 4))
+    full_nan = np.full((3, 4), np.nan)
+    with pytest.raises(MaskError, match="NaN"):
+        v.as_mask(full_nan, (3, 4))
 
 
 def test_as_mask_errors():

@@ -7,7 +7,13 @@ Reading
 * TIFF through tifffile: 8/16/32-bit integer and float samples; a multi-page stack
   becomes a 3-D array (z, y, x); RGB(A) pages keep their samples on ``channel_axis``.
 * ``.npy`` through ``numpy.load(..., allow_pickle=False)``: pickled object arrays are
-  refused (:class:`~imcorr.errors.UnsafeFileError`).
+  refused (:class:`~imcorr.errors.UnsafeFileError`); the header's shape and dtype are
+  checked against the file size and the available memory first (a truncated or lying
+  header is an :class:`~imcorr.errors.ImageFormatError` naming the file). A bool array
+  is returned as uint8 0/1 (an image of a mask; as a CLI mask file it is used as is).
+* Pillow files larger than twice ``PIL.Image.MAX_IMAGE_PIXELS`` (decompression bombs) are
+  refused with :class:`~imcorr.errors.UnsafeFileError`; every file's decoded size is
+  checked against the available memory before decoding.
 
 Colour policy
 -------------
@@ -32,13 +38,15 @@ rather than silently losing 8 bits (TIFF keeps 16-bit colour without extras).
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from pathlib import Path
 
 import numpy as np
 
+from imcorr._core.pillow import bomb_error, open_image
 from imcorr._core.results import Result, no_json
-from imcorr._core.validate import as_image, channel_last, check_memory
+from imcorr._core.validate import as_image, channel_last, check_memory, format_bytes
 from imcorr.errors import ImageFormatError, ImageReadError, InputError, MissingDependencyError, UnsafeFileError
 
 __all__ = ["load", "read", "save", "LoadedImage", "to_gray", "match_shapes", "LUMA_WEIGHTS"]
@@ -129,13 +137,14 @@ def _read_png16(path: Path, colour: int) -> tuple[np.ndarray, np.ndarray | None,
 
 
 def _read_pillow(path: Path) -> tuple[np.ndarray, np.ndarray | None, bool]:
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import Image, ImageOps
 
     colour16 = _png_16bit_colour(path)
     if colour16 is not None:
         return _read_png16(path, colour16)
+    opened = open_image(path)  # imcorr's errors: unreadable, decompression bomb, too large for memory
     try:
-        with Image.open(path) as im:
+        with opened as im:
             im = ImageOps.exif_transpose(im)
             im.load()
             mode = im.mode
@@ -148,12 +157,8 @@ def _read_pillow(path: Path) -> tuple[np.ndarray, np.ndarray | None, bool]:
             elif mode == "PA":
                 im = im.convert("RGBA")
             arr = np.array(im)
-    except UnidentifiedImageError as exc:
-        raise ImageFormatError(f"{path}: not an image file Pillow can read ({exc})") from exc
-    except Image.DecompressionBombError as exc:
-        raise ImageFormatError(
-            f"{path}: {exc}; raise PIL.Image.MAX_IMAGE_PIXELS if you trust this file"
-        ) from exc
+    except Image.DecompressionBombError as exc:  # some formats check again while loading
+        raise bomb_error(path, exc) from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageFormatError(f"{path}: cannot decode image, the file may be truncated or corrupt ({exc})") from exc
     alpha = None
@@ -196,11 +201,42 @@ def _read_tiff(path: Path) -> tuple[np.ndarray, np.ndarray | None, bool]:
     return arr, alpha, alpha is not None
 
 
+def _npy_header(path: Path) -> tuple[tuple, bool, np.dtype, int]:
+    """(shape, fortran_order, dtype, data offset) from a .npy header, without reading the data."""
+    fmt = np.lib.format
+    try:
+        with open(path, "rb") as fh:
+            version = fmt.read_magic(fh)
+            if version == (1, 0):
+                shape, fortran, dtype = fmt.read_array_header_1_0(fh, max_header_size=1 << 16)
+            elif version in ((2, 0), (3, 0)):
+                shape, fortran, dtype = fmt.read_array_header_2_0(fh, max_header_size=1 << 16)
+            else:  # pragma: no cover - numpy refuses unknown versions in read_magic already
+                raise ValueError(f"unsupported .npy version {version}")
+            return shape, fortran, dtype, fh.tell()
+    except (ValueError, OSError, EOFError, SyntaxError) as exc:
+        raise ImageFormatError(f"{path}: not a valid .npy header ({exc})") from exc
+
+
 def _read_npy(path: Path) -> tuple[np.ndarray, None, bool]:
     with open(path, "rb") as fh:
         magic = fh.read(6)
     if magic != b"\x93NUMPY":  # np.load would try to unpickle anything else
         raise ImageFormatError(f"{path}: not a .npy file (no NUMPY header); save arrays with np.save")
+    shape, _, dtype, offset = _npy_header(path)
+    if dtype.hasobject:
+        raise UnsafeFileError(
+            f"{path}: holds pickled Python objects; imcorr never unpickles files. "
+            "Save a plain numeric array with np.save"
+        )
+    need = math.prod(shape) * dtype.itemsize
+    have = path.stat().st_size - offset
+    if need > have:
+        raise ImageFormatError(
+            f"{path}: the header promises {shape} {dtype} ({format_bytes(need)}) but the file holds only "
+            f"{format_bytes(max(have, 0))} of data; the file is truncated or its header is corrupt"
+        )
+    check_memory(need, f"reading {path} ({shape} {dtype})", "crop or downsample the array before saving it")
     try:
         arr = np.load(path, allow_pickle=False)
     except ValueError as exc:

@@ -20,9 +20,26 @@ import threading
 from collections.abc import Sequence
 
 import numpy as np
-import scipy.fft as sfft
 
 from imcorr import _native
+
+
+class _LazyModule:
+    """A third-party module imported on first attribute access (keeps ``import imcorr`` light)."""
+
+    def __init__(self, name: str):
+        self._name = name
+        self._module = None
+
+    def __getattr__(self, attr: str):
+        if self._module is None:
+            import importlib
+
+            self._module = importlib.import_module(self._name)
+        return getattr(self._module, attr)
+
+
+sfft = _LazyModule("scipy.fft")
 
 __all__ = [
     "get_workers",

@@ -7,7 +7,9 @@ Policy (documented in README "Conventions"):
   complex, object and string dtypes are refused.
 * NaN/Inf are an error unless the function takes a mask, in which case non-finite
   pixels may be excluded as documented by that function.
-* Masks are boolean (non-zero = valid pixel), broadcast-free: same shape as the image.
+* Masks are boolean (True = valid pixel) or 0/1 numbers (uint8 0/255 too, the convention of
+  8-bit mask images), broadcast-free: same shape as the image. Other values (2, 0.5, NaN) are
+  refused: a mask is a set of pixels, not weights.
 * Before allocating a big float working set we compare it with the available memory
   and refuse early with the estimate (override with ``IMCORR_MEMORY_LIMIT``, e.g. ``8G``).
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -40,6 +43,7 @@ __all__ = [
     "channel_last",
     "format_bytes",
     "has_nonfinite",
+    "memory_limit_setting",
     "positive_number",
 ]
 
@@ -129,6 +133,18 @@ def as_mask(mask, shape: tuple[int, ...], name: str = "mask", *, allow_empty: bo
     if m.shape != tuple(shape):
         raise MaskError(f"{name}: shape {m.shape} does not match the image shape {tuple(shape)}")
     if m.dtype != bool:
+        # a mask is a set of pixels: 0/1 (or False/True) only; 2s, 0.5s or NaN are not a set
+        if m.dtype.kind == "f" and has_nonfinite(m):
+            raise MaskError(f"{name}: contains NaN/Inf; a mask must be boolean (True = use the pixel) or 0/1")
+        lo, hi = (m.min(), m.max()) if m.size else (0, 0)
+        if m.dtype == np.uint8 and hi == 255 and np.all((m == 0) | (m == 255)):
+            pass  # an 8-bit mask image (OpenCV / Pillow convention: 0 and 255)
+        elif lo < 0 or hi > 1 or (m.dtype.kind == "f" and not np.all((m == 0) | (m == 1))):
+            raise MaskError(
+                f"{name}: holds values other than 0 and 1 (range {lo:g}..{hi:g}); a mask must be boolean "
+                f"(True = use the pixel) or 0/1; for weights use a function that takes weights, or threshold "
+                f"it explicitly, e.g. {name} > 0"
+            )
         m = m != 0
     if not allow_empty and not m.any():
         raise MaskError(f"{name}: selects no pixels (all False); nothing to compute")
@@ -161,24 +177,40 @@ def format_bytes(n: float) -> str:
     return f"{n:.1f} TiB"  # pragma: no cover
 
 
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([KMGT]?)(?:I?B)?\s*$", re.IGNORECASE)
+_SIZE_MULT = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+MEMORY_LIMIT_SYNTAX = (
+    "a positive byte count with an optional K, M, G or T suffix (powers of 1024; 'B'/'iB' may follow), "
+    "e.g. 8G, 512M, 1.5GiB or 1000000"
+)
+
+
 def _parse_size(text: str) -> int:
-    text = text.strip().upper().removesuffix("B").removesuffix("I")
-    mult = {"K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
-    if text and text[-1] in mult:
-        return int(float(text[:-1]) * mult[text[-1]])
-    return int(float(text))
+    """Bytes from ``8G``, ``512M``, ``1.5GiB``, ``2048``...; :class:`ValueError` otherwise."""
+    match = _SIZE_RE.match(text)
+    if match is None:
+        raise ValueError(f"not a size: {text!r}")
+    return int(float(match.group(1)) * _SIZE_MULT[match.group(2).upper()])
+
+
+def memory_limit_setting() -> int | None:
+    """``IMCORR_MEMORY_LIMIT`` in bytes (None when unset); :class:`InputError` with the syntax when invalid."""
+    env = os.environ.get("IMCORR_MEMORY_LIMIT")
+    if env is None or not env.strip():
+        return None
+    try:
+        limit = _parse_size(env)
+    except ValueError:
+        raise InputError(f"IMCORR_MEMORY_LIMIT: cannot parse {env!r}; use {MEMORY_LIMIT_SYNTAX}") from None
+    if limit <= 0:
+        raise InputError(f"IMCORR_MEMORY_LIMIT: must be positive, got {env!r}; use {MEMORY_LIMIT_SYNTAX}")
+    return limit
 
 
 def available_memory() -> int:
     """Bytes we allow one operation to use: ``IMCORR_MEMORY_LIMIT`` or MemAvailable."""
-    env = os.environ.get("IMCORR_MEMORY_LIMIT")
-    if env:
-        try:
-            limit = _parse_size(env)
-        except ValueError as exc:
-            raise InputError(f"IMCORR_MEMORY_LIMIT: cannot parse {env!r} (use e.g. 8G)") from exc
-        if limit <= 0:
-            raise InputError(f"IMCORR_MEMORY_LIMIT: must be positive, got {env!r} (use e.g. 8G)")
+    limit = memory_limit_setting()
+    if limit is not None:
         return limit
     try:
         with open("/proc/meminfo") as fh:
@@ -193,11 +225,17 @@ def available_memory() -> int:
         return 1 << 62
 
 
-def check_memory(nbytes: float, what: str) -> None:
-    """Refuse early if an operation's working set exceeds the available memory."""
+def check_memory(nbytes: float, what: str, hint: str | None = None) -> None:
+    """Refuse early if an operation's working set exceeds the available memory.
+
+    ``what`` names the operation (and the option that drives its size); ``hint`` says
+    what to do instead (default: crop, downsample or tile the input).
+    """
     avail = available_memory()
     if nbytes > avail:
+        source = " (IMCORR_MEMORY_LIMIT)" if memory_limit_setting() is not None else ""
         raise MemoryLimitError(
             f"{what}: needs about {format_bytes(nbytes)} of working memory but only "
-            f"{format_bytes(avail)} is available; crop or downsample the input, or process it in tiles"
+            f"{format_bytes(avail)} is available{source}; "
+            f"{hint or 'crop or downsample the input, or process it in tiles'}"
         )

@@ -5,7 +5,15 @@ from __future__ import annotations
 import click
 
 from imcorr.cli._app import app
-from imcorr.cli._common import echo_json, json_option, load_mask, load_pair, pair_options, print_table
+from imcorr.cli._common import (
+    combine_masks,
+    echo_json,
+    json_option,
+    load_mask,
+    load_pair_alpha,
+    pair_options,
+    print_table,
+)
 
 METHODS = ("pearson", "spearman", "kendall")
 
@@ -32,9 +40,10 @@ def corr(image_a, image_b, mask_path, method, level, pvalue_method, permutations
     """Correlation coefficient (r, p, CI) of IMAGE_A and IMAGE_B."""
     import imcorr
 
-    a, b, channel_axis = load_pair(image_a, image_b, gray=gray, crop=crop, resize=resize, channel_axis=channel_axis)
+    a, b, channel_axis, alpha = load_pair_alpha(image_a, image_b, gray=gray, crop=crop, resize=resize,
+                                                channel_axis=channel_axis)
     spatial = a.shape if channel_axis is None else tuple(n for i, n in enumerate(a.shape) if i != channel_axis % a.ndim)
-    mask = load_mask(mask_path, spatial, crop=crop)
+    mask = combine_masks(load_mask(mask_path, spatial, crop=crop), alpha)
     fn = getattr(imcorr, method)
     if pvalue_method != "iid":
         if method != "pearson":

@@ -6,11 +6,9 @@ import csv
 from pathlib import Path
 
 import click
-import numpy as np
 
 from imcorr.cli._app import app
-from imcorr.cli._common import echo_json, json_option, print_table
-from imcorr.errors import ImageFormatError, ImageReadError, InputError
+from imcorr.cli._common import cli_message, echo_json, json_option, name_arguments, print_table, warn
 
 
 def _is_number(text: str) -> bool:
@@ -21,13 +19,17 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def read_signal(path: str, column: str | None = None) -> np.ndarray:
+def read_signal(path: str, column: str | None = None):
     """Read a 1-D signal from ``.npy`` (1-D, or 2-D with ``column`` as index) or CSV.
 
     CSV: comma, semicolon or tab separated; an optional header row names the columns.
     ``column`` is a header name or a 0-based index; a file with one column needs none.
     Empty cells become NaN (and are then refused by :func:`imcorr.estimate_delay`).
     """
+    import numpy as np
+
+    from imcorr.errors import ImageFormatError, ImageReadError, InputError
+
     p = Path(path)
     if not p.is_file():
         raise ImageReadError(f"{path}: no such file")
@@ -85,18 +87,29 @@ def read_signal(path: str, column: str | None = None) -> np.ndarray:
 @app.command("delay")
 @click.argument("signal_a", type=click.Path(dir_okay=False))
 @click.argument("signal_b", type=click.Path(dir_okay=False))
-@click.option("--column", default=None, help="CSV column (header name or 0-based index) to use from both files.")
-@click.option("--fs", type=float, default=1.0, show_default=True, help="Sampling frequency (samples per second).")
-@click.option("--max-lag", type=float, default=None, help="Largest |lag| searched, in samples.")
+@click.option("--column", "columns", multiple=True, metavar="COLUMN",
+              help="CSV column (header name or 0-based index): once for both files, or twice (first for "
+                   "SIGNAL_A, then for SIGNAL_B).")
+@click.option("--fs", type=click.FloatRange(0, min_open=True), default=1.0, show_default=True,
+              help="Sampling frequency (samples per second).")
+@click.option("--max-lag", type=click.FloatRange(0), default=None,
+              help="Largest |lag| searched, in samples (a peak on this bound is flagged).")
 @click.option("--raw", is_flag=True, help="Raw cross-correlation instead of the normalized one (in [-1, 1]).")
 @json_option
-def delay(signal_a, signal_b, column, fs, max_lag, raw, as_json):
+def delay(signal_a, signal_b, columns, fs, max_lag, raw, as_json):
     """Delay of SIGNAL_B relative to SIGNAL_A (positive: B is later), from CSV or .npy files."""
     from imcorr.correlation.delay import estimate_delay
 
-    x = read_signal(signal_a, column)
-    y = read_signal(signal_b, column)
+    if len(columns) > 2:
+        raise click.BadParameter(f"given {len(columns)} times; give it once (both files) or twice (A, then B)",
+                                 param_hint="--column")
+    col_a, col_b = (columns * 2)[:2] if columns else (None, None)
+    name_arguments({"x": signal_a, "y": signal_b})
+    x = read_signal(signal_a, col_a)
+    y = read_signal(signal_b, col_b)
     res = estimate_delay(x, y, fs=fs, max_lag=max_lag, normalize=not raw)
+    if res.at_bound:
+        warn(res.reason)
     if as_json:
         echo_json(res.to_dict())
         return
@@ -108,5 +121,6 @@ def delay(signal_a, signal_b, column, fs, max_lag, raw, as_json):
             ("integer lag", res.integer_lag),
             ("peak " + ("ZNCC" if res.normalized else "correlation"), res.peak),
             ("fs", res.fs),
+            ("note", cli_message(res.reason) if res.reason else ""),
         ],
     )

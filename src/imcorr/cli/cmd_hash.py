@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from imcorr.cli._app import app
-from imcorr.cli._common import echo_json, json_option
+from imcorr.cli._common import echo_json, json_option, name_arguments
 
 METHODS = ("phash", "ahash", "dhash", "whash", "colorhash")
 
@@ -22,21 +22,31 @@ METHODS = ("phash", "ahash", "dhash", "whash", "colorhash")
 def hash_cmd(files, method, hash_size, invariant, exact, as_json):
     """Print the perceptual hash of each FILE as imagehash-compatible hex.
 
-    One line per file, "HEX  FILE" (like sha256sum); --json prints one object.
+    One line per file, "HEX  FILE" (like sha256sum); --json prints one object. Hashes are
+    defined on 8-bit 2-D images (gray or colour): 16-bit or float files and multi-page
+    stacks are refused rather than clipped; .npy arrays follow the API's dtype policy
+    (uint8, integers within 0..255, floats within [0, 1]).
     """
     from imcorr.hashing.hashes import hash_batch, hash_image
+    from imcorr.io import load
 
     if hash_size is not None and hash_size < 1:
         raise click.UsageError(f"--size must be a positive integer, got {hash_size}")
+    name_arguments({f"images[{i}]": f for i, f in enumerate(files)})
+    # .npy arrays go through the array path (the API's dtype policy); image files are decoded by Pillow
+    items = [load(f) if str(f).lower().endswith(".npy") else f for f in files]
     if invariant:
         if method == "colorhash":
             raise click.UsageError("--invariant does not apply to colorhash (already rotation and flip invariant)")
-        hashes = [hash_image(f, method, hash_size, invariant=True, draft=not exact) for f in files]
+        hashes = []
+        for f, item in zip(files, items):
+            name_arguments({"image": f})
+            hashes.append(hash_image(item, method, hash_size, invariant=True, draft=not exact))
         rows = [(f, str(h)) for f, h in zip(files, hashes)]
         size = hashes[0].hash_size
     else:
-        batch = hash_batch(list(files), method, hash_size, draft=not exact)
-        rows = list(zip(batch.sources, batch.hex()))
+        batch = hash_batch(items, method, hash_size, draft=not exact)
+        rows = list(zip(files, batch.hex()))
         size = batch.hash_size
     if as_json:
         echo_json(

@@ -5,7 +5,16 @@ from __future__ import annotations
 import click
 
 from imcorr.cli._app import app
-from imcorr.cli._common import echo_json, json_option, load_mask, pair_options, print_table
+from imcorr.cli._common import (
+    combine_masks,
+    echo_json,
+    echo_written,
+    json_option,
+    load_mask,
+    odd_window,
+    pair_options,
+    print_table,
+)
 
 
 def save_png(path: str, cmap_values) -> None:
@@ -26,9 +35,10 @@ def save_png(path: str, cmap_values) -> None:
 @app.command("localmap")
 @click.argument("image_a", type=click.Path(dir_okay=False))
 @click.argument("image_b", type=click.Path(dir_okay=False))
-@click.option("--window", type=int, default=15, show_default=True, help="Odd window size (pixels per axis).")
+@click.option("--window", type=int, default=15, show_default=True, callback=odd_window,
+              help="Odd window size (pixels per axis).")
 @click.option("--mask", "mask_path", type=click.Path(dir_okay=False), default=None,
-              help="Mask image: non-zero pixels are used.")
+              help="Binary mask image: non-zero pixels are used (0 = excluded).")
 @click.option("-o", "--output", "out_path", type=click.Path(dir_okay=False), default=None,
               help="Write the float map (.tif or .npy; NaN where undefined).")
 @click.option("--png", "png_path", type=click.Path(dir_okay=False), default=None,
@@ -40,22 +50,22 @@ def localmap(image_a, image_b, window, mask_path, out_path, png_path, gray, crop
 
     Colour images are converted to gray (ITU-R 601-2 luma).
     """
+    from pathlib import Path
+
     import numpy as np
 
     import imcorr
-    from imcorr.cli._common import load_pair
+    from imcorr.cli._common import load_pair_alpha
     from imcorr.io import save
 
     if channel_axis is not None:
         raise click.UsageError("localmap works on gray images; drop --channel-axis")
-    a, b, _ = load_pair(image_a, image_b, gray=True, crop=crop, resize=resize, channel_axis=None)
-    mask = load_mask(mask_path)
+    if out_path and Path(out_path).suffix.lower() not in (".tif", ".tiff", ".npy"):
+        raise click.UsageError("-o/--output takes a .tif or .npy file (float map); use --png for a picture")
+    a, b, _, alpha = load_pair_alpha(image_a, image_b, gray=True, crop=crop, resize=resize, channel_axis=None)
+    mask = combine_masks(load_mask(mask_path, a.shape, crop=crop), alpha)
     res = imcorr.local_correlation(a, b, window=window, mask=mask)
     if out_path:
-        from pathlib import Path
-
-        if Path(out_path).suffix.lower() not in (".tif", ".tiff", ".npy"):
-            raise click.UsageError("-o/--output takes a .tif or .npy file (float map); use --png for a picture")
         save(out_path, res.map)
     if png_path:
         save_png(png_path, res.map)
@@ -64,6 +74,10 @@ def localmap(image_a, image_b, window, mask_path, out_path, png_path, gray, crop
     summary = res.to_dict()
     summary.update({"median": float(q[2]), "p05": float(q[0]), "p95": float(q[4]),
                     "fraction_above_0.5": float(np.mean(vals > 0.5)) if vals.size else None})
+    if out_path:
+        summary["output"] = out_path
+    if png_path:
+        summary["png"] = png_path
     if as_json:
         echo_json(summary)
         return
@@ -73,3 +87,7 @@ def localmap(image_a, image_b, window, mask_path, out_path, png_path, gray, crop
          ("fraction valid", res.fraction_valid), ("fraction r > 0.5", summary["fraction_above_0.5"]),
          ("note", res.reason or "")],
     )
+    if out_path:
+        echo_written("output", out_path, as_json)
+    if png_path:
+        echo_written("png", png_path, as_json)

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import click
 
-from imcorr._core.results import axis_names
 from imcorr.cli._app import app
-from imcorr.cli._common import echo_json, json_option, load_mask, print_table
+from imcorr.cli._common import (
+    combine_masks,
+    echo_json,
+    echo_written,
+    json_option,
+    load_mask,
+    name_arguments,
+    print_table,
+    warn,
+)
 
 OVERLAY_KINDS = ("blend", "checker", "diff", "falsecolor")
 
@@ -14,11 +22,12 @@ OVERLAY_KINDS = ("blend", "checker", "diff", "falsecolor")
 @app.command("shift")
 @click.argument("reference", type=click.Path(dir_okay=False))
 @click.argument("moving", type=click.Path(dir_okay=False))
-@click.option("--upsample", type=int, default=100, show_default=True, help="DFT upsampling factor (1 = integer).")
+@click.option("--upsample", type=click.IntRange(1, 10**6), default=100, show_default=True,
+              help="Subpixel precision 1/UPSAMPLE px (1 = integer shifts).")
 @click.option("--mask-ref", "mask_ref", type=click.Path(dir_okay=False), default=None,
-              help="Mask image for REFERENCE: non-zero pixels are valid.")
+              help="Binary mask image for REFERENCE: non-zero pixels are valid (NaN pixels need a mask).")
 @click.option("--mask-moving", "mask_moving", type=click.Path(dir_okay=False), default=None,
-              help="Mask image for MOVING: non-zero pixels are valid.")
+              help="Binary mask image for MOVING: non-zero pixels are valid (NaN pixels need a mask).")
 @click.option("--no-window", is_flag=True, help="No apodization window (non-periodic images may lock to 0).")
 @click.option("--rotation", is_flag=True, help="Also estimate rotation and scale (log-polar Fourier-Mellin).")
 @click.option("--overlay", "overlay_path", type=click.Path(dir_okay=False), default=None,
@@ -37,16 +46,36 @@ def shift(reference, moving, upsample, mask_ref, mask_moving, no_window, rotatio
     import numpy as np
 
     import imcorr
-    from imcorr.io import load
+    from imcorr._core.progress import task
+    from imcorr._core.results import axis_names
+    from imcorr._core.validate import has_nonfinite
+    from imcorr.errors import NonFiniteError
+    from imcorr.io import read
 
-    ref = load(reference, gray=True).astype(np.float64)
-    mov = load(moving, gray=True).astype(np.float64)
-    mr = load_mask(mask_ref)
-    mm = load_mask(mask_moving)
+    if rotation and (mask_ref or mask_moving):
+        raise click.UsageError("--rotation does not take masks (--mask-ref/--mask-moving)")
+    name_arguments({"reference": reference, "moving": moving})
+    ri = read(reference, gray=True)
+    mi = read(moving, gray=True)
+    ref = ri.data.astype(np.float64)
+    mov = mi.data.astype(np.float64)
+    mr = combine_masks(load_mask(mask_ref, ref.shape, option="--mask-ref"), ri.mask)
+    mm = combine_masks(load_mask(mask_moving, mov.shape, option="--mask-moving"), mi.mask)
+    for img, path in ((ri, reference), (mi, moving)):
+        if img.mask is not None:
+            warn(f"{path}: its alpha channel is used as a mask (transparent pixels are left out)")
+    # the NaN policy of every command: NaN/Inf pixels are an error unless a mask says which pixels to use
+    # (then they are left out too)
+    for arr, path, m, opt in ((ref, reference, mr, "--mask-ref"), (mov, moving, mm, "--mask-moving")):
+        if m is None and has_nonfinite(arr):
+            bad = int(np.count_nonzero(~np.isfinite(arr)))
+            raise NonFiniteError(f"{path}: contains {bad} NaN/Inf pixel(s); pass {opt} (a mask image) to say which "
+                                 "pixels are valid; NaN pixels are then left out too")
     if rotation:
         if mr is not None or mm is not None:
-            raise click.UsageError("--rotation does not take masks (--mask-ref/--mask-moving)")
-        res = imcorr.estimate_similarity(ref, mov)
+            raise click.UsageError("--rotation does not take masks; the files' alpha channels are masks: drop them")
+        with task("estimating rotation and scale (log-polar)"):
+            res = imcorr.estimate_similarity(ref, mov)
         rows = [("angle (deg, ccw)", res.angle_deg), ("scale", res.scale), ("dy", res.shift[0]),
                 ("dx", res.shift[1]), ("peak (zncc)", res.peak), ("refined", res.refined)]
     else:
@@ -75,6 +104,10 @@ def shift(reference, moving, upsample, mask_ref, mask_moving, no_window, rotatio
         echo_json(d)
         return
     print_table("shift of MOVING relative to REFERENCE (moving ~= shift(reference, (dy, dx)))", rows)
+    if aligned_path:
+        echo_written("aligned", aligned_path, as_json)
+    if overlay_path:
+        echo_written("overlay", overlay_path, as_json)
 
 
 def _save_aligned(path, aligned):

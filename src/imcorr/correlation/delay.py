@@ -52,6 +52,11 @@ class DelayResult(Result):
         Lag (samples) of every curve element (not in ``to_dict()``).
     curve : ndarray
         The correlation curve (not in ``to_dict()``), NaN outside ``max_lag``.
+    at_bound : bool
+        The peak lies on the edge of the searched lags (``max_lag``, or the half-overlap
+        limit by default): the true delay may lie beyond it, the estimate is not a peak.
+    reason : str or None
+        Why the estimate is not trustworthy (set when ``at_bound``), else None.
     """
 
     lag: float
@@ -62,6 +67,8 @@ class DelayResult(Result):
     normalized: bool
     lags: np.ndarray = no_json()
     curve: np.ndarray = no_json()
+    at_bound: bool = False
+    reason: str | None = None
 
 
 def _signal(x, name: str) -> np.ndarray:
@@ -117,7 +124,8 @@ def estimate_delay(x, y, *, fs: float = 1.0, max_lag: float | None = None, norma
     -------
     DelayResult
         ``lag`` (samples, subpixel by a parabola through the peak and its neighbours),
-        ``lag_seconds``, ``peak`` and the curve.
+        ``lag_seconds``, ``peak``, the curve, and ``at_bound`` with a ``reason`` when the
+        maximum sits on the edge of the searched lags (not a peak).
 
     Notes
     -----
@@ -158,6 +166,14 @@ def estimate_delay(x, y, *, fs: float = 1.0, max_lag: float | None = None, norma
     i = int(np.nanargmax(curve))
     frac = _parabolic(curve, i)
     lag = float(lags[i]) + frac
+    inside = [0 <= j < curve.size and math.isfinite(curve[j]) for j in (i - 1, i + 1)]
+    at_bound = not all(inside)
+    reason = None
+    if at_bound:
+        limit = (f"max_lag={max_lag:g}" if max_lag is not None else
+                 "the half-overlap limit (pass max_lag= to search further)" if normalize else "the signal length")
+        reason = (f"the peak is at the edge of the searched lags (lag {int(lags[i])}, bounded by {limit}): the true "
+                  "delay may lie beyond it; widen the search")
     return DelayResult(
         lag=lag,
         lag_seconds=lag / fs,
@@ -167,4 +183,6 @@ def estimate_delay(x, y, *, fs: float = 1.0, max_lag: float | None = None, norma
         normalized=bool(normalize),
         lags=lags,
         curve=curve,
+        at_bound=at_bound,
+        reason=reason,
     )

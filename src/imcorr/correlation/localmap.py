@@ -28,6 +28,7 @@ import numpy as np
 
 from imcorr._core.boxsum import _box_chunk, _get_pool, _scratch
 from imcorr._core.results import Result, no_json
+from imcorr._core.scale import pow2_unit
 from imcorr._core.validate import as_image, as_mask, check_memory, check_same_shape, format_bytes, has_nonfinite
 from imcorr.correlation.localmap_native import local_pearson_native
 from imcorr.errors import InputError, MaskError, NonFiniteError
@@ -126,6 +127,9 @@ def _direct(a, b, m, win, coords: np.ndarray) -> np.ndarray:
     mf = None if m is None else m.reshape(-1)
     res = np.empty(len(coords))
     step = max(1, (1 << 18) // len(offs))
+    check_memory(min(step, len(coords)) * len(offs) * 8 * 12,
+                 f"window={tuple(win)}: direct recompute of {len(coords)} nearly flat windows",
+                 "use a smaller window")
     for s in range(0, len(coords), step):
         pos = coords[s : s + step, None, :] + offs[None]
         inside = np.all((pos >= 0) & (pos < shape), axis=-1)
@@ -275,12 +279,20 @@ def local_correlation(a, b, *, window=15, mask=None, kind: str = "pearson") -> L
                 raise MaskError("mask: no valid (masked-in and finite) pixels remain")
     work = a.size * (8 + 1) + (a.size * 16 if a.ndim > 2 else 0)
     check_memory(work, f"local_correlation of {a.shape} (~{format_bytes(work)})")
+    # r is scale-free: data far from 1 (1e200, 1e-190) are scaled by a power of two (exact) so that
+    # the window sums of squares neither overflow nor underflow
+    a = pow2_unit(a, m)
+    b = pow2_unit(b, m)
+    # a clipped window of 2n - 1 pixels already covers the whole axis from every pixel: larger
+    # windows give the same map, so compute with the smaller one (and its smaller memory)
+    reported = win
+    win = tuple(min(w, 2 * n - 1) for w, n in zip(win, a.shape))
     native = local_pearson_native(a, b, m, win)
     if native is not None:
         out, valid, total, nvalid, nonfinite = native
         if nonfinite:
             _raise_nonfinite(a, b)
-        return _result(out, valid, win, kind, total, nvalid)
+        return _result(out, valid, reported, kind, total, nvalid)
     if m is None:
         _raise_nonfinite(a, b)
         ga = float(np.mean(a, dtype=np.float64))
@@ -312,7 +324,7 @@ def local_correlation(a, b, *, window=15, mask=None, kind: str = "pearson") -> L
         for f in futs:
             f.result()
     nvalid = sum(t[1] for t in totals)
-    return _result(out, valid, win, kind, sum(t[0] for t in totals), nvalid)
+    return _result(out, valid, reported, kind, sum(t[0] for t in totals), nvalid)
 
 
 def _raise_nonfinite(a: np.ndarray, b: np.ndarray) -> None:

@@ -53,6 +53,7 @@ import os
 
 import numpy as np
 
+from imcorr._core.progress import task
 from imcorr._core.validate import check_memory
 
 __all__: list[str] = []
@@ -435,20 +436,23 @@ def kendall_counts(x: np.ndarray, y: np.ndarray, *, method: str = "auto") -> Ken
     x = x.reshape(-1)
     y = y.reshape(-1)
     n = x.size
-    dx = _Dense(x)
-    dy = _Dense(y)
-    kx, ky = dx.k, dy.k
-    xtie, x0, x1 = _tie_stats(dx.counts)
-    ytie, y0, y1 = _tie_stats(dy.counts)
-    tot = n * (n - 1) // 2
-    if method == "auto":
-        limit = max(_TABLE_MIN_CELLS, min(_TABLE_MAX_CELLS, 8 * n))
-        method = "table" if kx * ky <= limit else "inversions"
-    if method == "table":
-        check_memory(3 * 8 * kx * ky, f"Kendall contingency table of {kx} x {ky} distinct values")
-        dis, ntie = _discordant_table(dx.codes(), dy.codes(), kx, ky)
-    else:
-        dis, ntie = _discordant_inversions(dx, dy)
+    with task(f"Kendall's tau of {n} pixel pairs", 3) as progress:  # shown when it takes > 0.5 s
+        dx = _Dense(x)
+        dy = _Dense(y)
+        kx, ky = dx.k, dy.k
+        xtie, x0, x1 = _tie_stats(dx.counts)
+        ytie, y0, y1 = _tie_stats(dy.counts)
+        progress.advance()  # both inputs coded (the sorts)
+        tot = n * (n - 1) // 2
+        if method == "auto":
+            limit = max(_TABLE_MIN_CELLS, min(_TABLE_MAX_CELLS, 8 * n))
+            method = "table" if kx * ky <= limit else "inversions"
+        if method == "table":
+            check_memory(3 * 8 * kx * ky, f"Kendall contingency table of {kx} x {ky} distinct values")
+            dis, ntie = _discordant_table(dx.codes(), dy.codes(), kx, ky)
+        else:
+            progress.advance()
+            dis, ntie = _discordant_inversions(dx, dy)
     return KendallCounts(n, tot, xtie, ytie, ntie, dis, x0, x1, y0, y1, method)
 
 

@@ -34,6 +34,7 @@ class DemoContext:
     rng: np.random.Generator
     figures: list[Path] = dataclasses.field(default_factory=list)
     seed: int = 0
+    tables: list[dict] = dataclasses.field(default_factory=list)  # every printed table, for ``demo --json``
 
     def subplots(self, ncols: int, figsize=(12, 4)):
         """A matplotlib figure with ``ncols`` axes (headless Agg backend)."""
@@ -59,6 +60,8 @@ class DemoContext:
     def table(self, title: str, rows, columns=("quantity", "value")) -> None:
         from rich.table import Table
 
+        rows = list(rows)
+        self.tables.append({"title": title, "columns": list(columns), "rows": [list(r) for r in rows]})
         t = Table(title=title, header_style="bold")
         for c in columns:
             t.add_column(c)

@@ -38,13 +38,20 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from imcorr._core.validate import as_image, check_finite
-from imcorr.errors import EmptyInputError, ImageFormatError, ImageReadError, InputError, MissingDependencyError
+from imcorr._core.pillow import bomb_error, open_image
+from imcorr._core.progress import task
+from imcorr._core.validate import as_image, check_finite, check_memory
+from imcorr.errors import (
+    EmptyInputError,
+    ImageFormatError,
+    InputError,
+    MissingDependencyError,
+    UnsupportedDTypeError,
+)
 from imcorr.hashing.resize import luma_u8, resize_lanczos_u8
 from imcorr.hashing.types import DIHEDRAL_NAMES, HashBatch, ImageHash  # noqa: F401
 
@@ -112,18 +119,49 @@ def _is_pil(obj: Any) -> bool:
     return isinstance(obj, Image.Image)
 
 
-def _open_pil(path: str | os.PathLike) -> Any:
-    from PIL import Image, UnidentifiedImageError
+#: Pillow modes whose samples are 8-bit (what hashes are defined on)
+_EIGHT_BIT_MODES = {"1", "L", "P", "RGB", "RGBA", "RGBX", "RGBa", "LA", "La", "PA", "CMYK", "YCbCr", "LAB", "HSV"}
 
-    p = Path(path)
-    if not p.is_file():
-        raise ImageReadError(f"{p}: no such file; check the path")
+
+def _open_pil(path: str | os.PathLike) -> Any:
+    """Open an image file for hashing: 8-bit, 2-D files only (the dtype policy of array input)."""
+    im = open_image(path)
     try:
-        return Image.open(p)
-    except UnidentifiedImageError as exc:
-        raise ImageFormatError(f"{p}: not an image file Pillow can read ({exc})") from exc
-    except OSError as exc:
-        raise ImageReadError(f"{p}: cannot open ({exc})") from exc
+        _check_8bit_2d(im, path)
+    except Exception:
+        im.close()
+        raise
+    return im
+
+
+def _bits_per_sample(im: Any, path: str | os.PathLike) -> int:
+    if im.mode not in _EIGHT_BIT_MODES:
+        return 16 if "16" in im.mode else 32
+    if im.format == "PNG":  # Pillow opens 16-bit colour PNGs as 8-bit RGB(A): read the IHDR bit depth
+        with open(path, "rb") as fh:
+            head = fh.read(26)
+        return head[24] if len(head) == 26 and head[12:16] == b"IHDR" else 8
+    if im.format == "TIFF":
+        bps = getattr(im, "tag_v2", {}).get(258, 8)
+        return max(bps) if isinstance(bps, tuple) else int(bps)
+    return 8
+
+
+def _check_8bit_2d(im: Any, path: str | os.PathLike) -> None:
+    """Refuse what Pillow's ``convert("L")`` would silently damage: deep samples and image stacks."""
+    frames = getattr(im, "n_frames", 1)
+    if im.format == "TIFF" and frames > 1:
+        raise InputError(
+            f"{path}: a TIFF of {frames} pages (a 3-D stack); hashes are defined on one 2-D image: "
+            "save the page to hash as its own file"
+        )
+    bits = _bits_per_sample(im, path)
+    if bits > 8:
+        raise UnsupportedDTypeError(
+            f"{path}: {bits}-bit samples (Pillow mode {im.mode}); hashes are defined on 8-bit images and "
+            "Pillow would clip or truncate these (imagehash does): rescale to 8 bits first, e.g. "
+            "(imcorr.load(path) >> 8).astype(np.uint8) for 16-bit data, and hash that array"
+        )
 
 
 def _read_small(path: str | os.PathLike, size_fn: Callable[[int], tuple[int, int]], draft: bool) -> np.ndarray:
@@ -145,10 +183,14 @@ def _read_small(path: str | os.PathLike, size_fn: Callable[[int], tuple[int, int
             return np.asarray(g.resize((w, h), Image.Resampling.LANCZOS))
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageFormatError(f"{path}: cannot decode image, the file may be truncated or corrupt ({exc})") from exc
+    except Image.DecompressionBombError as exc:  # some formats check again while decoding
+        raise bomb_error(path, exc) from exc
 
 
 def _read_gray(path: str | os.PathLike, size_fn, draft: bool) -> tuple[np.ndarray, tuple[int, int]]:
     """Gray pixels of a file (draft-decoded JPEGs are smaller) and the hash's resize size."""
+    from PIL import Image
+
     im = _open_pil(path)
     try:
         with im:
@@ -158,6 +200,8 @@ def _read_gray(path: str | os.PathLike, size_fn, draft: bool) -> tuple[np.ndarra
             return np.asarray(im.convert("L") if im.mode != "L" else im), (w, h)
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageFormatError(f"{path}: cannot decode image, the file may be truncated or corrupt ({exc})") from exc
+    except Image.DecompressionBombError as exc:  # some formats check again while decoding
+        raise bomb_error(path, exc) from exc
 
 
 def _load(image: Any, name: str, size_fn: Callable[[int], tuple[int, int]], draft: bool) -> tuple[bool, np.ndarray]:
@@ -275,6 +319,20 @@ def _options(method: str, hash_size: Any, options: dict) -> tuple[int, dict, Cal
     return hs, opts, (lambda side: (hs + 1, hs)) if method == "dhash" else (lambda side: (hs, hs))
 
 
+#: bytes per pixel of the working size: the uint8 thumbnail, the float resize passes and
+#: the float64 DCT / wavelet arrays (measured peak: phash ~20, whash ~40)
+_BYTES_PER_WORK_PIXEL = 48
+
+
+def _check_hash_memory(method: str, hs: int, size_fn, count: int = 1) -> None:
+    """Refuse a ``hash_size`` whose working image would not fit, before reading anything."""
+    w, h = size_fn(1)  # the size the options alone impose (whash grows with the image, bounded by it)
+    need = float(w) * float(h) * _BYTES_PER_WORK_PIXEL * max(1, count)
+    what = f"hash_size={hs}: {method} works on {w} x {h} pixels per image" + (
+        f" ({count} images)" if count > 1 else "")
+    check_memory(need, what, "use a smaller hash_size (8 or 16 are usual)")
+
+
 # --------------------------------------------------------------------------- variants
 def _dihedral(g: np.ndarray) -> list[np.ndarray]:
     """The 8 dihedral variants of a 2-D image, order :data:`DIHEDRAL_NAMES`."""
@@ -326,6 +384,7 @@ def hash_image(
         return colorhash(image, 3 if hash_size is None else hash_size, **options)
     hash_size = 8 if hash_size is None else hash_size
     hs, opts, size_fn = _options(method, hash_size, options)
+    _check_hash_memory(method, hs, size_fn, 8 if invariant else 1)
     if not isinstance(image, (str, os.PathLike)):
         g = _load(image, "image", size_fn, draft)[1]
         return _hash_gray(method, g, hs, opts, size_fn(min(g.shape)), bool(invariant))
@@ -587,6 +646,8 @@ def hash_batch(
         return HashBatch(np.stack([h.bits for h in hashes]), "colorhash", int(bb), srcs)
     hash_size = 8 if hash_size is None else hash_size
     hs, opts, size_fn = _options(method, hash_size, options)
+    n_images = images.shape[0] if isinstance(images, np.ndarray) and images.ndim >= 3 else len(images)
+    _check_hash_memory(method, hs, size_fn, n_images)
     finish = _FINISH[method]
     if isinstance(images, np.ndarray):
         g = _array_gray(images, "images", stack=True)
@@ -598,17 +659,21 @@ def hash_batch(
     if not items:
         raise EmptyInputError("images: no images to hash")
 
-    def load(i_item):
-        i, item = i_item
-        return _load(item, f"images[{i}]", size_fn, draft)
-
     n_files = sum(isinstance(it, (str, os.PathLike)) for it in items)
     n_workers = min(8, os.cpu_count() or 1) if workers is None else max(1, int(workers))
-    if n_files > 1 and n_workers > 1:
-        with ThreadPoolExecutor(n_workers) as pool:
-            loaded = list(pool.map(load, enumerate(items)))
-    else:
-        loaded = [load(x) for x in enumerate(items)]
+    with task(f"hashing {len(items)} images ({method})", len(items)) as progress:
+
+        def load(i_item):
+            i, item = i_item
+            out = _load(item, f"images[{i}]", size_fn, draft)
+            progress.advance()
+            return out
+
+        if n_files > 1 and n_workers > 1:
+            with ThreadPoolExecutor(n_workers) as pool:
+                loaded = list(pool.map(load, enumerate(items)))
+        else:
+            loaded = [load(x) for x in enumerate(items)]
     # full-size images of one shape are resized together (vectorized), files come resized
     smalls: list[Any] = [px if is_small else None for is_small, px in loaded]
     full: dict[tuple, list[int]] = {}

@@ -70,6 +70,7 @@ import numpy as np
 
 from imcorr._core import fft as _fft
 from imcorr._core.results import Result, axis_names, no_json
+from imcorr._core.scale import pow2_unit
 from imcorr._core.validate import as_image, as_mask, check_memory, format_bytes, has_nonfinite
 from imcorr.errors import InputError, MaskError, NonFiniteError, ShapeMismatchError
 from imcorr.match.peaks import find_peaks
@@ -97,6 +98,7 @@ _ALIASES = {
     "tm_sqdiff": "sqdiff",
     "tm_sqdiff_normed": "sqdiff_normed",
 }
+ZNCC_SAFE_EXPONENT = 30  # zncc inputs beyond 2**+-30 are scaled (float32 FFTs keep their products finite)
 # cv2.TM_* integer codes
 _CV_CODES = {0: "sqdiff", 1: "sqdiff_normed", 2: "ccorr", 3: "ncc", 4: "ccoeff", 5: "zncc"}
 LOWER_IS_BETTER = ("sqdiff", "sqdiff_normed")
@@ -315,6 +317,8 @@ def match_template(
     if precision not in ("float32", "float64"):
         raise InputError(f"precision: must be 'float32' or 'float64', got {precision!r}")
     img, tpl, w, m = _prepare(image, template, mask, image_mask, channel_axis)
+    if meth == "zncc":  # scale-free score: keep far-from-1 data (1e200, 1e-190) in range, exactly
+        img, tpl = pow2_unit(img, safe=ZNCC_SAFE_EXPONENT), pow2_unit(tpl, safe=ZNCC_SAFE_EXPONENT)
     sp, tsp = img.shape[:-1], tpl.shape[:-1]
     dtype = np.float32 if precision == "float32" else np.float64
     origin = (0,) * len(sp)

@@ -5,7 +5,7 @@ from imcorr.similarity.histogram import HIST_METHODS, HistogramComparison, compa
 from imcorr.similarity.metrics import DifferenceResult, difference, mse, nrmse, psnr, rmse
 from imcorr.similarity.multiscale import MS_SSIM_WEIGHTS, MSSSIMResult, ms_ssim
 from imcorr.similarity.mutual_info import JointHistogram, MutualInformationResult, joint_histogram, mutual_information
-from imcorr.similarity.structural import SSIMResult, ssim
+from imcorr.similarity.structural import DataRangeWarning, SSIMResult, ssim
 
 __all__ = [
     "mse",
@@ -15,6 +15,7 @@ __all__ = [
     "ssim",
     "ms_ssim",
     "SSIMResult",
+    "DataRangeWarning",
     "MSSSIMResult",
     "MS_SSIM_WEIGHTS",
     "mutual_information",

@@ -9,21 +9,23 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from imcorr._core.results import Result, no_json
-from imcorr._core.validate import as_image, check_same_shape
+from imcorr._core.validate import as_image, as_mask, channel_last, check_same_shape
 from imcorr.correlation.coefficients import pearson
-from imcorr.errors import ImcorrError, InputError
+from imcorr.errors import ImcorrError, InputError, MaskError
 from imcorr.hashing.hashes import phash
 from imcorr.register.translation import estimate_shift
 from imcorr.similarity.histogram import compare_histograms
-from imcorr.similarity.metrics import mse, psnr
+from imcorr.similarity.metrics import mse, nrmse, psnr, rmse
+from imcorr.similarity.multiscale import ms_ssim
 from imcorr.similarity.mutual_info import mutual_information
-from imcorr.similarity.structural import resolve_data_range, ssim
+from imcorr.similarity.structural import DataRangeWarning, resolve_data_range, ssim
 
 __all__ = ["compare", "Comparison", "Metric", "CompareMetric", "COMPARE_METRICS", "register_metric"]
 
@@ -37,6 +39,9 @@ class Metric(Result):
     range: tuple
     higher_is_better: bool
     reason: str | None = None
+    #: None without a mask; True when the mask was applied; False when the metric is not
+    #: mask-aware and was computed on the whole image (the CLI notes it)
+    mask_applied: bool | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,6 +88,7 @@ class ComparePair:
     data_range_reason: str | None
     keep_ssim_map: bool
     extras: dict = dataclasses.field(default_factory=dict)  # shift, ssim_map
+    spatial_mask: np.ndarray | None = None  # the mask without a channel axis (None if per-channel or none)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,6 +148,14 @@ def _ssim(p: ComparePair):
     return r.ssim, r.reason
 
 
+@register_metric("ms_ssim", range=(0.0, 1.0), higher_is_better=True, mask_aware=False)
+def _ms_ssim(p: ComparePair):
+    if p.data_range is None:
+        return math.nan, p.data_range_reason
+    r = ms_ssim(p.a, p.b, data_range=p.data_range, channel_axis=p.channel_axis)
+    return r.ms_ssim, ("negative contrast-structure term clamped to 0" if r.clamped else None)
+
+
 @register_metric("psnr", range=(0.0, math.inf), higher_is_better=True, mask_aware=True)
 def _psnr(p: ComparePair):
     if p.data_range is None:
@@ -155,6 +169,17 @@ def _mse(p: ComparePair):
     return mse(p.a, p.b, mask=p.mask, channel_axis=p.channel_axis), None
 
 
+@register_metric("rmse", range=(0.0, math.inf), higher_is_better=False, mask_aware=True)
+def _rmse(p: ComparePair):
+    return rmse(p.a, p.b, mask=p.mask, channel_axis=p.channel_axis), None
+
+
+@register_metric("nrmse", range=(0.0, math.inf), higher_is_better=False, mask_aware=True)
+def _nrmse(p: ComparePair):
+    value = nrmse(p.a, p.b, mask=p.mask, channel_axis=p.channel_axis)
+    return value, (None if math.isfinite(value) else "the reference a is all zero: NRMSE is undefined")
+
+
 @register_metric("nmi", range=(1.0, 2.0), higher_is_better=True, mask_aware=True)
 def _nmi(p: ComparePair):
     m = p.mask
@@ -164,9 +189,9 @@ def _nmi(p: ComparePair):
     return r.value, r.reason
 
 
-@register_metric("hist_correl", range=(-1.0, 1.0), higher_is_better=True, mask_aware=False)
+@register_metric("hist_correl", range=(-1.0, 1.0), higher_is_better=True, mask_aware=True)
 def _hist_correl(p: ComparePair):
-    r = compare_histograms(p.a, p.b, method="correl", channel_axis=p.channel_axis)
+    r = compare_histograms(p.a, p.b, method="correl", channel_axis=p.channel_axis, mask=p.spatial_mask)
     return r.value, r.reason
 
 
@@ -194,12 +219,17 @@ def _phash_distance(p: ComparePair):
     return float(phash(ga) - phash(gb)), None
 
 
-@register_metric("shift", range=(0.0, math.inf), higher_is_better=False, mask_aware=False)
+@register_metric("shift", range=(0.0, math.inf), higher_is_better=False, mask_aware=True)
 def _shift(p: ComparePair):
-    r = estimate_shift(p.a, p.b, channel_axis=p.channel_axis)
+    m = p.spatial_mask
+    r = estimate_shift(p.a, p.b, channel_axis=p.channel_axis, reference_mask=m, moving_mask=m)
     shift = tuple(float(v) for v in r.shift)
     p.extras["shift"] = shift
     return float(np.sqrt(np.sum(np.square(shift)))), r.reason
+
+
+#: mask-aware metrics that also take a per-channel mask (the others need a spatial one)
+_PER_CHANNEL = {"pearson", "ssim", "psnr", "mse", "rmse", "nrmse", "nmi"}
 
 
 def compare(a, b, *, metrics=None, data_range=None, channel_axis: int | None = None, mask=None,
@@ -212,7 +242,8 @@ def compare(a, b, *, metrics=None, data_range=None, channel_axis: int | None = N
         Same-shape images (``a`` is the reference).
     metrics : sequence of str, optional
         Subset of :data:`COMPARE_METRICS` (default: all): ``pearson``, ``ssim``
-        (skimage preset), ``psnr``, ``mse``, ``nmi`` (256 bins), ``hist_correl``
+        (skimage preset), ``ms_ssim`` (Wang 2003, 5 scales; needs >= 161 px per side),
+        ``psnr``, ``mse``, ``rmse``, ``nrmse`` (euclidean), ``nmi`` (256 bins), ``hist_correl``
         (gray histograms, ``correl``), ``phash_distance`` (Hamming distance of 64-bit
         pHashes; needs :mod:`imcorr.hashing`; uint8 as is, other integers rescaled from
         their dtype range, floats divided by ``data_range``) and ``shift`` (length of the translation
@@ -222,7 +253,13 @@ def compare(a, b, *, metrics=None, data_range=None, channel_axis: int | None = N
     channel_axis : int, optional
         Colour axis.
     mask : array_like of bool, optional
-        Passed to the metrics that take one (pearson, ssim, psnr, mse, nmi).
+        Pixels to use (True/1), spatial shape (or the full shape with ``channel_axis``).
+        Validated once: a wrong shape, values other than 0/1, NaN, or no pixel selected
+        raise :class:`~imcorr.errors.MaskError`. Applied by every mask-aware metric
+        (``CompareMetric.mask_aware``: pearson, ssim, psnr, mse, rmse, nrmse, nmi,
+        hist_correl and shift; the last two need a spatial mask); ``ms_ssim`` and
+        ``phash_distance`` are not mask-aware and use the whole image, which
+        ``Metric.mask_applied = False`` records.
     ssim_map : bool
         Keep the SSIM map in ``.ssim_map``.
 
@@ -252,13 +289,27 @@ def compare(a, b, *, metrics=None, data_range=None, channel_axis: int | None = N
         if data_range is not None:
             raise
         dr, dr_reason = None, str(exc)
-    pair = ComparePair(a, b, mask, channel_axis, dr, dr_reason, ssim_map)
+    spatial_mask = None
+    if mask is not None:  # a bad mask is an error of the call, not a skipped metric
+        mask = np.asarray(mask)
+        spatial = channel_last(a, channel_axis, "a").shape[:-1] if channel_axis is not None else a.shape
+        if mask.shape == spatial:
+            mask = spatial_mask = as_mask(mask, spatial, "mask")
+        else:
+            if channel_axis is None or mask.shape != a.shape:
+                raise MaskError(f"mask: shape {mask.shape} matches neither the images {a.shape} nor their "
+                                f"spatial shape {spatial}")
+            mask = as_mask(mask, a.shape, "mask")
+    pair = ComparePair(a, b, mask, channel_axis, dr, dr_reason, ssim_map, spatial_mask=spatial_mask)
     out = []
     for name in names:
         spec = COMPARE_METRICS[name]
+        applied = None if mask is None else bool(spec.mask_aware and (spatial_mask is not None or name in _PER_CHANNEL))
         try:
-            value, reason = spec.compute(pair)
+            with warnings.catch_warnings():  # resolve_data_range above warned once already
+                warnings.simplefilter("ignore", DataRangeWarning)
+                value, reason = spec.compute(pair)
         except (ImcorrError, ValueError, TypeError, AttributeError) as exc:
             value, reason = math.nan, f"{type(exc).__name__}: {exc}"
-        out.append(Metric(name, float(value), spec.range, spec.higher_is_better, reason))
+        out.append(Metric(name, float(value), spec.range, spec.higher_is_better, reason, applied))
     return Comparison(tuple(out), dr, pair.extras.get("shift"), pair.extras.get("ssim_map"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -28,6 +29,7 @@ from imcorr.errors import InputError, NonFiniteError
 __all__ = [
     "ssim",
     "SSIMResult",
+    "DataRangeWarning",
 ]
 
 #: Preset parameters. ``border``: how the full-size map is padded ('symmetric' is
@@ -62,12 +64,26 @@ def _suggest_range(x: np.ndarray) -> str:
     return f"observed values {lo:g}..{hi:g}; e.g. {hint}"
 
 
+#: data may span this many times ``data_range`` before :class:`DataRangeWarning` (noise around a
+#: nominal range, e.g. a noisy 8-bit image scored with data_range=255, is normal)
+DATA_RANGE_SLACK = 1.25
+
+
+class DataRangeWarning(UserWarning):
+    """The data span more than the ``data_range`` given to PSNR/SSIM (their scores are then off)."""
+
+
 def resolve_data_range(a: np.ndarray, b: np.ndarray, data_range) -> float:
     """The explicit ``data_range`` policy of PSNR and SSIM.
 
-    * given: must be a finite number > 0;
-    * integer dtypes: the dtype's range (``iinfo.max - iinfo.min``; the larger one if
-      the two dtypes differ), e.g. 255 for uint8, 65535 for uint16 and int16;
+    * given: must be a finite number > 0; if the data span more than 1.25 times it
+      (``max - min`` of both images, NaN ignored; noise around a nominal range is
+      normal) a :class:`DataRangeWarning` says so;
+    * integer dtypes: the dtype's range (``iinfo.max - iinfo.min``), e.g. 255 for uint8,
+      65535 for uint16 and int16. Two *different* integer dtypes (uint8 against int32)
+      have no common range: :class:`~imcorr.errors.InputError` asking for ``data_range``
+      (scikit-image warns and silently takes the wider dtype's range, which makes a
+      uint8 pair look identical next to a 4e9 range);
     * float input without ``data_range``: :class:`~imcorr.errors.InputError` whose
       message suggests a value (scikit-image guesses 2.0 for every float image, the
       classic pitfall).
@@ -79,6 +95,7 @@ def resolve_data_range(a: np.ndarray, b: np.ndarray, data_range) -> float:
             raise InputError(f"data_range: must be a positive number, got {data_range!r}") from exc
         if not math.isfinite(dr) or dr <= 0:
             raise InputError(f"data_range: must be a finite number > 0, got {data_range!r}")
+        _warn_if_exceeded(a, b, dr)
         return dr
     floats = [x for x in (a, b) if x.dtype.kind == "f"]
     if floats:
@@ -87,7 +104,31 @@ def resolve_data_range(a: np.ndarray, b: np.ndarray, data_range) -> float:
             f"{floats[0].dtype}), because the range cannot be read from the dtype; "
             + _suggest_range(floats[0])
         )
-    return float(max(np.iinfo(x.dtype).max - np.iinfo(x.dtype).min for x in (a, b)))
+    ranges = [int(np.iinfo(x.dtype).max) - int(np.iinfo(x.dtype).min) for x in (a, b)]
+    if ranges[0] != ranges[1]:
+        raise InputError(
+            f"data_range: a is {a.dtype} (range {ranges[0]}) and b is {b.dtype} (range {ranges[1]}), so the dtype "
+            "gives no common range; pass data_range= explicitly, e.g. " + _suggest_range(np.stack([
+                np.array([np.min(a), np.max(a)], np.float64), np.array([np.min(b), np.max(b)], np.float64)]))
+        )
+    return float(ranges[0])
+
+
+def _warn_if_exceeded(a: np.ndarray, b: np.ndarray, dr: float) -> None:
+    nan = has_nonfinite(a) or has_nonfinite(b)
+    lo_fn, hi_fn = (np.nanmin, np.nanmax) if nan else (np.min, np.max)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices: no span to compare
+        lo = min(float(lo_fn(a)), float(lo_fn(b)))
+        hi = max(float(hi_fn(a)), float(hi_fn(b)))
+    span = hi - lo
+    if math.isfinite(span) and span > dr * DATA_RANGE_SLACK:
+        warnings.warn(
+            f"data_range={dr:g} but the data span {lo:g}..{hi:g} ({span:g}); PSNR/SSIM assume values within "
+            f"data_range, so their scores are off: pass data_range={span:g} (or the range of the sensor/format)",
+            DataRangeWarning,
+            stacklevel=3,
+        )
 
 
 # ---------------------------------------------------------------------------- results

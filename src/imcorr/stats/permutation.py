@@ -34,6 +34,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from imcorr._core.parallel import single_blas_thread
+from imcorr._core.progress import task
 from imcorr._core.validate import check_memory
 from imcorr.errors import InputError
 
@@ -41,6 +42,7 @@ __all__: list[str] = []
 
 _MATRIX_MAX_BLOCKS = 2048  # B x B float64 = 32 MiB at most
 _CHUNK = 64  # permutations per vectorized gather
+_PERM_BLOCK_ELEMS = 1 << 21  # permutation indices generated at a time (16 MiB); same stream as all at once
 
 
 def normalize_block(block: int | Sequence[int], shape: Sequence[int], name: str = "block_size") -> tuple[int, ...]:
@@ -130,6 +132,24 @@ class BlockScrambler:
         if self.n_blocks <= _MATRIX_MAX_BLOCKS:
             self._m = self._a @ self._b.T  # M[j, k] = <a block j, b block k>
 
+    def null_sums(self, count: int, rng: np.random.Generator) -> np.ndarray:
+        """:meth:`cross_sums` of ``count`` random block permutations, generated in chunks.
+
+        Same values as ``cross_sums(random_permutations(n_blocks, count, rng))`` (the
+        generator is consumed row by row either way) without holding every permutation;
+        reports progress (:mod:`imcorr._core.progress`).
+        """
+        step = max(1, min(count, _PERM_BLOCK_ELEMS // max(self.n_blocks, 1)))
+        check_memory(count * 8 * 3 + step * self.n_blocks * 8 * 2, f"permutations={count} block permutations",
+                      "use fewer permutations (999 or 9999 are usual)")
+        out = np.empty(count, dtype=np.float64)
+        with task(f"{count} block permutations", count) as progress:
+            for i in range(0, count, step):
+                k = min(step, count - i)
+                out[i : i + k] = self.cross_sums(random_permutations(self.n_blocks, k, rng))
+                progress.advance(k)
+        return out
+
     def cross_sums(self, perms: np.ndarray) -> np.ndarray:
         """``sum_i a_i b_{pi(i)}`` for every row ``pi`` of ``perms`` (shape (P, B))."""
         out = np.empty(perms.shape[0], dtype=np.float64)
@@ -186,5 +206,4 @@ def scrambled_correlations(
     if den == 0:
         return math.nan, np.full(permutations, np.nan)
     sc = BlockScrambler(ac, bc, block)
-    perms = random_permutations(sc.n_blocks, permutations, rng)
-    return sc.observed / den, sc.cross_sums(perms) / den
+    return sc.observed / den, sc.null_sums(permutations, rng) / den
