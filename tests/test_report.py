@@ -256,3 +256,19 @@ def test_coloc_section(pair, tmp_path):
     assert ga.ndim == 2  # the fixture pair is gray: the channels are the images themselves
     assert col["pearson"] == pytest.approx(np.corrcoef(ga.ravel(), gb.ravel())[0, 1], abs=1e-9)
     assert col == imcorr.colocalization(a, b).to_dict()
+
+
+def test_imcorr_report_is_callable_whichever_was_imported_first(tmp_path):
+    """`imcorr.report` names the subpackage and the function: both spellings call report()."""
+    import subprocess
+    import sys
+
+    code = (
+        "import imcorr.report, imcorr, numpy as np, sys\n"
+        "a = np.random.default_rng(0).random((32, 32))\n"
+        "r = imcorr.report(a, a, path=sys.argv[1], data_range=1.0, sections=['inputs'])\n"
+        "print(r.sections)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "r.html")], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "('inputs',)" and (tmp_path / "r.html").stat().st_size > 0
