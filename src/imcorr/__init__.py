@@ -14,6 +14,21 @@ __version__ = "0.1.0"
 
 # Each capability subpackage re-exports its public names; this module re-exports those.
 from imcorr import errors
+from imcorr.collection import (
+    Index,
+    INDEX_HASHES,
+    IndexDatabaseError,
+    IndexVersionError,
+    MultiIndexHash,
+    brute_force_search,
+    hamming_distances,
+    AddReport,
+    SyncReport,
+    QueryMatch,
+    QueryResult,
+    DuplicateGroup,
+    DuplicateGroups,
+)
 from imcorr.correlation import (
     ConfidenceInterval,
     CorrelationMatrix,
@@ -223,4 +238,18 @@ __all__ = [
     "save",
     "KeypointResult",
     "keypoint_similarity",
+    # collection
+    "Index",
+    "INDEX_HASHES",
+    "IndexDatabaseError",
+    "IndexVersionError",
+    "MultiIndexHash",
+    "brute_force_search",
+    "hamming_distances",
+    "AddReport",
+    "SyncReport",
+    "QueryMatch",
+    "QueryResult",
+    "DuplicateGroup",
+    "DuplicateGroups",
 ]
