@@ -137,7 +137,8 @@ def test_hashes_stored_equal_imagehash_exact(photo_dir, tmp_path):
     # a query by file finds itself and its other encoding at distance 0 (imagehash agrees on the pair)
     res = idx.query(photo_dir / "camera.jpg", k=2, max_distance=64)
     assert res.matches[0].path.endswith("camera.jpg") and res.matches[0].distance == 0
-    ref_d = imagehash.phash(Image.open(photo_dir / "camera.jpg")) - imagehash.phash(Image.open(photo_dir / "camera.png"))
+    ref_d = imagehash.phash(Image.open(photo_dir / "camera.jpg")) - imagehash.phash(
+        Image.open(photo_dir / "camera.png"))
     assert res.matches[1].path.endswith("camera.png") and res.matches[1].distance == ref_d
     assert res.hash == str(imagehash.phash(Image.open(photo_dir / "camera.jpg")))
     rows = res.to_rows()

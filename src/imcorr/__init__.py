@@ -15,19 +15,24 @@ __version__ = "0.1.0"
 # Each capability subpackage re-exports its public names; this module re-exports those.
 from imcorr import errors
 from imcorr.collection import (
-    Index,
     INDEX_HASHES,
+    SIMILARITY_METRICS,
+    AddReport,
+    DuplicatedBlocks,
+    DuplicateGroup,
+    DuplicateGroups,
+    Index,
     IndexDatabaseError,
     IndexVersionError,
     MultiIndexHash,
-    brute_force_search,
-    hamming_distances,
-    AddReport,
-    SyncReport,
     QueryMatch,
     QueryResult,
-    DuplicateGroup,
-    DuplicateGroups,
+    SimilarityMatrix,
+    SyncReport,
+    brute_force_search,
+    duplicated_blocks,
+    hamming_distances,
+    similarity_matrix,
 )
 from imcorr.correlation import (
     ConfidenceInterval,
@@ -252,4 +257,9 @@ __all__ = [
     "QueryResult",
     "DuplicateGroup",
     "DuplicateGroups",
+    "duplicated_blocks",
+    "DuplicatedBlocks",
+    "similarity_matrix",
+    "SimilarityMatrix",
+    "SIMILARITY_METRICS",
 ]

@@ -2,7 +2,9 @@
 and duplicated blocks."""
 
 from imcorr.collection._store import IndexDatabaseError, IndexVersionError
+from imcorr.collection.blocks import DuplicatedBlocks, duplicated_blocks
 from imcorr.collection.index import INDEX_HASHES, Index
+from imcorr.collection.matrix import SIMILARITY_METRICS, SimilarityMatrix, similarity_matrix
 from imcorr.collection.mih import MultiIndexHash, brute_force_search, hamming_distances
 from imcorr.collection.results import (
     AddReport,
@@ -27,4 +29,9 @@ __all__ = [
     "QueryResult",
     "DuplicateGroup",
     "DuplicateGroups",
+    "duplicated_blocks",
+    "DuplicatedBlocks",
+    "similarity_matrix",
+    "SimilarityMatrix",
+    "SIMILARITY_METRICS",
 ]
