@@ -33,8 +33,8 @@ import numpy as np
 from imcorr._core.fft import irfftn_in_thread, rfftn
 from imcorr._core.results import Result, no_json
 from imcorr._core.validate import as_image, check_memory
-from imcorr.collection._files import walk_images
-from imcorr.errors import EmptyInputError, InputError
+from imcorr.collection._files import Failure, decode_file, draft_size, walk_images
+from imcorr.errors import EmptyInputError, ImageReadError, InputError
 from imcorr.hashing import hash_batch
 from imcorr.io import load
 from imcorr.similarity import ssim
@@ -55,12 +55,16 @@ class SimilarityMatrix(Result):
     metric : str
     common_shape : tuple of int or None
         The size pixel metrics were computed at (None for ``phash``).
+    skipped : tuple of dict
+        Files of a directory that could not be read (``{"path", "reason"}``); they are
+        left out of the matrix.
     """
 
     names: tuple = ()
     values: np.ndarray = no_json()
     metric: str = "phash"
     common_shape: tuple | None = None
+    skipped: tuple = ()
 
     def __len__(self) -> int:
         return len(self.names)
@@ -177,6 +181,28 @@ def _phash(items: list[Any], workers: int) -> np.ndarray:
     return 1.0 - batch.distances() / float(batch.bits[0].size)
 
 
+def _readable(items: list[Any], names: list[str], metric: str, workers: int):
+    """Decode the files among ``items`` once; unreadable ones are dropped and reported."""
+    draft = draft_size(("phash",), 8) if metric == "phash" else None
+
+    def one(item):
+        if not isinstance(item, (str, os.PathLike)):
+            return item
+        if metric == "phash":
+            r = decode_file(str(item), draft)
+            return r if isinstance(r, Failure) else r.gray
+        try:
+            return _gray01(item, str(item))
+        except ImageReadError as exc:
+            return Failure(str(item), "unreadable", str(exc))
+
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        out = list(pool.map(one, items))
+    keep = [i for i, x in enumerate(out) if not isinstance(x, Failure)]
+    skipped = tuple({"path": x.path, "reason": x.reason} for x in out if isinstance(x, Failure))
+    return [out[i] for i in keep], [names[i] for i in keep], skipped
+
+
 _PIXEL_METRICS: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
     "pearson": _pearson,
     "ssim": _ssim,
@@ -194,6 +220,7 @@ def similarity_matrix(images_or_dir, *, metric: str = "phash", workers: int | No
     ----------
     images_or_dir : directory, sequence of paths / arrays, or (N, H, W) array
         A directory contributes its image files (by extension, not recursive, sorted).
+        Files that cannot be read are skipped and listed in ``skipped``.
     metric : {'phash', 'pearson', 'ssim', 'zncc-shift'}
         See the module docstring; ``phash`` similarity is ``1 - hamming / 64``.
     workers : int, optional
@@ -222,11 +249,15 @@ def similarity_matrix(images_or_dir, *, metric: str = "phash", workers: int | No
     if not items:
         raise EmptyInputError(f"images_or_dir: no images found in {images_or_dir!r}")
     n_workers = min(8, os.cpu_count() or 1) if workers is None else max(1, int(workers))
+    items, names, skipped = _readable(items, names, metric, n_workers)
+    if not items:
+        raise EmptyInputError(f"images_or_dir: none of the images could be read ({skipped[0]['reason']})")
     if metric == "phash":
-        return SimilarityMatrix(names=tuple(names), values=_phash(items, n_workers), metric=metric)
-    grays = [_gray01(x, f"images[{i}]") for i, x in enumerate(items)]
+        return SimilarityMatrix(names=tuple(names), values=_phash(items, n_workers), metric=metric, skipped=skipped)
+    grays = [x if isinstance(x, np.ndarray) and x.dtype == np.float32 and x.ndim == 2 else _gray01(x, f"images[{i}]")
+             for i, x in enumerate(items)]
     shape = common_shape([g.shape for g in grays], int(max_side))
     check_memory(len(grays) * (shape[0] * shape[1] * 8 * 3) + len(grays) ** 2 * 8, "similarity_matrix")
     stack = np.stack([_resize(g, shape) for g in grays])
     values = _PIXEL_METRICS[metric](stack, n_workers)
-    return SimilarityMatrix(names=tuple(names), values=values, metric=metric, common_shape=shape)
+    return SimilarityMatrix(names=tuple(names), values=values, metric=metric, common_shape=shape, skipped=skipped)
