@@ -3,12 +3,19 @@
 Schema (version :data:`SCHEMA_VERSION`)::
 
     schema_version(version INTEGER)                       -- one row
-    settings(key TEXT PRIMARY KEY, value TEXT)            -- hash_size, words, exact, created...
+    settings(key TEXT PRIMARY KEY, value TEXT)            -- hash_size, words, exact, created, generation
     files(id INTEGER PRIMARY KEY, path TEXT UNIQUE, size INTEGER, mtime_ns INTEGER,
           digest TEXT, width INTEGER, height INTEGER, invariant INTEGER, added REAL)
     hashes(file_id INTEGER, method TEXT, variant INTEGER, h0 INTEGER[, h1, ...],
            PRIMARY KEY (file_id, method, variant))        -- h_i: 64-bit words, signed
     failures(path TEXT PRIMARY KEY, kind TEXT, reason TEXT, size INTEGER, mtime_ns INTEGER, time REAL)
+    packed(method TEXT PRIMARY KEY, generation INTEGER, n INTEGER, items BLOB, codes BLOB)
+
+``packed`` is a cache: the file ids and hash words of one method as little-endian int64
+arrays, valid while its ``generation`` equals the ``generation`` setting, which every
+write of files or hashes increments (:func:`bump_generation`). Opening a large index
+then reads two blobs instead of a million rows; a stale or missing cache is rebuilt
+from ``hashes``.
 
 A hash of ``B`` bits is stored as ``W = ceil(B / 64)`` columns ``h0..h{W-1}``: word ``i``
 holds bits ``64 i .. 64 i + 63`` of imagehash's flattened bit string, big-endian
@@ -30,7 +37,15 @@ from typing import Any, TypeVar
 
 from imcorr.errors import ImcorrError
 
-__all__ = ["IndexDatabaseError", "IndexVersionError", "SCHEMA_VERSION", "open_database", "write_transaction"]
+__all__ = [
+    "IndexDatabaseError",
+    "IndexVersionError",
+    "SCHEMA_VERSION",
+    "bump_generation",
+    "generation",
+    "open_database",
+    "write_transaction",
+]
 
 #: Version of the on-disk layout; a database of another version is refused.
 SCHEMA_VERSION = 1
@@ -85,6 +100,10 @@ def _create(conn: sqlite3.Connection, words: int, settings: dict[str, Any]) -> N
         conn.execute(
             "CREATE TABLE failures (path TEXT PRIMARY KEY, kind TEXT NOT NULL, reason TEXT NOT NULL,"
             " size INTEGER, mtime_ns INTEGER, time REAL NOT NULL)"
+        )
+        conn.execute(
+            "CREATE TABLE packed (method TEXT PRIMARY KEY, generation INTEGER NOT NULL, n INTEGER NOT NULL,"
+            " items BLOB NOT NULL, codes BLOB NOT NULL)"
         )
 
     write_transaction(conn, body)
@@ -154,6 +173,16 @@ def open_database(path: str | os.PathLike, *, readonly: bool, settings: dict[str
         conn.close()
         raise IndexVersionError(f"db: {p}: cannot read the index tables ({exc}); {_HINT}") from exc
     return conn, stored
+
+
+def bump_generation(conn: sqlite3.Connection) -> None:
+    """Mark the packed caches stale (call inside the write transaction that changes files or hashes)."""
+    conn.execute("UPDATE settings SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+
+
+def generation(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT value FROM settings WHERE key = 'generation'").fetchone()
+    return int(row[0]) if row else 0
 
 
 def write_transaction(conn: sqlite3.Connection, body: Callable[[], T]) -> T:

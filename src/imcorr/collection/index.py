@@ -27,7 +27,13 @@ from imcorr.collection._files import (
     pack_bits,
     walk_images,
 )
-from imcorr.collection._store import IndexDatabaseError, open_database, write_transaction
+from imcorr.collection._store import (
+    IndexDatabaseError,
+    bump_generation,
+    generation,
+    open_database,
+    write_transaction,
+)
 from imcorr.collection.mih import MultiIndexHash, brute_force_search
 from imcorr.collection.results import (
     AddReport,
@@ -109,7 +115,8 @@ class Index:
         words = -(-int(hs) ** 2 // 64)
         self.path = str(Path(path).expanduser())
         self.readonly = bool(readonly)
-        settings = {"hash_size": int(hs), "words": words, "exact": int(bool(exact)), "created": time.time()}
+        settings = {"hash_size": int(hs), "words": words, "exact": int(bool(exact)), "created": time.time(),
+                    "generation": 0}
         self._conn, stored = open_database(self.path, readonly=self.readonly, settings=settings, words=words)
         self.hash_size = int(stored["hash_size"])
         self.words = int(stored["words"])
@@ -272,6 +279,8 @@ class Index:
         now = time.time()
 
         def body():
+            if decoded:
+                bump_generation(conn)
             for r in touched:
                 conn.execute("UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?", (r.size, r.mtime_ns, r.path))
             for i, r in enumerate(decoded):
@@ -309,6 +318,8 @@ class Index:
         gone_f = [p for (p,) in conn.execute("SELECT path FROM failures") if not os.path.lexists(p)]
 
         def body():
+            if gone:
+                bump_generation(conn)
             conn.executemany("DELETE FROM hashes WHERE file_id = ?", [(fid,) for fid, _ in gone])
             conn.executemany("DELETE FROM files WHERE id = ?", [(fid,) for fid, _ in gone])
             conn.executemany("DELETE FROM failures WHERE path = ?", [(p,) for p in gone_f])
@@ -327,16 +338,40 @@ class Index:
             self._cache.clear()
             self._cache_version = version
         if method not in self._cache:
-            cols = ", ".join(f"h{i}" for i in range(self.words))
-            rows = conn.execute(
-                f"SELECT file_id, {cols} FROM hashes WHERE method = ? ORDER BY file_id, variant", (method,)
-            ).fetchall()
-            arr = np.array(rows, dtype=np.int64).reshape(len(rows), 1 + self.words)
-            items = np.ascontiguousarray(arr[:, 0])
-            codes = np.ascontiguousarray(arr[:, 1:]).view(np.uint64)
-            mih = MultiIndexHash(codes, bits=self.bits, items=items) if len(rows) else None
+            codes, items = self._load_packed(method)
+            mih = MultiIndexHash(codes, bits=self.bits, items=items) if items.size else None
             self._cache[method] = (mih, codes, items)
         return self._cache[method]
+
+    def _load_packed(self, method: str) -> tuple[np.ndarray, np.ndarray]:
+        """(codes (N, W) uint64, file ids (N,)) of one method, sorted by (file id, variant).
+
+        Read from the ``packed`` cache when it is current, else from ``hashes`` (and the
+        cache is rewritten when the index is writable).
+        """
+        conn = self._db()
+        gen = generation(conn)
+        row = conn.execute("SELECT generation, n, items, codes FROM packed WHERE method = ?", (method,)).fetchone()
+        if row is not None and int(row[0]) == gen:
+            n = int(row[1])
+            items = np.frombuffer(row[2], dtype="<i8").astype(np.int64)
+            codes = np.frombuffer(row[3], dtype="<i8").astype(np.int64).reshape(n, self.words).view(np.uint64)
+            return codes, items
+        cols = ", ".join(f"h{i}" for i in range(self.words))
+        rows = conn.execute(f"SELECT file_id, variant, {cols} FROM hashes WHERE method = ?", (method,)).fetchall()
+        arr = np.array(rows, dtype=np.int64).reshape(len(rows), 2 + self.words)
+        arr = arr[np.lexsort((arr[:, 1], arr[:, 0]))]
+        items = np.ascontiguousarray(arr[:, 0])
+        codes = np.ascontiguousarray(arr[:, 2:])
+        if not self.readonly:
+            def body():
+                if generation(conn) == gen:  # nobody wrote in between
+                    conn.execute(
+                        "INSERT OR REPLACE INTO packed (method, generation, n, items, codes) VALUES (?, ?, ?, ?, ?)",
+                        (method, gen, len(rows), items.astype("<i8").tobytes(), codes.astype("<i8").tobytes()))
+
+            write_transaction(conn, body)
+        return codes.view(np.uint64), items
 
     def _query_words(self, image: Any, method: str) -> tuple[np.ndarray, str, str]:
         """(W,) uint64 words of the query's hash, its hex, and a display name."""
