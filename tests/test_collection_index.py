@@ -200,6 +200,9 @@ def test_incremental_add_and_sync(photo_dir, tmp_path):
     # a new hash for existing files: every file is hashed again, nothing new
     r = idx.add(photo_dir, hashes=("ahash",))
     assert r.updated == 12
+    counts = dict(sqlite3.connect(db).execute("SELECT method, COUNT(*) FROM hashes GROUP BY method").fetchall())
+    assert counts == {"ahash": 12, "dhash": 12, "phash": 12}  # the other hashes are kept (and current)
+    assert idx.query(skdata.moon(), k=1, max_distance=4, hash="ahash").matches
     # delete two files: sync prunes them, queries no longer return them
     (photo_dir / "camera.jpg").unlink()
     (photo_dir / "sub" / "coins.png").unlink()

@@ -183,7 +183,8 @@ class Index:
         paths_or_dir : path or iterable of paths
             Directories (image files by extension, see docs/collection.md) and/or files.
         hashes : iterable of str
-            Hashes to store, from :data:`INDEX_HASHES`.
+            Hashes to store, from :data:`INDEX_HASHES`. Files that are (re-)hashed also get
+            every hash the index already holds, so no stored hash goes stale.
         recursive : bool
             Walk sub-directories (symlinks followed; a directory reached twice is
             skipped and recorded as a ``symlink-loop`` failure).
@@ -234,6 +235,9 @@ class Index:
             if complete:
                 digests[p] = old[3]  # size/mtime changed: re-hash only if the content did
             todo.append(p)
+        # a file is always hashed with every method the index holds, so no stored hash goes stale
+        stored_methods = [m for (m,) in conn.execute("SELECT DISTINCT method FROM hashes")]
+        methods = tuple(dict.fromkeys(methods + tuple(m for m in stored_methods if m in INDEX_HASHES)))
         draft = None if self.exact else draft_size(methods, self.hash_size)
         n_workers = min(8, os.cpu_count() or 1) if workers is None else max(1, int(workers))
         counts = {"added": 0, "updated": 0, "unchanged": unchanged}
