@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import imcorr
+import imcorr.collection.index as index_mod
 from imcorr.collection import Index, IndexDatabaseError, IndexVersionError, MultiIndexHash, brute_force_search
 
 imagehash = pytest.importorskip("imagehash")
@@ -271,6 +272,12 @@ def test_duplicates_groups_and_keep(tmp_path):
     small = g.files.index(str(d / "cam_small.png"))
     assert abs(g.distances[big] - g.distances[small]) <= ref <= g.distances[big] + g.distances[small]
     assert len(groups.to_rows()) == 3
+    # the per-file multi-index range queries give the same groups as the blocked scan
+    index_mod._BLOCKED_PAIRS, saved = 0, index_mod._BLOCKED_PAIRS
+    try:
+        assert idx.duplicates(max_distance=6) == groups
+    finally:
+        index_mod._BLOCKED_PAIRS = saved
 
 
 # ---------------------------------------------------------------------------- bad input
