@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import imcorr
+import imcorr.collection._store as store
 import imcorr.collection.index as index_mod
 from imcorr.collection import Index, IndexDatabaseError, IndexVersionError, MultiIndexHash, brute_force_search
 
@@ -423,3 +424,19 @@ def test_two_writers_do_not_corrupt(tmp_path):
     c = sqlite3.connect(db)
     assert c.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert c.execute("SELECT COUNT(*) FROM files").fetchone()[0] == 6
+
+
+def test_read_only_directory_message_simulated(tmp_path, monkeypatch):
+    """Same check as above where root ignores permissions: os.access reports the directory read-only."""
+    Index(tmp_path / "x.sqlite").close()
+    real = os.access
+    monkeypatch.setattr(store.os, "access", lambda p, mode: False if mode & os.W_OK else real(p, mode))
+    with pytest.raises(IndexDatabaseError, match="read-only.*writable directory"):
+        Index(tmp_path / "new.sqlite")
+    with pytest.raises(IndexDatabaseError, match="readonly=True"):
+        Index(tmp_path / "x.sqlite")
+    monkeypatch.undo()
+    ro = Index(tmp_path / "x.sqlite", readonly=True)  # queries only
+    assert len(ro) == 0
+    with pytest.raises(IndexDatabaseError, match="readonly"):
+        ro.add(tmp_path)
