@@ -24,8 +24,7 @@ import hashlib
 import io
 import os
 import stat
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -195,16 +194,6 @@ def decode_file(path: str, draft: tuple[int, int] | None, known_digest: str | No
     if gray.ndim != 2 or min(gray.shape) < 1:
         return Failure(path, "corrupt", f"decoded to an unusable shape {gray.shape}", size, mtime)
     return Decoded(path, size, mtime, digest, w, h, gray)
-
-
-def decode_many(paths: list[str], draft, known: dict[str, str], workers: int) -> Iterator[Decoded | Failure]:
-    """:func:`decode_file` over ``paths`` on ``workers`` threads (Pillow releases the GIL), in order."""
-    if workers <= 1 or len(paths) <= 1:
-        for p in paths:
-            yield decode_file(p, draft, known.get(p))
-        return
-    with ThreadPoolExecutor(workers) as pool:
-        yield from pool.map(lambda p: decode_file(p, draft, known.get(p)), paths)
 
 
 def pack_bits(bits: np.ndarray) -> np.ndarray:

@@ -11,16 +11,17 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+import imcorr.collection._files as _files
 from imcorr.collection._files import (
     Decoded,
     Failure,
     decode_bytes,
-    decode_many,
     draft_size,
     file_stat,
     hash_gray,
@@ -246,13 +247,20 @@ class Index:
         if walk_failures:
             self._record_failures(walk_failures)
         done = 0
-        for c0 in range(0, len(todo), _CHUNK):
-            chunk = todo[c0 : c0 + _CHUNK]
-            results = list(decode_many(chunk, draft, digests, n_workers))
-            self._store_chunk(results, methods, invariant, known, counts, run_failures)
-            done += len(chunk)
-            if progress is not None:
-                progress(done, len(todo))
+        chunks = [todo[c0 : c0 + _CHUNK] for c0 in range(0, len(todo), _CHUNK)]
+        with ThreadPoolExecutor(n_workers) as pool:
+            # pipelined: the next batch decodes on the pool while this one is hashed and stored
+            def submit(chunk):
+                return [pool.submit(_files.decode_file, p, draft, digests.get(p)) for p in chunk]
+
+            pending = submit(chunks[0]) if chunks else []
+            for ci, chunk in enumerate(chunks):
+                results = [f.result() for f in pending]
+                pending = submit(chunks[ci + 1]) if ci + 1 < len(chunks) else []
+                self._store_chunk(results, methods, invariant, known, counts, run_failures)
+                done += len(chunk)
+                if progress is not None:
+                    progress(done, len(todo))
         self._writes += 1
         return AddReport(
             found=len(paths), added=counts["added"], updated=counts["updated"], unchanged=counts["unchanged"],
