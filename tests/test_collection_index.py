@@ -440,3 +440,25 @@ def test_read_only_directory_message_simulated(tmp_path, monkeypatch):
     assert len(ro) == 0
     with pytest.raises(IndexDatabaseError, match="readonly"):
         ro.add(tmp_path)
+
+
+def test_cache_follows_writes_of_another_process(tmp_path):
+    d1, d2 = tmp_path / "a", tmp_path / "b"
+    d1.mkdir()
+    d2.mkdir()
+    Image.fromarray(skdata.camera()).save(d1 / "camera.png")
+    Image.fromarray(skdata.moon()).save(d2 / "moon.png")
+    db = tmp_path / "c.sqlite"
+    reader = Index(db)
+    reader.add(d1)
+    assert [os.path.basename(m.path) for m in reader.query(skdata.moon(), k=5, max_distance=64).matches] == [
+        "camera.png"]
+    code = "import sys; from imcorr.collection import Index; Index(sys.argv[1]).add(sys.argv[2])"
+    assert subprocess.run([sys.executable, "-c", code, str(db), str(d2)], timeout=120).returncode == 0
+    hits = reader.query(skdata.moon(), k=5, max_distance=64)
+    assert [os.path.basename(m.path) for m in hits.matches] == ["moon.png", "camera.png"]
+    assert hits.matches[0].distance == imcorr.phash(skdata.moon()) - imcorr.phash(str(d2 / "moon.png"))
+    reader.close()
+    # a third process opening the file reads the packed cache written by the reader (same answer)
+    again = Index(db, readonly=True)
+    assert again.query(skdata.moon(), k=5, max_distance=64).matches == hits.matches
