@@ -336,6 +336,8 @@ def test_bad_arguments(photo_dir, tmp_path):
         idx.query(skdata.camera(), max_distance=-1)
     with pytest.raises(imcorr.InputError, match="hash"):
         idx.query(skdata.camera(), hash="sha1")
+    with pytest.raises(imcorr.InputError, match="no ahash hashes"):
+        idx.query(skdata.camera(), hash="ahash")
     with pytest.raises(imcorr.ImageReadError, match="no such file"):
         idx.query(tmp_path / "missing.jpg")
     (tmp_path / "bad.jpg").write_bytes(b"nope")

@@ -439,6 +439,9 @@ class Index:
             raise InputError(f"search: expected 'mih' or 'brute', got {search!r}")
         q, hx, name = self._query_words(image_or_path, hash)
         mih, codes, items = self._codes(hash)
+        if mih is None and len(self):
+            raise InputError(f"hash: the index holds no {hash} hashes; add them with "
+                             f"index.add(DIR, hashes=({hash!r},)) or `imcorr index DIR --hash {hash}`")
         if mih is None:
             ids, dists = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int32)
         elif search == "mih":
