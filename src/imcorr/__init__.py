@@ -87,6 +87,7 @@ from imcorr.match import (
     find_template,
     match_template,
 )
+from imcorr.plot import cluster_order, plot_similarity_matrix
 from imcorr.register import (
     SHIFT_METHODS,
     Registrar,
@@ -262,4 +263,6 @@ __all__ = [
     "similarity_matrix",
     "SimilarityMatrix",
     "SIMILARITY_METRICS",
+    "plot_similarity_matrix",
+    "cluster_order",
 ]

@@ -177,8 +177,10 @@ def blocks_cmd(volume, block, step, threshold, min_offset, as_json):
 @click.option("--metric", default="phash", show_default=True, help="phash, pearson, ssim or zncc-shift.")
 @click.option("--workers", type=int, default=None, help="Threads.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None, help="Write the matrix as CSV.")
+@click.option("--heatmap", "png_path", type=click.Path(dir_okay=False), default=None,
+              help="Write a clustered heatmap PNG.")
 @json_option
-def matrix_cmd(directory, metric, workers, csv_path, as_json):
+def matrix_cmd(directory, metric, workers, csv_path, png_path, as_json):
     """Similarity matrix of the images in DIRECTORY (one row and column per image)."""
     import imcorr
 
@@ -200,6 +202,9 @@ def matrix_cmd(directory, metric, workers, csv_path, as_json):
         click.echo(f"{len(res)} x {len(res)} {metric} similarity matrix (use --csv to write it)")
     if csv_path:
         click.echo(f"wrote {csv_path}", err=as_json)
+    if png_path:
+        imcorr.plot_similarity_matrix(res, png_path)
+        click.echo(f"wrote {png_path}", err=as_json)
 
 
 app.add_command(matrix_cmd, "simmatrix")
