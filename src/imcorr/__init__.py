@@ -40,6 +40,26 @@ from imcorr.errors import (  # noqa: E402, F401  (re-exported: __all__ below is 
 #: A new capability adds one entry here (``__all__`` is built from it; tests/test_layout.py checks it against
 #: the subpackages' own ``__all__``).
 _EXPORTS: dict[str, tuple[str, ...]] = {
+    "imcorr.collection": (
+        "Index",
+        "INDEX_HASHES",
+        "IndexDatabaseError",
+        "IndexVersionError",
+        "MultiIndexHash",
+        "brute_force_search",
+        "hamming_distances",
+        "AddReport",
+        "SyncReport",
+        "QueryMatch",
+        "QueryResult",
+        "DuplicateGroup",
+        "DuplicateGroups",
+        "duplicated_blocks",
+        "DuplicatedBlocks",
+        "similarity_matrix",
+        "SimilarityMatrix",
+        "SIMILARITY_METRICS",
+    ),
     "imcorr.coloc": (
         "ColocResult",
         "colocalization",
@@ -121,6 +141,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "ccf_plot",
         "plot_field",
         "PLOT_KINDS",
+        "plot_similarity_matrix",
+        "cluster_order",
     ),
     "imcorr.register": (
         "ShiftResult",

@@ -51,6 +51,7 @@ _COMMAND_MODULES = [
     "cmd_report",
     "cmd_dic",
     "cmd_xcorr",
+    "cmd_collection",
 ]
 
 for _name in _COMMAND_MODULES:

@@ -1,5 +1,6 @@
 """Plots of imcorr results (matplotlib, Agg renderer, never a window): each returns a Figure and takes ``ax=``."""
 
+from imcorr.plot.collection import cluster_order, plot_similarity_matrix
 from imcorr.plot.coloc import ccf_plot, fluorogram
 from imcorr.plot.dic import PLOT_KINDS, plot_field
 from imcorr.plot.maps import plot_correlation_surface, plot_map, plot_matches
@@ -18,4 +19,6 @@ __all__ = [
     "ccf_plot",
     "plot_field",
     "PLOT_KINDS",
+    "plot_similarity_matrix",
+    "cluster_order",
 ]
