@@ -2,6 +2,7 @@
 
 from imcorr.register.overlay import align, overlay
 from imcorr.register.results import RegistrationWarning, ShiftResult
+from imcorr.register.stack import ShiftSeries, estimate_shifts
 from imcorr.register.similarity import SimilarityResult, estimate_similarity
 from imcorr.register.translation import SHIFT_METHODS, Registrar, estimate_shift
 
@@ -9,6 +10,8 @@ __all__ = [
     "ShiftResult",
     "Registrar",
     "estimate_shift",
+    "estimate_shifts",
+    "ShiftSeries",
     "SHIFT_METHODS",
     "estimate_similarity",
     "SimilarityResult",
