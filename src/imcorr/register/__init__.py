@@ -2,8 +2,8 @@
 
 from imcorr.register.overlay import align, overlay
 from imcorr.register.results import RegistrationWarning, ShiftResult
-from imcorr.register.stack import ShiftSeries, estimate_shifts
 from imcorr.register.similarity import SimilarityResult, estimate_similarity
+from imcorr.register.stack import ShiftSeries, estimate_shifts
 from imcorr.register.translation import SHIFT_METHODS, Registrar, estimate_shift
 
 __all__ = [
