@@ -79,7 +79,7 @@ def _measure(world, case, states=_states.ALL_STATES):
     allocs = {"stock": world.enter_alloc("stock"), "tuned": world.enter_alloc("tuned")}
     threads = {"default": world.thread_ctx("default"), "pinned": world.thread_ctx("pinned")}
     return _harness.measure_case(case, states, allocators=allocs, threads=threads, memory=False,
-                                 clock=world.clock)
+                                 clock=world.clock, collect=lambda: None)
 
 
 def test_every_state_measured_stock_first():
