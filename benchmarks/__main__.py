@@ -92,12 +92,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no benchmark case matches {args.only!r}", file=sys.stderr)
         return 2
     measure = None if args.in_process else _subprocess_measure(args.states, args.repeat)
-    rows = run_cases(cases, repeat=args.repeat, states=states, measure=measure)
     out = args.out
     if out is None:
         out = (os.path.join(tempfile.gettempdir(), "imcorr-bench-results.json") if args.compare
                else str(Path(__file__).parent / "results.json"))
+    partial = out + ".partial"
+
+    def save_partial(rows):
+        write_results(rows, partial, {"states": [s.name for s in states], "complete": False}, quiet=True)
+
+    rows = run_cases(cases, repeat=args.repeat, states=states, measure=measure, after_case=save_partial)
     write_results(rows, out, {"states": [s.name for s in states], "loadavg_end": _states.loadavg()})
+    Path(partial).unlink(missing_ok=True)
     if old is not None:
         return 1 if print_compare(compare(old, json.loads(Path(out).read_text()))) else 0
     return 0

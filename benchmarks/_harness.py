@@ -246,7 +246,8 @@ def format_rows(case: Case, rows: list[dict]) -> list[str]:
     return lines
 
 
-def run_cases(cases: list[Case], repeat: int | None = None, states=None, measure=None) -> list[dict]:
+def run_cases(cases: list[Case], repeat: int | None = None, states=None, measure=None,
+              after_case: Callable[[list[dict]], Any] | None = None) -> list[dict]:
     """Measure and print every case; ``measure(case)`` returns its raw records (default: in this process).
 
     In this process the allocator switch is one-way: pass only stock states, or run every
@@ -264,6 +265,8 @@ def run_cases(cases: list[Case], repeat: int | None = None, states=None, measure
         for line in format_rows(case, case_rows):
             print(line, flush=True)
         rows.extend(case_rows)
+        if after_case is not None:  # e.g. write the results so far (a long run stopped midway keeps them)
+            after_case(rows)
     return rows
 
 
@@ -275,7 +278,7 @@ def _clean(v):
     return v
 
 
-def write_results(rows: list[dict], path: str | Path, extra: dict | None = None) -> None:
+def write_results(rows: list[dict], path: str | Path, extra: dict | None = None, quiet: bool = False) -> None:
     payload = {
         "machine": {"platform": platform.platform(), "python": platform.python_version(), "numpy": np.__version__,
                     **_states.thread_report()},
@@ -285,7 +288,8 @@ def write_results(rows: list[dict], path: str | Path, extra: dict | None = None)
         "rows": [{k: _clean(v) for k, v in r.items()} for r in rows],
     }
     Path(path).write_text(json.dumps(payload, indent=1))
-    print(f"\nwrote {path}")
+    if not quiet:
+        print(f"\nwrote {path}")
 
 
 # ------------------------------------------------------------------------ compare
