@@ -148,6 +148,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "ShiftResult",
         "Registrar",
         "estimate_shift",
+        "estimate_shifts",
+        "ShiftSeries",
         "SHIFT_METHODS",
         "estimate_similarity",
         "SimilarityResult",

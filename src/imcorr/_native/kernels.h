@@ -44,6 +44,12 @@ int imcorr_box_moments_f64(const double *x, ptrdiff_t stride, ptrdiff_t ny, ptrd
 int imcorr_box_moments_u8(const uint8_t *x, ptrdiff_t stride, ptrdiff_t ny, ptrdiff_t nx, ptrdiff_t ty, ptrdiff_t tx, double g, double *s1, double *s2);
 int imcorr_box_moments_u16(const uint16_t *x, ptrdiff_t stride, ptrdiff_t ny, ptrdiff_t nx, ptrdiff_t ty, ptrdiff_t tx, double g, double *s1, double *s2);
 
+/* ssim.c: SSIM over the valid windows, one band of output rows (imcorr.similarity.structural) */
+int imcorr_ssim_rows_f32(const float *a, const float *b, ptrdiff_t sa, ptrdiff_t sb, ptrdiff_t ny, ptrdiff_t nx, const double *wy, ptrdiff_t ty, const double *wx, ptrdiff_t tx, double cov_norm, double c1, double c2, ptrdiff_t r0, ptrdiff_t r1, double *map, ptrdiff_t map_stride, double *sums);
+int imcorr_ssim_rows_f64(const double *a, const double *b, ptrdiff_t sa, ptrdiff_t sb, ptrdiff_t ny, ptrdiff_t nx, const double *wy, ptrdiff_t ty, const double *wx, ptrdiff_t tx, double cov_norm, double c1, double c2, ptrdiff_t r0, ptrdiff_t r1, double *map, ptrdiff_t map_stride, double *sums);
+int imcorr_ssim_rows_u8(const uint8_t *a, const uint8_t *b, ptrdiff_t sa, ptrdiff_t sb, ptrdiff_t ny, ptrdiff_t nx, const double *wy, ptrdiff_t ty, const double *wx, ptrdiff_t tx, double cov_norm, double c1, double c2, ptrdiff_t r0, ptrdiff_t r1, double *map, ptrdiff_t map_stride, double *sums);
+int imcorr_ssim_rows_u16(const uint16_t *a, const uint16_t *b, ptrdiff_t sa, ptrdiff_t sb, ptrdiff_t ny, ptrdiff_t nx, const double *wy, ptrdiff_t ty, const double *wx, ptrdiff_t tx, double cov_norm, double c1, double c2, ptrdiff_t r0, ptrdiff_t r1, double *map, ptrdiff_t map_stride, double *sums);
+
 /* localmap.c (body in localmap_impl.h): local Pearson map, one row band per call
  * (imcorr.correlation.localmap_native.local_pearson_native) */
 int imcorr_local_pearson_f32(const float *a, const float *b, const uint8_t *mask, ptrdiff_t ny, ptrdiff_t nx, ptrdiff_t ry, ptrdiff_t rx, double ga, double gb, int integral, double lim, double ba, double bb, double flag, ptrdiff_t r0, ptrdiff_t r1, double *out, uint8_t *valid, double *totals);

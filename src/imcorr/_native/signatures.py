@@ -68,6 +68,10 @@ SIGNATURES: dict[str, tuple[type | None, tuple[type, ...]]] = {
                                            DOUBLE, INT, DOUBLE, DOUBLE, DOUBLE, DOUBLE, SSIZE, SSIZE, F64_P, U8_P,
                                            F64_P))
        for s in ("f32", "f64", "u8", "u16")},
+    # ssim.c
+    **{f"imcorr_ssim_rows_{s}": (INT, (_ELEMENT[s], _ELEMENT[s], SSIZE, SSIZE, SSIZE, SSIZE, CF64_P, SSIZE, CF64_P,
+                                       SSIZE, DOUBLE, DOUBLE, DOUBLE, SSIZE, SSIZE, F64_P, SSIZE, F64_P))
+       for s in ("f32", "f64", "u8", "u16")},
     # register.c
     "imcorr_reg_crosspower": (None, (F32_P, CF32_P, SSIZE, INT)),
     "imcorr_reg_peak": (None, (CF32_P, INT, INT, INT, F64_P)),

@@ -1,0 +1,121 @@
+"""estimate_shifts / ShiftSeries: a stack of frames against one reference, checked against exact Fourier shifts."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+from scipy import fft, ndimage
+
+import imcorr
+from imcorr.errors import EmptyInputError, InputError, ShapeMismatchError
+
+
+def exact_shifted_crop(big, shift, pad=32):
+    """Exact translation of a non-periodic image: Fourier-shift the reflect-padded image, crop back."""
+    padded = np.pad(big, pad, mode="reflect")
+    moved = fft.ifftn(ndimage.fourier_shift(fft.fftn(padded), shift)).real
+    return moved[(slice(pad, -pad),) * big.ndim]
+
+
+@pytest.fixture(scope="module")
+def stack():
+    from skimage import color, data
+
+    img = (color.rgb2gray(data.astronaut()) * 255)[100:292, 150:342]  # 192^2, non-periodic
+    rng = np.random.default_rng(7)
+    truth = rng.uniform(-9, 9, (12, 2))
+    frames = np.stack([exact_shifted_crop(img, s) for s in truth])
+    return img, frames, truth
+
+
+def test_matches_ground_truth_and_registrar_loop(stack):
+    ref, frames, truth = stack
+    series = imcorr.estimate_shifts(ref, frames)
+    assert series.shift.shape == (12, 2) and len(series) == 12
+    np.testing.assert_allclose(series.shift, truth, atol=0.01)  # exact ground truth, noise-free crops
+    assert series.refined.all() and series.n_refined == 12
+    assert np.all(series.uncertainty < 0.05) and np.all(series.peak > 0.95)
+    reg = imcorr.Registrar(ref)
+    loop = [reg.estimate(f) for f in frames]
+    np.testing.assert_array_equal(series.shift, [r.shift for r in loop])  # same numbers as the plain loop
+    np.testing.assert_array_equal(series.uncertainty, [r.uncertainty for r in loop])
+
+
+def test_inputs_list_generator_workers_give_the_same(stack):
+    ref, frames, truth = stack
+    base = imcorr.estimate_shifts(ref, frames, workers=1)
+    for got in (imcorr.estimate_shifts(ref, list(frames), workers=2),
+                imcorr.estimate_shifts(ref, (f for f in frames), workers=3)):
+        np.testing.assert_array_equal(got.shift, base.shift)
+
+
+def test_options_pass_through(stack):
+    ref, frames, truth = stack
+    integer = imcorr.estimate_shifts(ref, frames[:4], upsample=1)
+    np.testing.assert_array_equal(integer.shift, np.round(truth[:4]))  # integer peaks of exact shifts
+    assert integer.upsample == 1 and not integer.refined.any()
+
+
+def test_noise_keeps_subpixel_accuracy_and_calibrated_uncertainty(stack):
+    ref, frames, truth = stack
+    rng = np.random.default_rng(3)
+    noisy = frames + rng.normal(0, 8, frames.shape)
+    s = imcorr.estimate_shifts(ref, noisy.astype(np.float32))
+    err = np.sqrt(((s.shift - truth) ** 2).sum(axis=1))
+    assert err.max() < 0.1
+    assert 0.3 < np.sqrt((err**2).mean()) / np.sqrt((s.uncertainty**2).mean()) < 3
+
+
+def test_rows_frame_dict_and_indexing(stack):
+    ref, frames, truth = stack
+    s = imcorr.estimate_shifts(ref, frames[:3])
+    rows = s.to_rows()
+    assert [r["frame"] for r in rows] == [0, 1, 2]
+    assert rows[1]["dy"] == pytest.approx(truth[1][0], abs=0.01)
+    assert rows[1]["dx"] == pytest.approx(truth[1][1], abs=0.01)
+    assert set(rows[0]) == {"frame", "dy", "dx", "peak", "peak_to_sidelobe", "uncertainty", "refined", "reason"}
+    d = json.loads(json.dumps(s.to_dict()))
+    assert d["n_frames"] == 3 and len(d["frames"]) == 3 and "shift" not in d
+    one = s[2]
+    assert isinstance(one, imcorr.ShiftResult) and one.shift == tuple(s.shift[2])
+    frame = s.to_frame()
+    assert len(frame) == 3
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.n_frames = 4  # frozen
+
+
+def test_progress_callback(stack):
+    ref, frames, _ = stack
+    seen = []
+    imcorr.estimate_shifts(ref, frames[:5], progress=seen.append, workers=2)
+    assert seen == [1, 2, 3, 4, 5]
+
+
+def test_constant_frame_gives_nan_row_with_reason(stack):
+    ref, frames, truth = stack
+    s = imcorr.estimate_shifts(ref, [frames[0], np.full_like(ref, 7.0)])
+    assert np.isnan(s.shift[1]).all() and "constant" in s.reasons[1]
+    assert s.to_rows()[1]["dy"] is None and s.n_refined == 1
+
+
+def test_bad_input(stack):
+    ref, frames, _ = stack
+    with pytest.raises(InputError, match="frames"):
+        imcorr.estimate_shifts(ref, frames[0])  # one 2-D frame, not a stack
+    with pytest.raises(EmptyInputError, match="frames"):
+        imcorr.estimate_shifts(ref, [])
+    with pytest.raises(ShapeMismatchError):
+        imcorr.estimate_shifts(ref, [frames[0][:-1]])
+    with pytest.raises(InputError, match="reference_mask"):
+        imcorr.estimate_shifts(ref, frames, reference_mask=np.ones(ref.shape, bool))
+    with pytest.raises(InputError, match="workers"):
+        imcorr.estimate_shifts(ref, frames, workers=0)
+    with pytest.raises(InputError, match="moving"):
+        bad = frames[0].copy()
+        bad[3, 3] = np.nan
+        imcorr.estimate_shifts(ref, [bad])
+    with pytest.raises(InputError, match="frames"):
+        imcorr.estimate_shifts(ref, 5)
