@@ -12,7 +12,7 @@ import sys
 import click
 
 from imcorr.cli._app import app
-from imcorr.cli._common import console, echo_json, json_option, print_table
+from imcorr.cli._common import echo_json, json_option, print_table
 
 DEFAULT_DB = "imcorr.sqlite"
 
@@ -52,6 +52,8 @@ def index_cmd(directory, db, hashes, workers, invariant, exact, no_recursive, qu
     with Index(db, exact=exact or None) as idx:
         if _show_progress(quiet or as_json):
             from rich.progress import Progress
+
+            from imcorr.cli._common import console  # rich is loaded only when a bar is shown
 
             with Progress(console=console, transient=True) as bar:
                 task = bar.add_task("hashing", total=None)
