@@ -70,6 +70,7 @@ class RefineOutput:
     uncertainty: float
     iterations: int
     converged: bool
+    zscore: float = math.nan  # peak / its standard deviation for unrelated images (see null_std)
 
 
 def _overlap_box(reference, shape_m, shift, cap, native=False, coarse=None):
@@ -382,7 +383,28 @@ def refine_translation(
             peak, unc = _native_stats(A, B, omegas, wlast, r, box)
     else:
         peak, unc = _numpy_stats(A, B, C, omegas, wlast, r, nd)
-    return RefineOutput(np.asarray(s, dtype=np.float64), peak, unc, it, converged)
+    return RefineOutput(np.asarray(s, dtype=np.float64), peak, unc, it, converged, peak / null_std(A, B, wlast, nd))
+
+
+def null_std(A, B, wlast, nd) -> float:
+    """Standard deviation of ``peak`` at one shift when the two crops are unrelated.
+
+    ``peak = Re sum_k w_k A_k conj(B_k) e^{-i w.s} / sqrt(sum w|A|^2 sum w|B|^2)`` (half spectrum,
+    ``w`` = ``wlast``: 1 or 2). For unrelated images the phase of ``A_k conj(B_k)`` is uniform and
+    independent between frequencies, so each term has variance ``w_k^2 |A_k|^2 |B_k|^2 / 2``: the
+    null standard deviation is ``sqrt(sum w^2 |A|^2 |B|^2 / 2) / sqrt(sum w|A|^2 sum w|B|^2)``,
+    ``1/sqrt(n_eff)`` with ``n_eff`` the effective number of independent frequencies (large for
+    white spectra, small for smooth images). Channels (last axis of 3-D+ arrays) add up.
+    """
+    if A.ndim == nd:  # native path: 2-D single channel
+        A, B = A[..., None], B[..., None]
+    a2, b2 = _abs2(A), _abs2(B)
+    w = wlast[:, None]
+    ea = float((a2 * w).sum())
+    eb = float((b2 * w).sum())
+    a2 *= b2
+    var = 0.5 * float((a2 * (w * w)).sum())
+    return math.sqrt(var / (ea * eb)) if ea > 0 and eb > 0 and var > 0 else math.nan
 
 
 def _numpy_stats(A, B, C, omegas, wlast, r, nd):

@@ -53,10 +53,10 @@ from imcorr.register.coarse import (
     parabolic_offsets,
     surface_peak,
 )
-from imcorr.register.dft import WINDOWS, upsampled_dft
+from imcorr.register.dft import WINDOWS, local_peak_to_sidelobe, peak_to_sidelobe, upsampled_dft
 from imcorr.register.masked import masked_shift
 from imcorr.register.refine import refine_translation
-from imcorr.register.results import RegistrationWarning, ShiftResult, overlap_fraction, overlap_slices
+from imcorr.register.results import RegistrationWarning, ShiftResult, overlap_fraction, overlap_slices, verdict
 
 __all__ = ["Registrar", "estimate_shift", "SHIFT_METHODS"]
 
@@ -272,6 +272,16 @@ class Registrar:
         else:
             surface = _fft.irfftn(prod, self.fft_shape, overwrite=False)
         peak_idx, psr = surface_peak(surface)
+        raw_surface = surface
+        inverted = float(surface[peak_idx]) < -float(surface.min())
+        if inverted:  # contrast-inverted pair: the largest |peak| is negative (as scikit-image, |peak|)
+            surface = np.negative(surface)
+            peak_idx = np.unravel_index(int(np.argmax(surface)), surface.shape)
+            psr = peak_to_sidelobe(surface, peak_idx)
+            np.negative(prod, out=prod)
+            mov = np.negative(mov, dtype=np.float64) if mov.dtype.kind == "f" else -mov.astype(np.float64)
+            mov_c = -mov_c.astype(np.float64)
+        local_psr = local_peak_to_sidelobe(surface, peak_idx)
         base = np.array([p if p <= n // 2 else p - n for p, n in zip(peak_idx, self.fft_shape)])
         k = base
         if self.disambiguate:
@@ -294,7 +304,7 @@ class Registrar:
         if out is None:
             with single_blas_thread():
                 out, shift = self._fallback(ref, mov, prod, shift, wkind, newton, sample)
-        peak = unc = math.nan
+        peak = unc = zscore = math.nan
         reason = None
         if out is None:
             reason = "overlap too small for the refinement window"
@@ -303,16 +313,21 @@ class Registrar:
                 if out.converged and np.all(np.abs(out.shift - shift) < 1.5):
                     shift = out.shift
                     refined = True
-            peak, unc = out.peak, out.uncertainty
+            peak, unc, zscore = out.peak, out.uncertainty, out.zscore
             if not refined:  # the fit's covariance only describes a converged refinement
                 unc = math.nan
         overlap = math.prod(max(0.0, n - abs(s)) for n, s in zip(self.shape, shift)) / math.prod(self.shape)
         surf = None
         if return_surface:
-            surf = np.fft.fftshift(surface)
+            surf = np.fft.fftshift(raw_surface)
+        if inverted:
+            peak = -peak
+        reliable, why = verdict(local_psr, zscore, overlap, self.overlap_ratio, math.prod(self.fft_shape))
+        if reason is not None:
+            reliable = False
         return ShiftResult(
             tuple(float(v) for v in shift), float(peak), float(psr), float(unc), float(overlap), self._method,
-            self.upsample, refined, reason, surf,
+            self.upsample, refined, reason or why, surf, reliable, inverted, float(zscore),
         )
 
     def _fallback(self, ref, mov, prod, shift, wkind, newton, sample):
