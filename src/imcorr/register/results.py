@@ -93,13 +93,19 @@ FALSE_ALARM = 0.01
 #: surface of unrelated natural images is heavier-tailed than white noise (structure shared by
 #: unrelated photographs: edges along the axes, the window); calibrated by
 #: ``benchmarks/calibrate_reliability.py`` (docs/registration.md, "Reliability")
-PSR_EXCESS = 2.0
+PSR_EXCESS = 5.0
 
 
 def critical_z(n_shifts: int) -> float:
     """Bonferroni critical value: a standard normal exceeds it in absolute value somewhere among
     ``n_shifts`` independent shifts with probability ``FALSE_ALARM``."""
     return statistics.NormalDist().inv_cdf(1.0 - FALSE_ALARM / (2.0 * max(1, n_shifts)))
+
+
+def significant(local_psr: float, zscore: float, n_shifts: int) -> bool:
+    """Whether the peak clears either significance test of :func:`verdict`."""
+    zc = critical_z(n_shifts)
+    return (math.isfinite(zscore) and zscore >= zc) or (math.isfinite(local_psr) and local_psr >= zc + PSR_EXCESS)
 
 
 def verdict(local_psr: float, zscore: float, overlap: float, overlap_ratio: float,
@@ -113,9 +119,7 @@ def verdict(local_psr: float, zscore: float, overlap: float, overlap_ratio: floa
     ``overlap_ratio``.
     """
     zc = critical_z(n_shifts)
-    z_ok = math.isfinite(zscore) and zscore >= zc
-    psr_ok = math.isfinite(local_psr) and local_psr >= zc + PSR_EXCESS
-    if not (z_ok or psr_ok):
+    if not significant(local_psr, zscore, n_shifts):
         return False, (
             f"correlation peak not significant (z = {zscore:.2f} < {zc:.2f}, local peak-to-sidelobe "
             f"{local_psr:.2f} < {zc + PSR_EXCESS:.2f}): the images may be unrelated, or too noisy or "

@@ -56,7 +56,7 @@ from imcorr.register.coarse import (
 from imcorr.register.dft import WINDOWS, local_peak_to_sidelobe, peak_to_sidelobe, upsampled_dft
 from imcorr.register.masked import masked_shift
 from imcorr.register.refine import refine_translation
-from imcorr.register.results import RegistrationWarning, ShiftResult, overlap_fraction, overlap_slices, verdict
+from imcorr.register.results import RegistrationWarning, ShiftResult, overlap_fraction, overlap_slices, significant, verdict
 
 __all__ = ["Registrar", "estimate_shift", "SHIFT_METHODS"]
 
@@ -272,7 +272,7 @@ class Registrar:
         else:
             surface = _fft.irfftn(prod, self.fft_shape, overwrite=False)
         peak_idx, psr = surface_peak(surface)
-        raw_surface = surface
+        raw_surface, mov0, mov_c0 = surface, mov, mov_c
         inverted = float(surface[peak_idx]) < -float(surface.min())
         if inverted:  # contrast-inverted pair: the largest |peak| is negative (as scikit-image, |peak|)
             surface = np.negative(surface)
@@ -322,12 +322,77 @@ class Registrar:
             surf = np.fft.fftshift(raw_surface)
         if inverted:
             peak = -peak
-        reliable, why = verdict(local_psr, zscore, overlap, self.overlap_ratio, math.prod(self.fft_shape))
+        n_shifts = math.prod(self.fft_shape)
+        reliable, why = verdict(local_psr, zscore, overlap, self.overlap_ratio, n_shifts)
         if reason is not None:
             reliable = False
-        return ShiftResult(
+        result = ShiftResult(
             tuple(float(v) for v in shift), float(peak), float(psr), float(unc), float(overlap), self._method,
             self.upsample, refined, reason or why, surf, reliable, inverted, float(zscore),
+        )
+        if self.window is not None and self.disambiguate and not significant(local_psr, zscore, n_shifts):
+            # small overlaps: the window suppresses the border content they share; try unwindowed
+            alt = self._unwindowed(ref, mov0, mov_c0, wkind, sample, newton)
+            if alt is not None:
+                return dataclasses.replace(alt, surface=surf)
+        return result
+
+    def _unwindowed(self, ref, mov, mov_c, wkind, sample, newton) -> ShiftResult | None:
+        """Registration from the unwindowed phase correlation of the coarse images (None if not significant).
+
+        Every wrap-around candidate of its largest |peak| with at least 1% overlap is scored by the
+        Pearson correlation of the overlapping coarse pixels (sign-adjusted for an inverted peak).
+        The answer is refined as usual; it is reliable only if significant, and only if its overlap is
+        at least ``overlap_ratio`` (else the reason says "overlap below overlap_ratio").
+        """
+        nd = len(self.fft_shape)
+        spec = None
+        for c in range(mov_c.shape[-1]):
+            a = self._ref_coarse[..., c].astype(np.float64)
+            b = mov_c[..., c].astype(np.float64)
+            term = _fft.rfftn(b - b.mean(), self.fft_shape) * np.conj(_fft.rfftn(a - a.mean(), self.fft_shape))
+            spec = term if spec is None else spec + term
+        mag = np.abs(spec)
+        spec /= mag + float(mag.max()) * 1e-12 + 1e-300
+        surface = _fft.irfftn(spec, self.fft_shape)
+        idx = np.unravel_index(int(np.argmax(np.abs(surface))), surface.shape)
+        inverted = bool(surface[idx] < 0)
+        if inverted:
+            surface = -surface
+            mov = np.negative(mov, dtype=np.float64) if mov.dtype.kind == "f" else -mov.astype(np.float64)
+            mov_c = -mov_c.astype(np.float64)
+        local_psr = local_peak_to_sidelobe(surface, idx)
+        psr = peak_to_sidelobe(surface, idx)
+        base = [p if p <= n // 2 else p - n for p, n in zip(idx, self.fft_shape)]
+        cands = [()]
+        for ax in range(nd):
+            opts = [base[ax]] + ([base[ax] - self.fft_shape[ax]] if base[ax] > 0 else
+                                 [base[ax] + self.fft_shape[ax]] if base[ax] < 0 else [])
+            cands = [c + (o,) for c in cands for o in opts]
+        best, best_r = None, -math.inf
+        with single_blas_thread():
+            for c in cands:
+                r, frac = _overlap_corr(self._ref_coarse, mov_c, c, 0.01)
+                if frac >= 0.01 and r > best_r:
+                    best, best_r = np.array(c, dtype=np.float64), r
+        if best is None:
+            return None
+        seed = (best + parabolic_offsets(surface, idx)) * self._bin
+        out = refine_translation(ref, mov, seed, window=wkind, coarse=sample) if newton else None
+        shift, refined = best * self._bin, False
+        peak = unc = zscore = math.nan
+        if out is not None:
+            zscore = out.zscore
+            if out.converged and np.all(np.abs(out.shift - seed) < 1.5):
+                shift, refined, peak, unc = out.shift, True, out.peak, out.uncertainty
+        n_shifts = math.prod(self.fft_shape)
+        if not significant(local_psr, zscore, n_shifts):
+            return None
+        overlap = math.prod(max(0.0, n - abs(s)) for n, s in zip(self.shape, shift)) / math.prod(self.shape)
+        reliable, why = verdict(local_psr, zscore, overlap, self.overlap_ratio, n_shifts)
+        return ShiftResult(
+            tuple(float(v) for v in shift), float(-peak if inverted else peak), float(psr), float(unc),
+            float(overlap), self._method, self.upsample, refined, why, None, reliable, inverted, float(zscore),
         )
 
     def _fallback(self, ref, mov, prod, shift, wkind, newton, sample):
