@@ -5,7 +5,7 @@ a crop and the same region Fourier-shifted by a uniform (-10, 10) px shift (exac
 of the reflect-free padded region), both with independent Gaussian noise of sigma uniform in
 [0, 20] grey levels, from the textured photographs (see ``TEXTURED``).
 
-Run: ``python -m benchmarks.calibrate_reliability [pairs] [size ...]`` (default 200 pairs, 128 256 512).
+Run: ``python -m benchmarks.calibrate_reliability [pairs] [size ...]`` (default 200 pairs, 128 256).
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def rates(n, count):
 
 def main(argv):
     count = int(argv[0]) if argv else 200
-    sizes = [int(v) for v in argv[1:]] or [128, 256, 512]
+    sizes = [int(v) for v in argv[1:]] or [128, 256]
     print("| size | unrelated pairs called reliable | shifted pairs registered right (< 1 px) | "
           "right ones called reliable | wrong ones called reliable |")
     print("|---|---:|---:|---:|---:|")

@@ -39,8 +39,8 @@ from imcorr._core import fft as _fft
 from imcorr._core.parallel import single_blas_thread
 from imcorr._core.validate import check_memory
 from imcorr.errors import MaskError
-from imcorr.register.dft import peak_to_sidelobe
-from imcorr.register.results import ShiftResult
+from imcorr.register.dft import local_peak_to_sidelobe, peak_to_sidelobe
+from imcorr.register.results import ShiftResult, verdict
 
 __all__: list[str] = []
 
@@ -147,6 +147,8 @@ def _masked_shift(ref, mov, mr, mm, *, upsample, overlap_ratio, refine, return_s
     peak = float(ncc[idx])
     finite = np.where(np.isfinite(ncc), ncc, 0.0)
     psr = peak_to_sidelobe(finite, idx)
+    local_psr = local_peak_to_sidelobe(finite, idx)
+    n_lags = int(np.count_nonzero(np.isfinite(ncc)))
     surface = None
     if return_surface:
         # element i is shift i - (n_ref - 1): roll the circular lags into linear order
@@ -176,8 +178,12 @@ def _masked_shift(ref, mov, mr, mm, *, upsample, overlap_ratio, refine, return_s
                 peak = peak_fit
         else:
             reason = "subpixel fit skipped: too few jointly valid pixels away from the mask edges"
+    # verdict: the local peak-to-sidelobe test of the NCC surface (the z-test needs the refinement's spectra)
+    reliable, why = verdict(local_psr, math.nan, overlap_frac, overlap_ratio, n_lags)
+    if reason is not None:
+        reliable = False
     return ShiftResult(tuple(float(v) for v in shift), float(peak), float(psr), float(unc), overlap_frac,
-                       method, upsample, refined, reason, surface)
+                       method, upsample, refined, reason or why, surface, reliable)
 
 
 def _levels(shape_r, shape_m) -> int:

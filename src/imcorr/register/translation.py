@@ -386,7 +386,10 @@ class Registrar:
             if out.converged and np.all(np.abs(out.shift - seed) < 1.5):
                 shift, refined, peak, unc = out.shift, True, out.peak, out.uncertainty
         n_shifts = math.prod(self.fft_shape)
-        if not significant(local_psr, zscore, n_shifts):
+        # the unwindowed surface has spurious peaks at zero shift and along the axes (the image borders'
+        # discontinuities): its peak-to-sidelobe ratio is evidence only for peaks off those lines
+        off_axes = all(min(p, n - p) >= 2 for p, n in zip(idx, self.fft_shape))
+        if not (refined and significant(local_psr if off_axes else math.nan, zscore, n_shifts)):
             return None
         overlap = math.prod(max(0.0, n - abs(s)) for n, s in zip(self.shape, shift)) / math.prod(self.shape)
         reliable, why = verdict(local_psr, zscore, overlap, self.overlap_ratio, n_shifts)
