@@ -56,7 +56,14 @@ from imcorr.register.coarse import (
 from imcorr.register.dft import WINDOWS, local_peak_to_sidelobe, peak_to_sidelobe, upsampled_dft
 from imcorr.register.masked import masked_shift
 from imcorr.register.refine import refine_translation
-from imcorr.register.results import RegistrationWarning, ShiftResult, overlap_fraction, overlap_slices, significant, verdict
+from imcorr.register.results import (
+    RegistrationWarning,
+    ShiftResult,
+    overlap_fraction,
+    overlap_slices,
+    significant,
+    verdict,
+)
 
 __all__ = ["Registrar", "estimate_shift", "SHIFT_METHODS"]
 
