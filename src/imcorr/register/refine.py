@@ -378,37 +378,41 @@ def refine_translation(
         # where they were taken: r is at the optimum, where the peak and the noise residual are
         # stationary to first order, so an Aitken jump that small changes them by ~1e-10 relative
         if sums is not None and np.max(np.abs(r - sums[1])) <= 1e-5:
-            peak, unc = _native_stats(A, B, omegas, wlast, r, box, sums[0])
+            peak, unc, ea, eb = _native_stats(A, B, omegas, wlast, r, box, sums[0])
         else:
-            peak, unc = _native_stats(A, B, omegas, wlast, r, box)
+            peak, unc, ea, eb = _native_stats(A, B, omegas, wlast, r, box)
     else:
-        peak, unc = _numpy_stats(A, B, C, omegas, wlast, r, nd)
-    return RefineOutput(np.asarray(s, dtype=np.float64), peak, unc, it, converged, peak / null_std(A, B, wlast, nd))
+        peak, unc, ea, eb = _numpy_stats(A, B, C, omegas, wlast, r, nd)
+    zscore = peak / null_std(A, B, wlast, ea, eb)
+    return RefineOutput(np.asarray(s, dtype=np.float64), peak, unc, it, converged, zscore)
 
 
-def null_std(A, B, wlast, nd) -> float:
+def null_std(A, B, wlast, ea, eb) -> float:
     """Standard deviation of ``peak`` at one shift when the two crops are unrelated.
 
-    ``peak = Re sum_k w_k A_k conj(B_k) e^{-i w.s} / sqrt(sum w|A|^2 sum w|B|^2)`` (half spectrum,
-    ``w`` = ``wlast``: 1 or 2). For unrelated images the phase of ``A_k conj(B_k)`` is uniform and
-    independent between frequencies, so each term has variance ``w_k^2 |A_k|^2 |B_k|^2 / 2``: the
-    null standard deviation is ``sqrt(sum w^2 |A|^2 |B|^2 / 2) / sqrt(sum w|A|^2 sum w|B|^2)``,
-    ``1/sqrt(n_eff)`` with ``n_eff`` the effective number of independent frequencies (large for
-    white spectra, small for smooth images). Channels (last axis of 3-D+ arrays) add up.
+    ``peak = Re sum_k w_k A_k conj(B_k) e^{-i w.s} / sqrt(ea eb)`` (half spectrum, ``w`` = ``wlast``:
+    1 or 2; ``ea = sum w |A|^2``, ``eb = sum w |B|^2``). For unrelated images the phase of
+    ``A_k conj(B_k)`` is uniform and independent between frequencies, so each term has variance
+    ``w_k^2 |A_k|^2 |B_k|^2 / 2``: the null standard deviation is
+    ``sqrt(sum w^2 |A|^2 |B|^2 / 2) / sqrt(ea eb)``, ``1/sqrt(n_eff)`` with ``n_eff`` the effective
+    number of independent frequencies (large for white spectra, small for smooth images). Channels
+    (a trailing axis of ``A``, ``B`` beyond the spatial ones) add up.
     """
-    if A.ndim == nd:  # native path: 2-D single channel
-        A, B = A[..., None], B[..., None]
-    a2, b2 = _abs2(A), _abs2(B)
-    w = wlast[:, None]
-    ea = float((a2 * w).sum())
-    eb = float((b2 * w).sum())
-    a2 *= b2
-    var = 0.5 * float((a2 * (w * w)).sum())
-    return math.sqrt(var / (ea * eb)) if ea > 0 and eb > 0 and var > 0 else math.nan
+    if not (ea > 0 and eb > 0):
+        return math.nan
+    w2 = np.repeat(wlast * wlast, 2).astype(np.float32)  # weights of the interleaved (re, im) pairs
+    chans = [(A, B)] if A.shape[-1] == wlast.size else [(A[..., c], B[..., c]) for c in range(A.shape[-1])]
+    var = 0.0
+    for a, b in chans:
+        p = np.multiply(a, b, dtype=np.complex64)  # |a b|^2 = |a|^2 |b|^2
+        pv = p.view(np.float32)
+        pv *= pv
+        var += float((pv @ w2).sum())
+    return math.sqrt(0.5 * var / (ea * eb)) if var > 0 else math.nan
 
 
 def _numpy_stats(A, B, C, omegas, wlast, r, nd):
-    """(peak, uncertainty) at crop shift ``r``: see :func:`refine_translation` and :func:`_uncertainty`."""
+    """(peak, uncertainty, ea, eb) at crop shift ``r``: see :func:`refine_translation` and :func:`_uncertainty`."""
     e = [np.exp(-1j * omegas[ax] * r[ax]) for ax in range(nd)]
     e[-1] = e[-1] * wlast
     num = float(_contract(C, e).real)
@@ -419,7 +423,7 @@ def _numpy_stats(A, B, C, omegas, wlast, r, nd):
     eb = float(_contract(b2.sum(axis=-1), ones))
     peak = num / math.sqrt(ea * eb) if ea > 0 and eb > 0 else math.nan
     peak = float(np.clip(peak, -1.0, 1.0))
-    return peak, _uncertainty(A, B, a2, b2, r, omegas, wlast, nd)
+    return peak, _uncertainty(A, B, a2, b2, r, omegas, wlast, nd), ea, eb
 
 
 @functools.lru_cache(maxsize=16)
@@ -445,7 +449,7 @@ def _native_stats(A, B, omegas, wlast, r, box, out=None):
     h00, h01, h11, v00, v01, v11 = (float(v) for v in out[4:10])
     det = h00 * h11 - h01 * h01
     if not (det != 0 and math.isfinite(det)):
-        return peak, math.nan
+        return peak, math.nan, ea, eb
     # Cov = H^-1 V H^-1 for symmetric 2x2 H, V (closed form)
     i00, i01, i11 = h11 / det, -h01 / det, h00 / det
     a00 = i00 * v00 + i01 * v01
@@ -453,7 +457,7 @@ def _native_stats(A, B, omegas, wlast, r, box, out=None):
     a10 = i01 * v00 + i11 * v01
     a11 = i01 * v01 + i11 * v11
     tr = (a00 * i00 + a01 * i01) + (a10 * i01 + a11 * i11)
-    return peak, math.sqrt(tr) if tr >= 0 and math.isfinite(tr) else math.nan
+    return peak, (math.sqrt(tr) if tr >= 0 and math.isfinite(tr) else math.nan), ea, eb
 
 
 def _sandwich(H, V) -> float:
