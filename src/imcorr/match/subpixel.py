@@ -97,6 +97,7 @@ def refine_offset(image: np.ndarray, template: np.ndarray, top_left, seed, itera
     wl = wlast.reshape((1,) * (nd - 1) + (-1,))
     # near Nyquist the windowed spectra hold the aliases of the window's spectral spread: fit below BAND
     wl = wl * np.all([np.abs(g) <= BAND * np.pi for g in grid], axis=0)
+    history = [d.copy()]
     for _ in range(iterations):
         B = _spectrum(_weighted(region, [_tukey(n, MARGIN + o, t) for n, o, t in zip(frame, d, tsp)]), nd)
         C = (A * np.conj(B)).sum(axis=-1) * wl
@@ -117,12 +118,28 @@ def refine_offset(image: np.ndarray, template: np.ndarray, top_left, seed, itera
             if np.max(np.abs(step)) < 1e-7:
                 break
         moved = float(np.max(np.abs(r - d)))
-        d = r
+        history.append(r.copy())
+        d = _aitken(history) if len(history) >= 3 else r
+        if d is not r:
+            history = [d.copy()]
         if not np.all(np.isfinite(d)) or np.max(np.abs(d - np.asarray(seed))) > 1.0:
             return None
         if moved < 1e-5:
             return tuple(float(v) for v in d)
     return None
+
+
+def _aitken(history):
+    """Aitken extrapolation of the linearly converging re-windowing fixed point, per axis."""
+    s0, s1, s2 = history[-3:]
+    d1, d2 = s1 - s0, s2 - s1
+    out = s2.copy()
+    for i in range(s2.size):
+        if abs(d1[i]) > 1e-9:
+            c = d2[i] / d1[i]
+            if 0.05 < c < 0.98:
+                out[i] = s2[i] + float(np.clip(d2[i] * c / (1 - c), -0.5, 0.5))
+    return out
 
 
 def _spectrum(x: np.ndarray, nd: int) -> np.ndarray:

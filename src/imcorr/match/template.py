@@ -74,8 +74,8 @@ from imcorr._core.validate import as_image, as_mask, check_memory, format_bytes,
 from imcorr.errors import InputError, MaskError, NonFiniteError, ShapeMismatchError
 from imcorr.match.peaks import find_peaks
 from imcorr.match.scores import masked_scores, unmasked_scores
-from imcorr.match.valid_correlation import DIRECT_MAX, plan_tiles
 from imcorr.match.subpixel import refine_offset
+from imcorr.match.valid_correlation import DIRECT_MAX, plan_tiles
 
 __all__ = [
     "METHODS",
