@@ -120,10 +120,12 @@ def verdict(local_psr: float, zscore: float, overlap: float, overlap_ratio: floa
     """
     zc = critical_z(n_shifts)
     if not significant(local_psr, zscore, n_shifts):
+        tests = [f"local peak-to-sidelobe {local_psr:.2f} < {zc + PSR_EXCESS:.2f}"]
+        if math.isfinite(zscore):
+            tests.insert(0, f"z = {zscore:.2f} < {zc:.2f}")
         return False, (
-            f"correlation peak not significant (z = {zscore:.2f} < {zc:.2f}, local peak-to-sidelobe "
-            f"{local_psr:.2f} < {zc + PSR_EXCESS:.2f}): the images may be unrelated, or too noisy or "
-            "featureless to register"
+            f"correlation peak not significant ({', '.join(tests)}): the images may be unrelated, or too "
+            "noisy or featureless to register"
         )
     if overlap < overlap_ratio:
         return False, f"overlap below overlap_ratio ({overlap:.3f} < {overlap_ratio})"
