@@ -190,14 +190,20 @@ def local_peak_to_sidelobe(surface: np.ndarray, peak_index: Sequence[int], radiu
     exclude = min(exclude, radius - 1)
     if exclude < 0:
         return math.nan
-    idx = tuple(np.arange(p - radius, p + radius + 1) % n for p, n in zip(peak_index, surface.shape))
-    box = surface[np.ix_(*idx)].astype(np.float64)
-    core = box[(slice(radius - exclude, radius + exclude + 1),) * surface.ndim]
+    if all(radius <= p < n - radius for p, n in zip(peak_index, surface.shape)):  # no wrap-around: a view
+        box = surface[tuple(slice(p - radius, p + radius + 1) for p in peak_index)]
+    else:  # periodic: one wrapped take per axis
+        box = surface
+        for ax, p in enumerate(peak_index):
+            box = box.take(range(p - radius, p + radius + 1), axis=ax, mode="wrap")
+    box = box.astype(np.float64).ravel()
+    core = box.reshape((2 * radius + 1,) * surface.ndim)[(slice(radius - exclude, radius + exclude + 1),)
+                                                          * surface.ndim].ravel()
     n = box.size - core.size
     if n < 2:
         return math.nan
     mean = (float(box.sum()) - float(core.sum())) / n
-    var = (float((box * box).sum()) - float((core * core).sum())) / n - mean * mean
+    var = (float(np.dot(box, box)) - float(np.dot(core, core))) / n - mean * mean
     if not var > 0:
         return math.nan
     return float((float(surface[tuple(peak_index)]) - mean) / math.sqrt(var))

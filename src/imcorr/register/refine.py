@@ -407,6 +407,17 @@ def refine_translation(
     return RefineOutput(np.asarray(s, dtype=np.float64), peak, unc, it, converged, zscore)
 
 
+@functools.lru_cache(maxsize=16)
+def _pair_weights(m: int, last: float) -> np.ndarray:
+    """float32 ``wlast^2`` repeated for interleaved (re, im) pairs (``last``: the Nyquist column's weight)."""
+    w = np.full(m, 2.0)
+    w[0] = 1.0
+    w[-1] = last
+    out = np.repeat(w * w, 2).astype(np.float32)
+    out.flags.writeable = False
+    return out
+
+
 def null_std(A, B, wlast, ea, eb) -> float:
     """Standard deviation of ``peak`` at one shift when the two crops are unrelated.
 
@@ -420,14 +431,14 @@ def null_std(A, B, wlast, ea, eb) -> float:
     """
     if not (ea > 0 and eb > 0):
         return math.nan
-    w2 = np.repeat(wlast * wlast, 2).astype(np.float32)  # weights of the interleaved (re, im) pairs
+    w2 = _pair_weights(wlast.size, float(wlast[-1]))
     chans = [(A, B)] if A.shape[-1] == wlast.size else [(A[..., c], B[..., c]) for c in range(A.shape[-1])]
     var = 0.0
     for a, b in chans:
         p = np.multiply(a, b, dtype=np.complex64)  # |a b|^2 = |a|^2 |b|^2
         pv = p.view(np.float32)
-        pv *= pv
-        var += float((pv @ w2).sum())
+        np.multiply(pv, pv, out=pv)
+        var += float(np.add.reduce(pv.reshape(-1, w2.size) @ w2, dtype=np.float64))
     return math.sqrt(0.5 * var / (ea * eb)) if var > 0 else math.nan
 
 

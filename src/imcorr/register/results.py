@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import statistics
 from typing import Any
@@ -96,6 +97,7 @@ FALSE_ALARM = 0.01
 PSR_EXCESS = 5.0
 
 
+@functools.lru_cache(maxsize=64)
 def critical_z(n_shifts: int) -> float:
     """Bonferroni critical value: a standard normal exceeds it in absolute value somewhere among
     ``n_shifts`` independent shifts with probability ``FALSE_ALARM``."""
