@@ -29,9 +29,14 @@ power per frequency ``N`` (both images); the signal power is
 ``|S|^2 = (|A|^2 + |B|^2) / 2 - N / 2``; the curvature is ``H = sum |S|^2 w w^T`` and the
 variance of the gradient ``V = sum (|S|^2 N + N^2 / 4) / 2 * w w^T`` (the ``N^2`` term is the
 noise-times-noise part of the cross spectrum). ``Cov = H^-1 V H^-1`` and
-``uncertainty = sqrt(trace(Cov))``, the RMS error radius in px. Measured on the 40-pair
-astronaut benchmark it is within 10% of the actual RMS error at sigma = 5; it underestimates
-at sigma <= 1 (model error ~0.0005 px dominates) and at sigma = 20 (by ~2x).
+``uncertainty = sqrt(trace(Cov))``, the RMS error radius in px, times ``sqrt(kappa)`` for the
+frequency correlation the window introduces (:func:`_window_correlation`).
+
+``|S|^2`` is *not* clipped at 0: where the signal is below the noise the per-frequency estimate is
+negative about half the time, and only the unclipped estimate is unbiased in the sums ``H`` and
+``V``. Clipping it (as before) biased ``H`` upwards at the noise-dominated high frequencies, where
+``omega^2`` is largest: the radius came out ~2x too small at sigma = 20 on 8-bit images.
+Measured calibration and what the radius does not cover: docs/registration.md, "Uncertainty".
 
 References
 ----------
@@ -581,8 +586,7 @@ def _uncertainty(A, B, a2_all, b2_all, r, omegas, wlast, nd) -> float:
         half = n_tot / 2  # each image's share
         np.add(a2_all[..., c], b2_all[..., c], out=s2)
         s2 *= 0.5
-        s2 -= half
-        np.maximum(s2, 0.0, out=s2)
+        s2 -= half  # not clipped at 0: see the module docstring ("Uncertainty")
         # v_w = s2 * n_tot / 2 + half^2 / 2 is linear in s2: its sums need no array of its own
         T = s2 @ lmat
         for i in range(nd):
