@@ -5,7 +5,8 @@ a crop and the same region Fourier-shifted by a uniform (-10, 10) px shift (exac
 of the reflect-free padded region), both with independent Gaussian noise of sigma uniform in
 [0, 20] grey levels, from the textured photographs (see ``TEXTURED``).
 
-Run: ``python -m benchmarks.calibrate_reliability [pairs] [size ...]`` (default 200 pairs, 128 256).
+Run: ``python -m benchmarks.calibrate_reliability [--masked] [pairs] [size ...]`` (default 200 pairs,
+128 256; ``--masked``: the masked path, ``method="masked"``).
 """
 
 from __future__ import annotations
@@ -64,25 +65,29 @@ def shifted_pairs(imgs, n, count, seed=1, sigma_max=20.0, pad=16):
         yield ref, mov + rng.normal(0, sig, (n, n)), (name, s, sig)
 
 
-def rates(n, count):
+def rates(n, count, method="auto"):
     imgs = images()
-    false = [imcorr.estimate_shift(a, b).reliable for a, b, _ in unrelated_pairs(imgs, n, count)]
+    false = [imcorr.estimate_shift(a, b, method=method).reliable for a, b, _ in unrelated_pairs(imgs, n, count)]
     true, wrong = [], []
     for a, b, (_, s, _) in shifted_pairs(imgs, n, count):
-        r = imcorr.estimate_shift(a, b)
+        r = imcorr.estimate_shift(a, b, method=method)
         # right: within 1 px (a real match; its accuracy is what ``uncertainty`` describes)
         (true if np.all(np.abs(np.asarray(r.shift) - s) < 1.0) else wrong).append(r.reliable)
     return float(np.mean(false)), true, wrong
 
 
 def main(argv):
+    method = "auto"
+    if "--masked" in argv:
+        argv = [a for a in argv if a != "--masked"]
+        method = "masked"
     count = int(argv[0]) if argv else 200
     sizes = [int(v) for v in argv[1:]] or [128, 256]
     print("| size | unrelated pairs called reliable | shifted pairs registered right (< 1 px) | "
           "right ones called reliable | wrong ones called reliable |")
     print("|---|---:|---:|---:|---:|")
     for n in sizes:
-        f, t, w = rates(n, count)
+        f, t, w = rates(n, count, method)
         print(f"| {n}² | {100 * f:.1f}% | {len(t)}/{len(t) + len(w)} | {100 * np.mean(t):.1f}% | "
               f"{sum(w)}/{len(w)} |")
 

@@ -141,3 +141,24 @@ def test_uncertainty_calibrated(photos, sigma):
     ratios = np.asarray(ratios)
     assert 0.4 <= np.mean(ratios <= 1) <= 0.85
     assert np.mean(ratios <= 2) >= 0.85
+
+
+def test_masked_path_verdict(photos):
+    """Masked path (NaN pixels): a shifted pair is reliable; unrelated crops are not."""
+    rng = np.random.default_rng(5)
+    hits = false = 0
+    for _ in range(8):
+        big = _crop(rng, photos[TEXTURED[rng.integers(len(TEXTURED))]], 288)
+        s = rng.uniform(-10, 10, 2)
+        ref = big[16:-16, 16:-16] + rng.normal(0, 5, (256, 256))
+        mov = fourier_shift(big, s)[16:-16, 16:-16] + rng.normal(0, 5, (256, 256))
+        mov[:20, :30] = np.nan
+        with pytest.warns(imcorr.register.RegistrationWarning):
+            r = imcorr.estimate_shift(ref, mov)
+        assert r.method == "masked"
+        hits += bool(r.reliable and np.all(np.abs(np.subtract(r.shift, s)) < 1))
+        a, b = rng.choice(len(photos), 2, replace=False)
+        names = list(photos)
+        u = imcorr.estimate_shift(_crop(rng, photos[names[a]], 200), _crop(rng, photos[names[b]], 256), method="masked")
+        false += u.reliable
+    assert hits == 8 and false == 0

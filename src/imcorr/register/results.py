@@ -111,18 +111,19 @@ def significant(local_psr: float, zscore: float, n_shifts: int) -> bool:
 
 
 def verdict(local_psr: float, zscore: float, overlap: float, overlap_ratio: float,
-            n_shifts: int) -> tuple[bool, str | None]:
+            n_shifts: int, psr_name: str = "local peak-to-sidelobe") -> tuple[bool, str | None]:
     """(reliable, reason) of a registration (docs/registration.md, "Reliability").
 
     Significant when the correlation peak clears either test: its z-score against unrelated
     images (``zscore``, see :func:`imcorr.register.refine.null_std`) at least
     ``critical_z(n_shifts)``, or the local peak-to-sidelobe ratio of the coarse surface at least
     ``critical_z(n_shifts) + PSR_EXCESS``. Then the overlap at the shift must be at least
-    ``overlap_ratio``.
+    ``overlap_ratio``. ``psr_name`` names the second statistic in the reason (the masked path passes
+    its whitened z-score).
     """
     zc = critical_z(n_shifts)
     if not significant(local_psr, zscore, n_shifts):
-        tests = [f"local peak-to-sidelobe {local_psr:.2f} < {zc + PSR_EXCESS:.2f}"]
+        tests = [f"{psr_name} {local_psr:.2f} < {zc + PSR_EXCESS:.2f}"]
         if math.isfinite(zscore):
             tests.insert(0, f"z = {zscore:.2f} < {zc:.2f}")
         return False, (
