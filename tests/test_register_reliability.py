@@ -51,6 +51,7 @@ def test_unrelated_full_images_are_not_reliable(photos, other):
     assert d["reliable"] is False and d["reason"] == r.reason and "inverted" in d
 
 
+@pytest.mark.slow
 def test_reliability_rates_small_calibration(photos):
     """40 unrelated crop pairs: <= 1 called reliable; 40 exact shifts with noise sigma <= 20: all right and reliable."""
     rng = np.random.default_rng(7)
@@ -143,6 +144,7 @@ def test_uncertainty_calibrated(photos, sigma):
     assert np.mean(ratios <= 2) >= 0.85
 
 
+@pytest.mark.slow
 def test_masked_path_verdict(photos):
     """Masked path (NaN pixels): a shifted pair is reliable; unrelated crops are not."""
     rng = np.random.default_rng(5)
