@@ -153,3 +153,27 @@ def overlap_fraction(shape_r, shape_m, k) -> float:
     for nr, nm, s in zip(shape_r, shape_m, k):
         n *= max(0, min(nr, nm - s) - max(0, -s))
     return n / math.prod(shape_r)
+
+
+def overlap_corr(ref, mov, k, min_frac=0.0, max_samples=1 << 18) -> tuple[float, float]:
+    """(Pearson r, overlap fraction) of the overlap at integer shift ``k`` (strided subsample)."""
+    nd = ref.ndim - 1
+    sl = overlap_slices(ref.shape[:nd], mov.shape[:nd], k)
+    if sl is None:
+        return -math.inf, 0.0
+    sr, sm = sl
+    n = math.prod(s.stop - s.start for s in sr)
+    frac = n / math.prod(ref.shape[:nd])
+    if frac < min_frac:
+        return -math.inf, frac
+    stride = max(1, int(math.ceil((n / max_samples) ** (1.0 / nd))))
+    sr = tuple(slice(s.start, s.stop, stride) for s in sr)
+    sm = tuple(slice(s.start, s.stop, stride) for s in sm)
+    a = ref[sr].astype(np.float64).ravel()
+    b = mov[sm].astype(np.float64).ravel()
+    if a.size < 3:
+        return -math.inf, frac
+    a = a - a.mean()
+    b = b - b.mean()
+    den = math.sqrt(float(np.dot(a, a)) * float(np.dot(b, b)))
+    return (float(np.dot(a, b)) / den if den > 0 else -math.inf), frac

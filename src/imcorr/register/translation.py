@@ -22,6 +22,12 @@ Translation (:func:`estimate_shift`, :class:`Registrar`)
 4. **Refinement** (``refine=True``): Gauss-Newton on the translation with consistently
    windowed spectra (see :mod:`imcorr.register.refine` for why and how); this removes the
    window bias that limits plain phase correlation to ~0.01 px on real crops.
+5. **Verdict** (:func:`imcorr.register.results.verdict`): ``reliable`` when the peak is significant
+   against unrelated images (z-test on the refinement's spectra, or the local peak-to-sidelobe
+   ratio of the coarse surface) and the overlap is at least ``overlap_ratio``. The coarse peak is
+   the largest ``|peak|``: a negative one registers a contrast-inverted pair (``inverted=True``).
+   When the windowed peak is not significant, the unwindowed phase correlation is tried (small
+   overlaps, whose shared content the window suppresses). docs/registration.md, "Reliability".
 
 Masked translation (Padfield 2012) lives in :mod:`imcorr.register.masked`, similarity
 (Fourier-Mellin) in :mod:`imcorr.register.similarity`, :func:`align` and
@@ -59,11 +65,12 @@ from imcorr.register.refine import refine_translation
 from imcorr.register.results import (
     RegistrationWarning,
     ShiftResult,
+    overlap_corr,
     overlap_fraction,
-    overlap_slices,
     significant,
     verdict,
 )
+from imcorr.register.unwindowed import unwindowed_shift
 
 __all__ = ["Registrar", "estimate_shift", "SHIFT_METHODS"]
 
@@ -126,30 +133,6 @@ def _memory(shape, nch, what):
 
 
 # ----------------------------------------------------------------------------- helpers
-def _overlap_corr(ref, mov, k, min_frac=0.0, max_samples=1 << 18) -> tuple[float, float]:
-    """(Pearson r, overlap fraction) of the overlap at integer shift ``k`` (strided subsample)."""
-    nd = ref.ndim - 1
-    sl = overlap_slices(ref.shape[:nd], mov.shape[:nd], k)
-    if sl is None:
-        return -math.inf, 0.0
-    sr, sm = sl
-    n = math.prod(s.stop - s.start for s in sr)
-    frac = n / math.prod(ref.shape[:nd])
-    if frac < min_frac:
-        return -math.inf, frac
-    stride = max(1, int(math.ceil((n / max_samples) ** (1.0 / nd))))
-    sr = tuple(slice(s.start, s.stop, stride) for s in sr)
-    sm = tuple(slice(s.start, s.stop, stride) for s in sm)
-    a = ref[sr].astype(np.float64).ravel()
-    b = mov[sm].astype(np.float64).ravel()
-    if a.size < 3:
-        return -math.inf, frac
-    a = a - a.mean()
-    b = b - b.mean()
-    den = math.sqrt(float(np.dot(a, a)) * float(np.dot(b, b)))
-    return (float(np.dot(a, b)) / den if den > 0 else -math.inf), frac
-
-
 # ----------------------------------------------------------------------------- Registrar
 class Registrar:
     """Register many moving images against one reference, computing its spectrum once.
@@ -339,71 +322,10 @@ class Registrar:
         )
         if self.window is not None and self.disambiguate and not significant(local_psr, zscore, n_shifts):
             # small overlaps: the window suppresses the border content they share; try unwindowed
-            alt = self._unwindowed(ref, mov0, mov_c0, wkind, sample, newton)
+            alt = unwindowed_shift(self, ref, mov0, mov_c0, wkind, sample, newton)
             if alt is not None:
                 return dataclasses.replace(alt, surface=surf)
         return result
-
-    def _unwindowed(self, ref, mov, mov_c, wkind, sample, newton) -> ShiftResult | None:
-        """Registration from the unwindowed phase correlation of the coarse images (None if not significant).
-
-        Every wrap-around candidate of its largest |peak| with at least 1% overlap is scored by the
-        Pearson correlation of the overlapping coarse pixels (sign-adjusted for an inverted peak).
-        The answer is refined as usual; it is reliable only if significant, and only if its overlap is
-        at least ``overlap_ratio`` (else the reason says "overlap below overlap_ratio").
-        """
-        nd = len(self.fft_shape)
-        spec = None
-        for c in range(mov_c.shape[-1]):
-            a = self._ref_coarse[..., c].astype(np.float64)
-            b = mov_c[..., c].astype(np.float64)
-            term = _fft.rfftn(b - b.mean(), self.fft_shape) * np.conj(_fft.rfftn(a - a.mean(), self.fft_shape))
-            spec = term if spec is None else spec + term
-        mag = np.abs(spec)
-        spec /= mag + float(mag.max()) * 1e-12 + 1e-300
-        surface = _fft.irfftn(spec, self.fft_shape)
-        idx = np.unravel_index(int(np.argmax(np.abs(surface))), surface.shape)
-        inverted = bool(surface[idx] < 0)
-        if inverted:
-            surface = -surface
-            mov = np.negative(mov, dtype=np.float64) if mov.dtype.kind == "f" else -mov.astype(np.float64)
-            mov_c = -mov_c.astype(np.float64)
-        local_psr = local_peak_to_sidelobe(surface, idx)
-        psr = peak_to_sidelobe(surface, idx)
-        base = [p if p <= n // 2 else p - n for p, n in zip(idx, self.fft_shape)]
-        cands = [()]
-        for ax in range(nd):
-            opts = [base[ax]] + ([base[ax] - self.fft_shape[ax]] if base[ax] > 0 else
-                                 [base[ax] + self.fft_shape[ax]] if base[ax] < 0 else [])
-            cands = [c + (o,) for c in cands for o in opts]
-        best, best_r = None, -math.inf
-        with single_blas_thread():
-            for c in cands:
-                r, frac = _overlap_corr(self._ref_coarse, mov_c, c, 0.01)
-                if frac >= 0.01 and r > best_r:
-                    best, best_r = np.array(c, dtype=np.float64), r
-        if best is None:
-            return None
-        seed = (best + parabolic_offsets(surface, idx)) * self._bin
-        out = refine_translation(ref, mov, seed, window=wkind, coarse=sample) if newton else None
-        shift, refined = best * self._bin, False
-        peak = unc = zscore = math.nan
-        if out is not None:
-            zscore = out.zscore
-            if out.converged and np.all(np.abs(out.shift - seed) < 1.5):
-                shift, refined, peak, unc = out.shift, True, out.peak, out.uncertainty
-        n_shifts = math.prod(self.fft_shape)
-        # the unwindowed surface has spurious peaks at zero shift and along the axes (the image borders'
-        # discontinuities): its peak-to-sidelobe ratio is evidence only for peaks off those lines
-        off_axes = all(min(p, n - p) >= 2 for p, n in zip(idx, self.fft_shape))
-        if not (refined and significant(local_psr if off_axes else math.nan, zscore, n_shifts)):
-            return None
-        overlap = math.prod(max(0.0, n - abs(s)) for n, s in zip(self.shape, shift)) / math.prod(self.shape)
-        reliable, why = verdict(local_psr, zscore, overlap, self.overlap_ratio, n_shifts)
-        return ShiftResult(
-            tuple(float(v) for v in shift), float(-peak if inverted else peak), float(psr), float(unc),
-            float(overlap), self._method, self.upsample, refined, why, None, reliable, inverted, float(zscore),
-        )
 
     def _fallback(self, ref, mov, prod, shift, wkind, newton, sample):
         """Refinement from the DFT-upsampled seed (the lean seed did not converge); ``(output, seed)``.
@@ -455,9 +377,9 @@ class Registrar:
         if not cands:
             return base
         with single_blas_thread():
-            best, best_r = base, _overlap_corr(ref, mov, base)[0]
+            best, best_r = base, overlap_corr(ref, mov, base)[0]
             for c in cands:
-                r, frac = _overlap_corr(ref, mov, c, self.overlap_ratio)
+                r, frac = overlap_corr(ref, mov, c, self.overlap_ratio)
                 if frac >= self.overlap_ratio and r > best_r:
                     best, best_r = np.array(c), r
         return np.asarray(best)
@@ -506,7 +428,9 @@ def estimate_shift(
         NaN/Inf pixels of either image are treated as masked automatically (with a warning).
     overlap_ratio : float
         Minimum overlap (fraction of the largest possible overlap on the masked path, of the
-        image on the unmasked path) for a shift to be accepted.
+        image on the unmasked path) for a shift to be accepted, and for ``reliable``: a shift
+        found with a smaller overlap is reported with ``reliable=False`` and the reason
+        "overlap below overlap_ratio". Lower it to register tiles with small overlaps.
     channel_axis : int, optional
         Axis of colour channels: the correlation is the *sum of the per-channel
         cross-power spectra* (phase-normalized after summing), not a 3-D correlation.
@@ -521,6 +445,8 @@ def estimate_shift(
     Returns
     -------
     ShiftResult
+        ``shift``, ``uncertainty`` (calibrated RMS error radius), ``reliable`` with ``reason`` when
+        False, ``inverted`` for contrast-inverted pairs (docs/registration.md, "Reliability").
 
     Notes
     -----
