@@ -94,25 +94,36 @@ def refine_offset(image: np.ndarray, template: np.ndarray, top_left, seed, itera
         return None
     d = np.asarray(seed, dtype=np.float64).copy()
     grid = np.meshgrid(*omegas, indexing="ij")
+    grid_flat = [gi.ravel() for gi in grid]
     wl = wlast.reshape((1,) * (nd - 1) + (-1,))
     # near Nyquist the windowed spectra hold the aliases of the window's spectral spread: fit below BAND
     wl = wl * np.all([np.abs(g) <= BAND * np.pi for g in grid], axis=0)
     history = [d.copy()]
+    Hi = None
+    shape1 = [(1,) * ax + (-1,) + (1,) * (nd - 1 - ax) for ax in range(nd)]
     for _ in range(iterations):
         B = _spectrum(_weighted(region, [_tukey(n, MARGIN + o, t) for n, o, t in zip(frame, d, tsp)]), nd)
         C = (A * np.conj(B)).sum(axis=-1) * wl
-        mag = np.abs(C)
-        H = np.empty((nd, nd))
-        for i in range(nd):
-            for j in range(i, nd):
-                H[i, j] = H[j, i] = -float((mag * grid[i] * grid[j]).sum())
-        r = d.copy()
-        for _ in range(6):  # Gauss-Newton at this window: maximise Re sum C exp(-i w.r)
-            z = C * np.exp(-1j * sum(g * v for g, v in zip(grid, r)))
-            g = np.array([float((z.imag * gi).sum()) for gi in grid])
+        if Hi is None:  # Gauss-Newton curvature -sum |C| w w^T: barely changes with the moving window
+            mag = np.abs(C)
+            H = np.empty((nd, nd))
+            for i in range(nd):
+                for j in range(i, nd):
+                    H[i, j] = H[j, i] = -float((mag * grid[i] * grid[j]).sum())
             try:
-                step = -np.linalg.solve(H, g)
+                Hi = np.linalg.inv(H)
             except np.linalg.LinAlgError:
+                return None
+        r = d.copy()
+        for _ in range(4):  # Gauss-Newton at this window: maximise Re sum C exp(-i w.r)
+            ph = np.exp(-1j * omegas[0] * r[0]).reshape(shape1[0])
+            for ax in range(1, nd):  # separable phase: one exp per axis
+                ph = ph * np.exp(-1j * omegas[ax] * r[ax]).reshape(shape1[ax])
+            zi = (C * ph).imag
+            zf = zi.ravel()
+            g = np.array([float(np.dot(zf, gi)) for gi in grid_flat])
+            step = -(Hi @ g)
+            if not np.all(np.isfinite(step)):
                 return None
             r += np.clip(step, -0.5, 0.5)
             if np.max(np.abs(step)) < 1e-7:
@@ -144,4 +155,6 @@ def _aitken(history):
 
 def _spectrum(x: np.ndarray, nd: int) -> np.ndarray:
     """Real spectrum of each channel of the channel-last ``x``, stacked on the last axis."""
-    return np.stack([_fft.rfftn(x[..., c], x.shape[:nd]) for c in range(x.shape[-1])], axis=-1)
+    # small transforms: one FFT worker (more threads cost more than they save here)
+    return np.stack([_fft.rfftn_in_thread(x[..., c], x.shape[:nd], dtype=np.float64) for c in range(x.shape[-1])],
+                    axis=-1)
