@@ -175,7 +175,8 @@ RG_INLINE void stats_row(const float *a, const float *b, const float *ef, const 
         sa += a2 * w;
         sb += b2 * w;
         rg_vf s2 = 0.5f * (a2 + b2) - hf;
-        for (int l = 0; l < RG_LANES; l++) s2[l] = s2[l] > 0.0f ? s2[l] : 0.0f; /* as the tail: NaN -> 0 */
+        /* unclipped (an unbiased |S|^2 estimate: see refine._uncertainty); as the tail: NaN -> 0 */
+        for (int l = 0; l < RG_LANES; l++) s2[l] = s2[l] == s2[l] ? s2[l] : 0.0f;
         rg_vf sw = s2 * w, sww = sw * w;
         t0 += sw;
         t1 += sw * o;
@@ -204,7 +205,7 @@ RG_INLINE void stats_row(const float *a, const float *b, const float *ef, const 
         acc[2] += a2 * w;
         acc[3] += b2 * w;
         double s2 = 0.5 * (a2 + b2) - half;
-        if (!(s2 > 0.0)) continue;
+        if (s2 != s2) continue; /* NaN */
         double sw = s2 * w, sww = sw * w;
         acc[4] += sw;
         acc[5] += sw * o;

@@ -75,6 +75,7 @@ from imcorr._core.validate import as_image, as_mask, check_memory, format_bytes,
 from imcorr.errors import InputError, MaskError, NonFiniteError, ShapeMismatchError
 from imcorr.match.peaks import find_peaks
 from imcorr.match.scores import masked_scores, unmasked_scores
+from imcorr.match.subpixel import refine_offset
 from imcorr.match.valid_correlation import DIRECT_MAX, plan_tiles
 
 __all__ = [
@@ -458,9 +459,16 @@ def find_template(
         res, threshold=threshold, max_peaks=max_matches, min_distance=min_distance, subpixel=subpixel,
     )
     matches = []
+    arrays = None
     for idx, sub, sc in zip(peaks.indices, peaks.positions, peaks.scores):
         tl = res.top_left(idx)
         off = tuple(float(s - i) for s, i in zip(sub, idx))
+        if subpixel and mask is None and image_mask is None:
+            if arrays is None:
+                arrays = _prepare(image, template, None, None, channel_axis)[:2]
+            fit = refine_offset(arrays[0], arrays[1], tl, off)
+            if fit is not None:
+                off = fit
         pos = tuple(t + o for t, o in zip(tl, off))
         ctr = tuple(p + (n - 1) / 2 for p, n in zip(pos, res.template_shape))
         matches.append(Match(top_left=tl, center=ctr, score=float(sc), offset=off, position=pos))

@@ -39,8 +39,9 @@ from imcorr._core import fft as _fft
 from imcorr._core.parallel import single_blas_thread
 from imcorr._core.validate import check_memory
 from imcorr.errors import MaskError
-from imcorr.register.dft import peak_to_sidelobe
-from imcorr.register.results import ShiftResult
+from imcorr.register.dft import peak_to_sidelobe, separable_window
+from imcorr.register.refine import null_std
+from imcorr.register.results import ShiftResult, overlap_slices, verdict
 
 __all__: list[str] = []
 
@@ -147,6 +148,7 @@ def _masked_shift(ref, mov, mr, mm, *, upsample, overlap_ratio, refine, return_s
     peak = float(ncc[idx])
     finite = np.where(np.isfinite(ncc), ncc, 0.0)
     psr = peak_to_sidelobe(finite, idx)
+    n_lags = int(np.count_nonzero(np.isfinite(ncc))) * 2**(nd * levels)
     surface = None
     if return_surface:
         # element i is shift i - (n_ref - 1): roll the circular lags into linear order
@@ -176,8 +178,84 @@ def _masked_shift(ref, mov, mr, mm, *, upsample, overlap_ratio, refine, return_s
                 peak = peak_fit
         else:
             reason = "subpixel fit skipped: too few jointly valid pixels away from the mask edges"
+    # verdict: the z-test and the whitened (phase-correlation) z at the shift, on the valid overlap
+    zscore, z_white = _significance(ref, mov, mr, mm, shift)
+    reliable, why = verdict(z_white, zscore, overlap_frac, overlap_ratio, n_lags, "whitened z")
+    if reason is not None:
+        reliable = False
     return ShiftResult(tuple(float(v) for v in shift), float(peak), float(psr), float(unc), overlap_frac,
-                       method, upsample, refined, reason, surface)
+                       method, upsample, refined, reason or why, surface, reliable, False, float(zscore))
+
+
+_SIGNIFICANCE_CAP = 256  # px per axis of the overlap crop used by the significance tests
+
+
+def _significance(ref, mov, mr, mm, shift) -> tuple[float, float]:
+    """(z, whitened z) of the correlation at ``shift`` against unrelated images (docs/registration.md).
+
+    On a centre crop (<= 256 px per axis) of the jointly valid overlap at the rounded shift, both
+    images are mean-removed over the valid pixels and weighted by a Tukey window times the joint
+    mask; with their spectra ``A``, ``B`` and the residual subpixel shift ``r``:
+    ``z = Re sum w A conj(B) e^{-i w.r} / sqrt(ea eb) / null_std`` (the z-test of the unmasked path),
+    and the whitened ``z_w = Re sum w P e^{-i w.r} / sqrt(kappa sum w^2 / 2)`` with
+    ``P = A conj(B) / |A conj(B)|`` (phase correlation at the shift; for unrelated images each
+    term has a uniform phase, and ``kappa = N sum W^4 / (sum W^2)^2`` is the window's frequency
+    correlation), the counterpart of the unmasked path's peak-to-sidelobe test.
+    """
+    nd = ref.ndim - 1
+    k = np.round(np.asarray(shift)).astype(int)
+    sl = overlap_slices(ref.shape[:nd], mov.shape[:nd], k)
+    if sl is None:
+        return math.nan, math.nan
+    sr, sm = [], []
+    for a, b in zip(*sl):
+        n = a.stop - a.start
+        c = min(n, _SIGNIFICANCE_CAP)
+        o = (n - c) // 2
+        sr.append(slice(a.start + o, a.start + o + c))
+        sm.append(slice(b.start + o, b.start + o + c))
+    sr, sm = tuple(sr), tuple(sm)
+    valid = mr[sr] & mm[sm]
+    box = valid.shape
+    if valid.sum() < 16 or min(box) < 4:
+        return math.nan, math.nan
+    w = separable_window("tukey", box)[0]
+    for f in separable_window("tukey", box)[1:]:
+        w = np.multiply.outer(w, f)
+    w = w * valid
+    w2 = w * w
+    if not w2.sum() > 0:
+        return math.nan, math.nan
+    specs = []
+    for img, s_ in ((ref, sr), (mov, sm)):
+        x = img[s_].astype(np.float64)
+        mean = np.tensordot(w2, x, axes=nd) / float(w2.sum())
+        y = (x - mean) * w[..., None]
+        specs.append(np.stack([_fft.rfftn(y[..., c], box) for c in range(y.shape[-1])], axis=-1))
+    A, B = specs
+    r = np.asarray(shift, dtype=np.float64) - k
+    freqs = [np.fft.fftfreq(n) for n in box[:-1]] + [np.fft.rfftfreq(box[-1])]
+    grids = np.meshgrid(*freqs, indexing="ij")
+    phase = np.exp(-2j * np.pi * sum(g * v for g, v in zip(grids, r)))
+    wlast = np.full(box[-1] // 2 + 1, 2.0)
+    wlast[0] = 1.0
+    if box[-1] % 2 == 0:
+        wlast[-1] = 1.0
+    C = (A * np.conj(B)).sum(axis=-1)
+    ea = float(((np.abs(A) ** 2).sum(axis=-1) * wlast).sum())
+    eb = float(((np.abs(B) ** 2).sum(axis=-1) * wlast).sum())
+    if not (ea > 0 and eb > 0):
+        return math.nan, math.nan
+    peak = float(((C * phase).real * wlast).sum()) / math.sqrt(ea * eb)
+    z = peak / null_std(A.astype(np.complex64), B.astype(np.complex64), wlast, ea, eb)
+    mag = np.abs(C)
+    ok = mag > mag.max() * 1e-12
+    P = np.where(ok, C / np.where(ok, mag, 1.0), 0.0)
+    wk = np.broadcast_to(wlast, P.shape) * ok
+    kappa = w2.size * float((w2 * w2).sum()) / float(w2.sum()) ** 2
+    den = math.sqrt(kappa * float((wk * wk).sum()) / 2.0)
+    z_white = float(((P * phase).real * wk).sum()) / den if den > 0 else math.nan
+    return float(z), z_white
 
 
 def _levels(shape_r, shape_m) -> int:

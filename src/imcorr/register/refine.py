@@ -29,9 +29,14 @@ power per frequency ``N`` (both images); the signal power is
 ``|S|^2 = (|A|^2 + |B|^2) / 2 - N / 2``; the curvature is ``H = sum |S|^2 w w^T`` and the
 variance of the gradient ``V = sum (|S|^2 N + N^2 / 4) / 2 * w w^T`` (the ``N^2`` term is the
 noise-times-noise part of the cross spectrum). ``Cov = H^-1 V H^-1`` and
-``uncertainty = sqrt(trace(Cov))``, the RMS error radius in px. Measured on the 40-pair
-astronaut benchmark it is within 10% of the actual RMS error at sigma = 5; it underestimates
-at sigma <= 1 (model error ~0.0005 px dominates) and at sigma = 20 (by ~2x).
+``uncertainty = sqrt(trace(Cov))``, the RMS error radius in px, times ``sqrt(kappa)`` for the
+frequency correlation the window introduces (:func:`_window_correlation`).
+
+``|S|^2`` is *not* clipped at 0: where the signal is below the noise the per-frequency estimate is
+negative about half the time, and only the unclipped estimate is unbiased in the sums ``H`` and
+``V``. Clipping it (as before) biased ``H`` upwards at the noise-dominated high frequencies, where
+``omega^2`` is largest: the radius came out ~2x too small at sigma = 20 on 8-bit images.
+Measured calibration and what the radius does not cover: docs/registration.md, "Uncertainty".
 
 References
 ----------
@@ -70,6 +75,7 @@ class RefineOutput:
     uncertainty: float
     iterations: int
     converged: bool
+    zscore: float = math.nan  # peak / its standard deviation for unrelated images (see null_std)
 
 
 def _overlap_box(reference, shape_m, shift, cap, native=False, coarse=None):
@@ -131,6 +137,25 @@ def _box_constants(box, window):
     """Per-box constants (read-only): omegas, half-axis weights, the reference window factors."""
     fac_r = separable_window(window, box, (0.0,) * len(box), MARGIN, REFINE_TUKEY_ALPHA)
     return _frozen(_omegas(box)), _frozen([_half_weights(box)])[0], _frozen(fac_r)
+
+
+@functools.lru_cache(maxsize=16)
+def _window_correlation(box, window) -> float:
+    """Variance factor of the window's frequency correlation: ``prod_axes n sum W^4 / (sum W^2)^2``.
+
+    Windowing correlates neighbouring frequencies: the noise spectrum of ``W * noise`` has
+    ``Cov(N_k, N_k') = N rho(k - k')`` with ``rho`` the normalized transform of ``W^2``, and the
+    windowed signal spectrum has the same correlation. A gradient term is a product of two such
+    spectra summed with slowly varying weights (``w omega``), so its variance is the independent-
+    frequency one times ``sum_j |rho_j|^2``, which by Parseval is ``n sum W^4 / (sum W^2)^2`` per
+    axis (1 for no window; 1.20 per axis for the 0.3-Tukey window of a 256-px crop).
+    """
+    fac = separable_window(window, box, (0.0,) * len(box), MARGIN, REFINE_TUKEY_ALPHA)
+    out = 1.0
+    for n, f in zip(box, fac):
+        f2 = f.astype(np.float64) ** 2
+        out *= n * float((f2 * f2).sum()) / float(f2.sum()) ** 2
+    return out
 
 
 def _moved_window(window, box, offset, native):
@@ -377,16 +402,53 @@ def refine_translation(
         # where they were taken: r is at the optimum, where the peak and the noise residual are
         # stationary to first order, so an Aitken jump that small changes them by ~1e-10 relative
         if sums is not None and np.max(np.abs(r - sums[1])) <= 1e-5:
-            peak, unc = _native_stats(A, B, omegas, wlast, r, box, sums[0])
+            peak, unc, ea, eb = _native_stats(A, B, omegas, wlast, r, box, sums[0])
         else:
-            peak, unc = _native_stats(A, B, omegas, wlast, r, box)
+            peak, unc, ea, eb = _native_stats(A, B, omegas, wlast, r, box)
     else:
-        peak, unc = _numpy_stats(A, B, C, omegas, wlast, r, nd)
-    return RefineOutput(np.asarray(s, dtype=np.float64), peak, unc, it, converged)
+        peak, unc, ea, eb = _numpy_stats(A, B, C, omegas, wlast, r, nd)
+    zscore = peak / null_std(A, B, wlast, ea, eb)
+    unc *= math.sqrt(_window_correlation(box, window))  # the sandwich's V assumed independent frequencies
+    return RefineOutput(np.asarray(s, dtype=np.float64), peak, unc, it, converged, zscore)
+
+
+@functools.lru_cache(maxsize=16)
+def _pair_weights(m: int, last: float) -> np.ndarray:
+    """float32 ``wlast^2`` repeated for interleaved (re, im) pairs (``last``: the Nyquist column's weight)."""
+    w = np.full(m, 2.0)
+    w[0] = 1.0
+    w[-1] = last
+    out = np.repeat(w * w, 2).astype(np.float32)
+    out.flags.writeable = False
+    return out
+
+
+def null_std(A, B, wlast, ea, eb) -> float:
+    """Standard deviation of ``peak`` at one shift when the two crops are unrelated.
+
+    ``peak = Re sum_k w_k A_k conj(B_k) e^{-i w.s} / sqrt(ea eb)`` (half spectrum, ``w`` = ``wlast``:
+    1 or 2; ``ea = sum w |A|^2``, ``eb = sum w |B|^2``). For unrelated images the phase of
+    ``A_k conj(B_k)`` is uniform and independent between frequencies, so each term has variance
+    ``w_k^2 |A_k|^2 |B_k|^2 / 2``: the null standard deviation is
+    ``sqrt(sum w^2 |A|^2 |B|^2 / 2) / sqrt(ea eb)``, ``1/sqrt(n_eff)`` with ``n_eff`` the effective
+    number of independent frequencies (large for white spectra, small for smooth images). Channels
+    (a trailing axis of ``A``, ``B`` beyond the spatial ones) add up.
+    """
+    if not (ea > 0 and eb > 0):
+        return math.nan
+    w2 = _pair_weights(wlast.size, float(wlast[-1]))
+    chans = [(A, B)] if A.shape[-1] == wlast.size else [(A[..., c], B[..., c]) for c in range(A.shape[-1])]
+    var = 0.0
+    for a, b in chans:
+        p = np.multiply(a, b, dtype=np.complex64)  # |a b|^2 = |a|^2 |b|^2
+        pv = p.view(np.float32)
+        np.multiply(pv, pv, out=pv)
+        var += float(np.add.reduce(pv.reshape(-1, w2.size) @ w2, dtype=np.float64))
+    return math.sqrt(0.5 * var / (ea * eb)) if var > 0 else math.nan
 
 
 def _numpy_stats(A, B, C, omegas, wlast, r, nd):
-    """(peak, uncertainty) at crop shift ``r``: see :func:`refine_translation` and :func:`_uncertainty`."""
+    """(peak, uncertainty, ea, eb) at crop shift ``r``: see :func:`refine_translation` and :func:`_uncertainty`."""
     e = [np.exp(-1j * omegas[ax] * r[ax]) for ax in range(nd)]
     e[-1] = e[-1] * wlast
     num = float(_contract(C, e).real)
@@ -397,7 +459,7 @@ def _numpy_stats(A, B, C, omegas, wlast, r, nd):
     eb = float(_contract(b2.sum(axis=-1), ones))
     peak = num / math.sqrt(ea * eb) if ea > 0 and eb > 0 else math.nan
     peak = float(np.clip(peak, -1.0, 1.0))
-    return peak, _uncertainty(A, B, a2, b2, r, omegas, wlast, nd)
+    return peak, _uncertainty(A, B, a2, b2, r, omegas, wlast, nd), ea, eb
 
 
 @functools.lru_cache(maxsize=16)
@@ -423,7 +485,7 @@ def _native_stats(A, B, omegas, wlast, r, box, out=None):
     h00, h01, h11, v00, v01, v11 = (float(v) for v in out[4:10])
     det = h00 * h11 - h01 * h01
     if not (det != 0 and math.isfinite(det)):
-        return peak, math.nan
+        return peak, math.nan, ea, eb
     # Cov = H^-1 V H^-1 for symmetric 2x2 H, V (closed form)
     i00, i01, i11 = h11 / det, -h01 / det, h00 / det
     a00 = i00 * v00 + i01 * v01
@@ -431,7 +493,7 @@ def _native_stats(A, B, omegas, wlast, r, box, out=None):
     a10 = i01 * v00 + i11 * v01
     a11 = i01 * v01 + i11 * v11
     tr = (a00 * i00 + a01 * i01) + (a10 * i01 + a11 * i11)
-    return peak, math.sqrt(tr) if tr >= 0 and math.isfinite(tr) else math.nan
+    return peak, (math.sqrt(tr) if tr >= 0 and math.isfinite(tr) else math.nan), ea, eb
 
 
 def _sandwich(H, V) -> float:
@@ -524,8 +586,7 @@ def _uncertainty(A, B, a2_all, b2_all, r, omegas, wlast, nd) -> float:
         half = n_tot / 2  # each image's share
         np.add(a2_all[..., c], b2_all[..., c], out=s2)
         s2 *= 0.5
-        s2 -= half
-        np.maximum(s2, 0.0, out=s2)
+        s2 -= half  # not clipped at 0: see the module docstring ("Uncertainty")
         # v_w = s2 * n_tot / 2 + half^2 / 2 is linear in s2: its sums need no array of its own
         T = s2 @ lmat
         for i in range(nd):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
+import statistics
 from typing import Any
 
 import numpy as np
@@ -46,11 +48,21 @@ class ShiftResult(Result):
     refined : bool
         Whether the Gauss-Newton refinement ran and converged.
     reason : str or None
-        Why values are NaN, else None.
+        Why values are NaN or ``reliable`` is False, else None.
     surface : ndarray or None
         The coarse correlation surface (only with ``return_surface=True``), fft-shifted so
         that element ``n // 2 + s`` is shift ``s`` (masked path: the NCC over all lags,
         element ``i`` is shift ``i - (n_ref - 1)``). Not in ``to_dict()``.
+    reliable : bool
+        Whether the correlation peak is significant against unrelated images and the overlap at
+        ``shift`` is at least ``overlap_ratio`` (docs/registration.md, "Reliability"; calibrated:
+        <= 1% of unrelated real image pairs are called reliable). When False, ``reason`` says why.
+    inverted : bool
+        Whether the pair matched with inverted contrast (the correlation peak is negative, as for a
+        negative film or some multimodal pairs); ``peak`` is then negative.
+    significance : float
+        z-score of ``|peak|`` against its distribution for unrelated images of the same spectra
+        (NaN when the refinement did not run).
     """
 
     shift: tuple
@@ -63,6 +75,9 @@ class ShiftResult(Result):
     refined: bool = False
     reason: str | None = None
     surface: np.ndarray | None = no_json()
+    reliable: bool = False
+    inverted: bool = False
+    significance: float = math.nan
 
     def to_dict(self) -> dict[str, Any]:
         d = super().to_dict()
@@ -71,6 +86,53 @@ class ShiftResult(Result):
             d[name] = v
         return d
 
+
+
+#: false-"reliable" rate per image pair allowed by the Bonferroni bound of :func:`critical_z`
+FALSE_ALARM = 0.01
+#: how far above :func:`critical_z` the local peak-to-sidelobe ratio must be: the phase-correlation
+#: surface of unrelated natural images is heavier-tailed than white noise (structure shared by
+#: unrelated photographs: edges along the axes, the window); calibrated by
+#: ``benchmarks/calibrate_reliability.py`` (docs/registration.md, "Reliability")
+PSR_EXCESS = 5.0
+
+
+@functools.lru_cache(maxsize=64)
+def critical_z(n_shifts: int) -> float:
+    """Bonferroni critical value: a standard normal exceeds it in absolute value somewhere among
+    ``n_shifts`` independent shifts with probability ``FALSE_ALARM``."""
+    return statistics.NormalDist().inv_cdf(1.0 - FALSE_ALARM / (2.0 * max(1, n_shifts)))
+
+
+def significant(local_psr: float, zscore: float, n_shifts: int) -> bool:
+    """Whether the peak clears either significance test of :func:`verdict`."""
+    zc = critical_z(n_shifts)
+    return (math.isfinite(zscore) and zscore >= zc) or (math.isfinite(local_psr) and local_psr >= zc + PSR_EXCESS)
+
+
+def verdict(local_psr: float, zscore: float, overlap: float, overlap_ratio: float,
+            n_shifts: int, psr_name: str = "local peak-to-sidelobe") -> tuple[bool, str | None]:
+    """(reliable, reason) of a registration (docs/registration.md, "Reliability").
+
+    Significant when the correlation peak clears either test: its z-score against unrelated
+    images (``zscore``, see :func:`imcorr.register.refine.null_std`) at least
+    ``critical_z(n_shifts)``, or the local peak-to-sidelobe ratio of the coarse surface at least
+    ``critical_z(n_shifts) + PSR_EXCESS``. Then the overlap at the shift must be at least
+    ``overlap_ratio``. ``psr_name`` names the second statistic in the reason (the masked path passes
+    its whitened z-score).
+    """
+    zc = critical_z(n_shifts)
+    if not significant(local_psr, zscore, n_shifts):
+        tests = [f"{psr_name} {local_psr:.2f} < {zc + PSR_EXCESS:.2f}"]
+        if math.isfinite(zscore):
+            tests.insert(0, f"z = {zscore:.2f} < {zc:.2f}")
+        return False, (
+            f"correlation peak not significant ({', '.join(tests)}): the images may be unrelated, or too "
+            "noisy or featureless to register"
+        )
+    if overlap < overlap_ratio:
+        return False, f"overlap below overlap_ratio ({overlap:.3f} < {overlap_ratio})"
+    return True, None
 
 
 def overlap_slices(shape_r, shape_m, k):
@@ -91,3 +153,27 @@ def overlap_fraction(shape_r, shape_m, k) -> float:
     for nr, nm, s in zip(shape_r, shape_m, k):
         n *= max(0, min(nr, nm - s) - max(0, -s))
     return n / math.prod(shape_r)
+
+
+def overlap_corr(ref, mov, k, min_frac=0.0, max_samples=1 << 18) -> tuple[float, float]:
+    """(Pearson r, overlap fraction) of the overlap at integer shift ``k`` (strided subsample)."""
+    nd = ref.ndim - 1
+    sl = overlap_slices(ref.shape[:nd], mov.shape[:nd], k)
+    if sl is None:
+        return -math.inf, 0.0
+    sr, sm = sl
+    n = math.prod(s.stop - s.start for s in sr)
+    frac = n / math.prod(ref.shape[:nd])
+    if frac < min_frac:
+        return -math.inf, frac
+    stride = max(1, int(math.ceil((n / max_samples) ** (1.0 / nd))))
+    sr = tuple(slice(s.start, s.stop, stride) for s in sr)
+    sm = tuple(slice(s.start, s.stop, stride) for s in sm)
+    a = ref[sr].astype(np.float64).ravel()
+    b = mov[sm].astype(np.float64).ravel()
+    if a.size < 3:
+        return -math.inf, frac
+    a = a - a.mean()
+    b = b - b.mean()
+    den = math.sqrt(float(np.dot(a, a)) * float(np.dot(b, b)))
+    return (float(np.dot(a, b)) / den if den > 0 else -math.inf), frac

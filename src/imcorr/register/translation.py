@@ -22,6 +22,12 @@ Translation (:func:`estimate_shift`, :class:`Registrar`)
 4. **Refinement** (``refine=True``): Gauss-Newton on the translation with consistently
    windowed spectra (see :mod:`imcorr.register.refine` for why and how); this removes the
    window bias that limits plain phase correlation to ~0.01 px on real crops.
+5. **Verdict** (:func:`imcorr.register.results.verdict`): ``reliable`` when the peak is significant
+   against unrelated images (z-test on the refinement's spectra, or the local peak-to-sidelobe
+   ratio of the coarse surface) and the overlap is at least ``overlap_ratio``. The coarse peak is
+   the largest ``|peak|``: a negative one registers a contrast-inverted pair (``inverted=True``).
+   When the windowed peak is not significant, the unwindowed phase correlation is tried (small
+   overlaps, whose shared content the window suppresses). docs/registration.md, "Reliability".
 
 Masked translation (Padfield 2012) lives in :mod:`imcorr.register.masked`, similarity
 (Fourier-Mellin) in :mod:`imcorr.register.similarity`, :func:`align` and
@@ -53,10 +59,18 @@ from imcorr.register.coarse import (
     parabolic_offsets,
     surface_peak,
 )
-from imcorr.register.dft import WINDOWS, upsampled_dft
+from imcorr.register.dft import WINDOWS, local_peak_to_sidelobe, peak_to_sidelobe, upsampled_dft
 from imcorr.register.masked import masked_shift
 from imcorr.register.refine import refine_translation
-from imcorr.register.results import RegistrationWarning, ShiftResult, overlap_fraction, overlap_slices
+from imcorr.register.results import (
+    RegistrationWarning,
+    ShiftResult,
+    overlap_corr,
+    overlap_fraction,
+    significant,
+    verdict,
+)
+from imcorr.register.unwindowed import unwindowed_shift
 
 __all__ = ["Registrar", "estimate_shift", "SHIFT_METHODS"]
 
@@ -119,30 +133,6 @@ def _memory(shape, nch, what):
 
 
 # ----------------------------------------------------------------------------- helpers
-def _overlap_corr(ref, mov, k, min_frac=0.0, max_samples=1 << 18) -> tuple[float, float]:
-    """(Pearson r, overlap fraction) of the overlap at integer shift ``k`` (strided subsample)."""
-    nd = ref.ndim - 1
-    sl = overlap_slices(ref.shape[:nd], mov.shape[:nd], k)
-    if sl is None:
-        return -math.inf, 0.0
-    sr, sm = sl
-    n = math.prod(s.stop - s.start for s in sr)
-    frac = n / math.prod(ref.shape[:nd])
-    if frac < min_frac:
-        return -math.inf, frac
-    stride = max(1, int(math.ceil((n / max_samples) ** (1.0 / nd))))
-    sr = tuple(slice(s.start, s.stop, stride) for s in sr)
-    sm = tuple(slice(s.start, s.stop, stride) for s in sm)
-    a = ref[sr].astype(np.float64).ravel()
-    b = mov[sm].astype(np.float64).ravel()
-    if a.size < 3:
-        return -math.inf, frac
-    a = a - a.mean()
-    b = b - b.mean()
-    den = math.sqrt(float(np.dot(a, a)) * float(np.dot(b, b)))
-    return (float(np.dot(a, b)) / den if den > 0 else -math.inf), frac
-
-
 # ----------------------------------------------------------------------------- Registrar
 class Registrar:
     """Register many moving images against one reference, computing its spectrum once.
@@ -272,6 +262,16 @@ class Registrar:
         else:
             surface = _fft.irfftn(prod, self.fft_shape, overwrite=False)
         peak_idx, psr = surface_peak(surface)
+        raw_surface, mov0, mov_c0 = surface, mov, mov_c
+        inverted = float(surface[peak_idx]) < -float(surface.min())
+        if inverted:  # contrast-inverted pair: the largest |peak| is negative (as scikit-image, |peak|)
+            surface = np.negative(surface)
+            peak_idx = np.unravel_index(int(np.argmax(surface)), surface.shape)
+            psr = peak_to_sidelobe(surface, peak_idx)
+            np.negative(prod, out=prod)
+            mov = np.negative(mov, dtype=np.float64) if mov.dtype.kind == "f" else -mov.astype(np.float64)
+            mov_c = -mov_c.astype(np.float64)
+        local_psr = local_peak_to_sidelobe(surface, peak_idx)
         base = np.array([p if p <= n // 2 else p - n for p, n in zip(peak_idx, self.fft_shape)])
         k = base
         if self.disambiguate:
@@ -294,7 +294,7 @@ class Registrar:
         if out is None:
             with single_blas_thread():
                 out, shift = self._fallback(ref, mov, prod, shift, wkind, newton, sample)
-        peak = unc = math.nan
+        peak = unc = zscore = math.nan
         reason = None
         if out is None:
             reason = "overlap too small for the refinement window"
@@ -303,17 +303,29 @@ class Registrar:
                 if out.converged and np.all(np.abs(out.shift - shift) < 1.5):
                     shift = out.shift
                     refined = True
-            peak, unc = out.peak, out.uncertainty
+            peak, unc, zscore = out.peak, out.uncertainty, out.zscore
             if not refined:  # the fit's covariance only describes a converged refinement
                 unc = math.nan
         overlap = math.prod(max(0.0, n - abs(s)) for n, s in zip(self.shape, shift)) / math.prod(self.shape)
         surf = None
         if return_surface:
-            surf = np.fft.fftshift(surface)
-        return ShiftResult(
+            surf = np.fft.fftshift(raw_surface)
+        if inverted:
+            peak = -peak
+        n_shifts = math.prod(self.fft_shape)
+        reliable, why = verdict(local_psr, zscore, overlap, self.overlap_ratio, n_shifts)
+        if reason is not None:
+            reliable = False
+        result = ShiftResult(
             tuple(float(v) for v in shift), float(peak), float(psr), float(unc), float(overlap), self._method,
-            self.upsample, refined, reason, surf,
+            self.upsample, refined, reason or why, surf, reliable, inverted, float(zscore),
         )
+        if self.window is not None and self.disambiguate and not significant(local_psr, zscore, n_shifts):
+            # small overlaps: the window suppresses the border content they share; try unwindowed
+            alt = unwindowed_shift(self, ref, mov0, mov_c0, wkind, sample, newton)
+            if alt is not None:
+                return dataclasses.replace(alt, surface=surf)
+        return result
 
     def _fallback(self, ref, mov, prod, shift, wkind, newton, sample):
         """Refinement from the DFT-upsampled seed (the lean seed did not converge); ``(output, seed)``.
@@ -365,9 +377,9 @@ class Registrar:
         if not cands:
             return base
         with single_blas_thread():
-            best, best_r = base, _overlap_corr(ref, mov, base)[0]
+            best, best_r = base, overlap_corr(ref, mov, base)[0]
             for c in cands:
-                r, frac = _overlap_corr(ref, mov, c, self.overlap_ratio)
+                r, frac = overlap_corr(ref, mov, c, self.overlap_ratio)
                 if frac >= self.overlap_ratio and r > best_r:
                     best, best_r = np.array(c), r
         return np.asarray(best)
@@ -416,7 +428,9 @@ def estimate_shift(
         NaN/Inf pixels of either image are treated as masked automatically (with a warning).
     overlap_ratio : float
         Minimum overlap (fraction of the largest possible overlap on the masked path, of the
-        image on the unmasked path) for a shift to be accepted.
+        image on the unmasked path) for a shift to be accepted, and for ``reliable``: a shift
+        found with a smaller overlap is reported with ``reliable=False`` and the reason
+        "overlap below overlap_ratio". Lower it to register tiles with small overlaps.
     channel_axis : int, optional
         Axis of colour channels: the correlation is the *sum of the per-channel
         cross-power spectra* (phase-normalized after summing), not a 3-D correlation.
@@ -431,6 +445,8 @@ def estimate_shift(
     Returns
     -------
     ShiftResult
+        ``shift``, ``uncertainty`` (calibrated RMS error radius), ``reliable`` with ``reason`` when
+        False, ``inverted`` for contrast-inverted pairs (docs/registration.md, "Reliability").
 
     Notes
     -----
