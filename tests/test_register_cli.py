@@ -88,3 +88,20 @@ def test_shift_missing_file(pair, capsys):
     a, _, _, tmp = pair
     assert main(["shift", a, str(tmp / "nope.png")]) == 1
     assert "nope.png" in capsys.readouterr().err
+
+
+def test_cli_warns_when_the_shift_is_not_reliable(tmp_path, capsys):
+    """Unrelated images (camera vs moon): one warning line with the reason, and reliable false in JSON."""
+    from skimage import data
+
+    from imcorr.cli import main
+
+    pa, pb = tmp_path / "camera.png", tmp_path / "moon.png"
+    imcorr.save(pa, data.camera())
+    imcorr.save(pb, data.moon())
+    assert main(["shift", str(pa), str(pb)]) == 0
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if ln.startswith("imcorr: warning: shift not reliable")]
+    assert len(lines) == 1 and "significant" in lines[0]
+    assert main(["shift", str(pa), str(pb), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["reliable"] is False

@@ -85,7 +85,12 @@ def shift(reference, moving, upsample, mask_ref, mask_moving, no_window, rotatio
         names = axis_names(len(res.shift), "d")
         rows = [(n, v) for n, v in zip(names, res.shift)]
         rows += [("peak (zncc)", res.peak), ("peak-to-sidelobe", res.peak_to_sidelobe),
-                 ("uncertainty (px)", res.uncertainty), ("overlap", res.overlap), ("method", res.method)]
+                 ("uncertainty (px)", res.uncertainty), ("overlap", res.overlap), ("method", res.method),
+                 ("reliable", res.reliable), ("inverted contrast", res.inverted)]
+        if not res.reliable and res.reason:
+            warn(f"shift not reliable: {res.reason}")
+        if res.inverted:
+            warn("contrast-inverted match: the moving image looks like a negative of the reference")
     if res.reason:
         rows.append(("note", res.reason))
     aligned = None
