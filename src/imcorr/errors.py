@@ -24,6 +24,7 @@ __all__ = [
     "ImageFormatError",
     "UnsafeFileError",
     "MissingDependencyError",
+    "SchedulerError",
 ]
 
 
@@ -73,3 +74,7 @@ class UnsafeFileError(ImageReadError):
 
 class MissingDependencyError(ImcorrError, ImportError):
     """An optional dependency is needed; the message names the extra to install."""
+
+
+class SchedulerError(ImcorrError, ConnectionError):
+    """A Dask scheduler cannot be reached (the message names the address)."""
