@@ -68,6 +68,18 @@ from imcorr.match import (
     find_template,
     match_template,
 )
+from imcorr.parallel import (
+    JOB_KINDS,
+    PAIR_METRICS,
+    BatchJob,
+    BatchResult,
+    PairMetric,
+    compare_pairs,
+    read_pairs,
+    register_job,
+    register_pair_metric,
+    run_batch,
+)
 from imcorr.register import (
     SHIFT_METHODS,
     Registrar,
@@ -225,4 +237,14 @@ __all__ = [
     "save",
     "KeypointResult",
     "keypoint_similarity",
+    "BatchJob",
+    "BatchResult",
+    "JOB_KINDS",
+    "PAIR_METRICS",
+    "PairMetric",
+    "compare_pairs",
+    "read_pairs",
+    "register_job",
+    "register_pair_metric",
+    "run_batch",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -149,13 +150,27 @@ def _connect(address: str, timeout: float):
             f"scheduler: {address} needs dask.distributed (pip install 'imcorr[dask]')"
         ) from exc
     _preflight(address, timeout)
-    try:
-        return Client(address, timeout=f"{timeout}s", set_as_default=False)
-    except Exception as exc:  # a timeout, or something that is not a Dask scheduler answering
-        raise SchedulerError(
-            f"scheduler: no Dask scheduler answered at {address} ({type(exc).__name__}: "
-            f"{exc}); start one (dask scheduler) or check the address and port"
-        ) from exc
+    # distributed's own timeout covers the TCP connect, not a peer that accepts and never answers the
+    # handshake: connect in a daemon thread and give up after ``timeout`` seconds whatever happens there
+    box: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            box["client"] = Client(address, timeout=f"{timeout}s", set_as_default=False)
+        except BaseException as exc:  # reported below
+            box["error"] = exc
+
+    thread = threading.Thread(target=connect, name="imcorr-dask-connect", daemon=True)
+    thread.start()
+    thread.join(timeout + 1.0)
+    if "client" in box:
+        return box["client"]
+    exc = box.get("error")
+    why = f"{type(exc).__name__}: {exc}" if exc is not None else f"no handshake within {timeout + 1.0:g} s"
+    raise SchedulerError(
+        f"scheduler: no Dask scheduler answered at {address} ({why}); "
+        "start one (dask scheduler) or check the address and port"
+    ) from exc
 
 
 _LOCAL = ("threads", "processes", "synchronous")

@@ -259,7 +259,8 @@ def run_batch(kind: str, tasks: Iterable[dict], *, options: dict | None = None, 
     t0 = time.perf_counter()
     executor: Executor = open_executor(scheduler, workers=workers, prefer=job.prefer(options))
     if chunk_size is None:
-        chunk_size = 1 if not executor.describe.startswith("dask") else max(1, min(4, len(todo) // (8 * executor.slots)))
+        on_cluster = executor.describe.startswith("dask")
+        chunk_size = max(1, min(4, len(todo) // (8 * executor.slots))) if on_cluster else 1
     chunks = [todo[s: s + chunk_size] for s in range(0, len(todo), chunk_size)]
     sink = JournalSink(journal, columns, resume=resume) if journal is not None else None
     kept: list[dict] | None = [] if sink is None else None
