@@ -11,6 +11,7 @@ Dask, distributed and Zarr are the optional extra ``imcorr[dask]``; local pools 
 
 from imcorr.parallel.engine import JOB_KINDS, BatchJob, BatchResult, register_job, run_batch
 from imcorr.parallel.pairs import PAIR_METRICS, PairMetric, compare_pairs, read_pairs, register_pair_metric
+from imcorr.parallel.tiled import local_correlation_tiled, open_lazy
 
 __all__ = [
     "BatchJob",
@@ -19,6 +20,8 @@ __all__ = [
     "PAIR_METRICS",
     "PairMetric",
     "compare_pairs",
+    "local_correlation_tiled",
+    "open_lazy",
     "read_pairs",
     "register_job",
     "register_pair_metric",
