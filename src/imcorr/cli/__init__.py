@@ -30,6 +30,7 @@ _COMMAND_MODULES = [
     "cmd_shift",
     "cmd_match",
     "cmd_localmap",
+    "cmd_pairs",
 ]
 
 for _name in _COMMAND_MODULES:
