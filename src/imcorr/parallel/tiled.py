@@ -67,6 +67,17 @@ def _open_npy(path: Path) -> np.ndarray:
         raise ImageFormatError(f"{path}: not a valid .npy file ({exc})") from exc
 
 
+class _NpyFile:
+    """A ``.npy`` file as a sliceable array-like that opens its memory map per read (pickles as its path)."""
+
+    def __init__(self, path: str, shape: tuple, dtype) -> None:
+        self.path, self.shape, self.dtype = path, tuple(shape), np.dtype(dtype)
+        self.ndim = len(self.shape)
+
+    def __getitem__(self, index) -> np.ndarray:
+        return np.array(np.load(self.path, mmap_mode="r", allow_pickle=False)[index])
+
+
 def open_lazy(source: Any, *, chunks=None, name: str = "image"):
     """``source`` as a dask array without reading it into memory when it is a file.
 
@@ -105,7 +116,12 @@ def open_lazy(source: Any, *, chunks=None, name: str = "image"):
                 raise ImageFormatError(f"{name}: {path} is a folder but not a Zarr array ({exc})") from exc
         elif path.suffix.lower() == ".npy":
             mm = _open_npy(path)
-            return da.from_array(mm, chunks=_chunks(chunks, mm.ndim, "chunks"), asarray=False)
+            st = path.stat()
+            # _NpyFile, not the memmap: dask.array.from_array copies array-likes that have .copy() (the whole
+            # file into memory); an explicit name, or dask would hash the file to name the array
+            token = f"npy-{path.resolve()}-{st.st_size}-{st.st_mtime_ns}"
+            return da.from_array(_NpyFile(str(path), mm.shape, mm.dtype), chunks=_chunks(chunks, mm.ndim, "chunks"),
+                                 name=token, meta=np.empty((0,) * mm.ndim, mm.dtype))
         else:
             img = load(path, gray=True)
             return da.from_array(img, chunks=_chunks(chunks, img.ndim, "chunks"))
@@ -146,6 +162,59 @@ def _min_chunks(arr, depth: tuple[int, ...]):
 def _block_map(x, y, m=None, *, window):
     """The in-memory local correlation of one extended block (NaN where undefined)."""
     return local_correlation(x, y, window=window, mask=m).map
+
+
+def _file_source(source) -> tuple[str, str] | None:
+    """``("npy" | "zarr", path)`` for a path that each task can open itself, else None."""
+    if not isinstance(source, (str, os.PathLike)):
+        return None
+    path = Path(source)
+    if path.is_dir():
+        return ("zarr", str(path))
+    if path.suffix.lower() == ".npy":
+        return ("npy", str(path))
+    return None
+
+
+def _read(src: tuple[str, str], region: tuple[slice, ...]) -> np.ndarray:
+    kind, path = src
+    if kind == "npy":
+        arr = np.load(path, mmap_mode="r", allow_pickle=False)  # checked by open_lazy first
+    else:
+        import zarr  # optional dependency, present when the store was opened by dask
+
+        arr = zarr.open_array(path, mode="r")
+    return np.asarray(arr[region])
+
+
+def _halo_block(sources, block: tuple[slice, ...], depth, shape, window) -> np.ndarray:
+    """One output chunk: read the chunk plus its halo (clipped at the image edges) from the files, compute
+    in memory, keep the chunk. The same blocks as map_overlap(depth, boundary="none"), without a graph
+    that holds neighbours' pieces."""
+    ext = tuple(slice(max(s.start - d, 0), min(s.stop + d, n)) for s, d, n in zip(block, depth, shape))
+    arrays = [_read(src, ext) for src in sources]
+    m = arrays[2].astype(bool, copy=False) if len(arrays) > 2 else None
+    full = local_correlation(arrays[0], arrays[1], window=window, mask=m).map
+    del arrays
+    return full[tuple(slice(s.start - e.start, s.stop - e.start) for s, e in zip(block, ext))].copy()
+
+
+def _halo_graph(sources, chunks, shape, depth, window):
+    """A dask array of independent halo-read tasks, one per output chunk (see :func:`_halo_block`)."""
+    import itertools
+
+    from dask.base import tokenize
+    from dask.highlevelgraph import HighLevelGraph
+
+    da = _dask_array()
+    name = "local-correlation-tiled-" + tokenize(sources, chunks, depth, window)
+    starts = [np.concatenate([[0], np.cumsum(c)]).astype(int) for c in chunks]
+    dsk = {}
+    for idx in itertools.product(*(range(len(c)) for c in chunks)):
+        block = tuple(slice(int(st[i]), int(st[i + 1])) for st, i in zip(starts, idx))
+        dsk[(name,) + idx] = (_halo_block, sources, block, depth, shape, window)
+    graph = HighLevelGraph.from_collections(name, dsk, dependencies=())
+    return da.Array(graph, name, chunks, dtype=np.float64, meta=np.empty((0,) * len(shape), np.float64))
 
 
 def local_correlation_tiled(a, b, *, window=15, mask=None, chunks=None, out=None, overwrite: bool = False):
@@ -204,8 +273,14 @@ def local_correlation_tiled(a, b, *, window=15, mask=None, chunks=None, out=None
         if M.shape != A.shape:
             raise ShapeMismatchError(f"mask: shape {M.shape} differs from the images' {A.shape}")
         args.append(M.astype(bool).rechunk(A.chunks))
-    result = da.map_overlap(_block_map, *args, depth=depth, boundary="none", trim=True, align_arrays=False,
-                            dtype=np.float64, meta=np.empty((0,) * A.ndim, np.float64), window=win)
+    sources = [_file_source(x) for x in ((a, b) if mask is None else (a, b, mask))]
+    if all(sources):
+        # files (.npy memmaps, Zarr stores): every task reads its own chunk + halo, so memory is a few
+        # blocks per thread whatever the scheduler's order (map_overlap's graph held neighbours' pieces)
+        result = _halo_graph(tuple(sources), A.chunks, A.shape, depth, win)
+    else:
+            result = da.map_overlap(_block_map, *args, depth=depth, boundary="none", trim=True, align_arrays=False,
+                                dtype=np.float64, meta=np.empty((0,) * A.ndim, np.float64), window=win)
     if out is None:
         return result
     out = Path(out)
