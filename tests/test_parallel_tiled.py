@@ -69,10 +69,11 @@ def test_mask_and_3d(pair):
           imcorr.local_correlation(va, vb, window=5).map)
 
 
-def test_small_chunks_are_widened_to_the_halo(pair):
+def test_small_chunks_are_widened_to_the_halo(pair, tmp_path):
     a, b = pair
-    _same(local_correlation_tiled(a, b, window=31, chunks=(9, 200)).compute(),
-          imcorr.local_correlation(a, b, window=31).map)
+    ref = imcorr.local_correlation(a, b, window=31).map
+    _same(local_correlation_tiled(a, b, window=31, chunks=(9, 200)).compute(), ref)
+    _same(local_correlation_tiled(a, b, window=31, chunks=(9, 200), out=tmp_path / "w.zarr").compute(), ref)
 
 
 def test_npy_memmaps_to_zarr(pair, tmp_path):

@@ -231,7 +231,8 @@ def local_correlation_tiled(a, b, *, window=15, mask=None, chunks=None, out=None
     chunks : int or tuple, optional
         Chunk shape (e.g. 2048). None keeps the inputs' chunks (``b`` and ``mask`` follow ``a``).
     out : str or Path, optional
-        A Zarr store to write the map to (float64); the map is computed when this is given, with the
+        A Zarr store to write the map to (float64, uncompressed: a correlation map barely compresses);
+        the map is computed when this is given, with the
         current dask scheduler (the threaded one, or a ``distributed.Client`` if one is active).
     overwrite : bool
         Replace an existing store at ``out``.
@@ -260,7 +261,7 @@ def local_correlation_tiled(a, b, *, window=15, mask=None, chunks=None, out=None
     """
     da = _dask_array()
     A = open_lazy(a, chunks=chunks, name="a")
-    B = open_lazy(b, chunks=None, name="b")
+    B = open_lazy(b, chunks=chunks, name="b")
     if A.shape != B.shape:
         raise ShapeMismatchError(f"a and b: shapes {A.shape} and {B.shape} differ; the maps need one shape")
     win = _window(window, A.ndim)
@@ -286,5 +287,8 @@ def local_correlation_tiled(a, b, *, window=15, mask=None, chunks=None, out=None
     out = Path(out)
     if out.exists() and not overwrite:
         raise InputError(f"out: {out} exists; pass overwrite=True (CLI: delete it) or choose another path")
-    result.to_zarr(str(out), overwrite=overwrite)
+    if any(len(set(c[:-1])) > 1 or c[-1] > c[0] for c in result.chunks):  # Zarr needs regular chunks
+        result = result.rechunk(tuple(max(c) for c in result.chunks))
+    # uncompressed: zstd saved 4.5 % of a float64 map (490 vs 513 MB on 8192^2) for 1.4x the write time
+    result.to_zarr(str(out), overwrite=overwrite, compressors=None)
     return da.from_zarr(str(out))
