@@ -114,3 +114,29 @@ def test_bad_inputs(pair, tmp_path):
         open_lazy(tmp_path / "obj.npy")
     with pytest.raises(imcorr.ImageReadError, match="nope.npy"):
         open_lazy(tmp_path / "nope.npy")
+
+
+@pytest.mark.parametrize("chunks", [(64, 48), 50])
+def test_ssim_map_tiled_equals_skimage_full_map(pair, chunks):
+    from skimage.metrics import structural_similarity
+
+    from imcorr.parallel import ssim_map_tiled
+
+    a, b = (np.clip(x, 0, 255).astype(np.uint8) for x in pair)
+    _, want = structural_similarity(a, b, data_range=255, full=True)
+    got = ssim_map_tiled(a, b, chunks=chunks).compute()
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
+
+
+def test_ssim_map_tiled_gaussian_preset_and_files(pair, tmp_path):
+    from imcorr.parallel import ssim_map_tiled
+
+    a, b = pair
+    ref = imcorr.ssim(a, b, data_range=255, preset="wang2004", full=True).map
+    np.save(tmp_path / "a.npy", a)
+    np.save(tmp_path / "b.npy", b)
+    got = ssim_map_tiled(tmp_path / "a.npy", tmp_path / "b.npy", data_range=255, preset="wang2004", chunks=40,
+                         out=tmp_path / "s.zarr")
+    np.testing.assert_allclose(got.compute(), ref, rtol=0, atol=1e-10)
+    with pytest.raises(InputError, match="data_range"):
+        ssim_map_tiled(a, b, chunks=64).compute()

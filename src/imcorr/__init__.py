@@ -81,6 +81,7 @@ from imcorr.parallel import (
     register_job,
     register_pair_metric,
     run_batch,
+    ssim_map_tiled,
 )
 from imcorr.register import (
     SHIFT_METHODS,
@@ -251,4 +252,5 @@ __all__ = [
     "register_job",
     "register_pair_metric",
     "run_batch",
+    "ssim_map_tiled",
 ]

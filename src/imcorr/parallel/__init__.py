@@ -11,7 +11,7 @@ Dask, distributed and Zarr are the optional extra ``imcorr[dask]``; local pools 
 
 from imcorr.parallel.engine import JOB_KINDS, BatchJob, BatchResult, register_job, run_batch
 from imcorr.parallel.pairs import PAIR_METRICS, PairMetric, compare_pairs, read_pairs, register_pair_metric
-from imcorr.parallel.tiled import local_correlation_tiled, open_lazy
+from imcorr.parallel.tiled import local_correlation_tiled, open_lazy, ssim_map_tiled
 
 __all__ = [
     "BatchJob",
@@ -26,4 +26,5 @@ __all__ = [
     "register_job",
     "register_pair_metric",
     "run_batch",
+    "ssim_map_tiled",
 ]
