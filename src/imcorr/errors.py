@@ -25,6 +25,7 @@ __all__ = [
     "UnsafeFileError",
     "MissingDependencyError",
     "OutputError",
+    "SchedulerError",
 ]
 
 
@@ -78,3 +79,7 @@ class MissingDependencyError(ImcorrError, ImportError):
 
 class OutputError(ImcorrError, OSError):
     """An output file cannot be written (its folder does not exist, no permission, not a file)."""
+
+
+class SchedulerError(ImcorrError, ConnectionError):
+    """A Dask scheduler cannot be reached (the message names the address)."""

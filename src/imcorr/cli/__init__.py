@@ -52,6 +52,7 @@ _COMMAND_MODULES = [
     "cmd_dic",
     "cmd_xcorr",
     "cmd_collection",
+    "cmd_pairs",
 ]
 
 for _name in _COMMAND_MODULES:
