@@ -31,6 +31,7 @@ from imcorr.errors import (  # noqa: E402, F401  (re-exported: __all__ below is 
     MissingDependencyError,
     NonFiniteError,
     OutputError,
+    SchedulerError,
     ShapeMismatchError,
     UnsafeFileError,
     UnsupportedDTypeError,

@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from imcorr._core import fft as _fft
+from imcorr._core.scale import pow2_unit
 
 __all__: list[str] = []
 
@@ -83,6 +84,10 @@ def refine_offset(image: np.ndarray, template: np.ndarray, top_left, seed, itera
     placed[tuple(slice(MARGIN, MARGIN + n) for n in tsp)] = template
     if not (np.isfinite(region).all() and np.isfinite(placed).all()):
         return None
+    # the offset does not depend on either array's scale: a power of two (exact) keeps the spectra's
+    # products finite for data near 1e+-300
+    region = pow2_unit(region, safe=100)
+    placed = pow2_unit(placed, safe=100)
     omegas = [2 * np.pi * np.fft.fftfreq(n) for n in frame[:-1]] + [2 * np.pi * np.arange(frame[-1] // 2 + 1)
                                                                      / frame[-1]]
     wlast = np.full(frame[-1] // 2 + 1, 2.0)
