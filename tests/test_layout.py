@@ -152,3 +152,12 @@ def test_public_objects_live_on_public_modules():
             if any(part.startswith("_") for part in obj.__module__.split(".")):
                 private.append(f"{name}: {obj.__module__}")
     assert not private, "public names defined in private modules:\n" + "\n".join(private)
+
+
+def test_every_public_function_has_a_runnable_example():
+    """The brief: a runnable Example (doctested by `make test`) for every public function."""
+    missing = [
+        name for name in imcorr.__all__
+        if inspect.isfunction(getattr(imcorr, name)) and ">>> " not in (getattr(imcorr, name).__doc__ or "")
+    ]
+    assert missing == [], f"public functions without an Examples section: {missing}"

@@ -298,6 +298,16 @@ def read(path: str | os.PathLike, *, gray: bool = False, channel_axis: int = -1)
     Returns
     -------
     LoadedImage
+
+    Examples
+    --------
+    >>> import numpy as np, os, tempfile
+    >>> import imcorr
+    >>> rgba = np.zeros((4, 4, 4), np.uint8); rgba[..., 3] = 255; rgba[0, 0, 3] = 0  # one transparent pixel
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     loaded = imcorr.read(imcorr.save(os.path.join(d, "x.png"), rgba))
+    >>> loaded.data.shape, int((~loaded.mask).sum())  # colour without alpha; the alpha channel as a mask
+    ((4, 4, 3), 1)
     """
     p = Path(path)
     if not p.exists():
@@ -329,7 +339,19 @@ def read(path: str | os.PathLike, *, gray: bool = False, channel_axis: int = -1)
 
 
 def load(path: str | os.PathLike, *, gray: bool = False, channel_axis: int = -1) -> np.ndarray:
-    """Read an image and return its pixel array (alpha dropped); see :func:`read`."""
+    """Read an image and return its pixel array (alpha dropped); see :func:`read`.
+
+    Examples
+    --------
+    >>> import numpy as np, os, tempfile
+    >>> import imcorr
+    >>> img = np.arange(64, dtype=np.uint8).reshape(8, 8)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = imcorr.save(os.path.join(d, "x.png"), img)
+    ...     back = imcorr.load(path)
+    >>> back.dtype, bool(np.array_equal(back, img))  # PNG is lossless
+    (dtype('uint8'), True)
+    """
     return read(path, gray=gray, channel_axis=channel_axis).data
 
 
@@ -337,6 +359,15 @@ def save(path: str | os.PathLike, array: np.ndarray) -> Path:
     """Write ``array`` to ``.npy``, ``.tif``/``.tiff`` (any real dtype) or an 8/16-bit image.
 
     PNG takes uint8 and uint16 (gray), JPEG takes uint8; other dtypes raise with a hint.
+
+    Examples
+    --------
+    >>> import numpy as np, os, tempfile
+    >>> import imcorr
+    >>> x = np.linspace(0.0, 1.0, 12).reshape(3, 4)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     bool(np.array_equal(imcorr.load(imcorr.save(os.path.join(d, "x.npy"), x)), x))
+    True
     """
     p = Path(path)
     arr = np.asarray(array)

@@ -280,6 +280,15 @@ def pearson(
     chunked pass (see :mod:`imcorr._core.moments`); the result agrees with
     ``numpy.corrcoef`` to ~1e-14. The p-value is the classical iid t-test (naive for
     images; see README "Significance").
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import imcorr
+    >>> x = np.arange(12.0).reshape(3, 4)
+    >>> res = imcorr.pearson(x, 2 * x + 5)  # an exact linear relation
+    >>> res.r, res.n
+    (1.0, 12)
     """
     res = _per_channel(_pearson_values, a, b, mask, channel_axis, check_finite=False)
     if pvalue_method != "iid":
@@ -457,6 +466,14 @@ def spearman(a, b, *, mask=None, channel_axis: int | None = None) -> Correlation
     ----------
     .. [1] Spearman, C. (1904). The proof and measurement of association between two
        things. American Journal of Psychology 15, 72-101. doi:10.2307/1412159
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import imcorr
+    >>> x = np.arange(1.0, 11.0)
+    >>> imcorr.spearman(x, x ** 3).r  # monotonic: the ranks are identical
+    1.0
     """
     return _per_channel(_spearman_values, a, b, mask, channel_axis)
 
@@ -516,5 +533,13 @@ def kendall(a, b, *, mask=None, channel_axis: int | None = None) -> CorrelationR
        Biometrika 33, 239-251. doi:10.1093/biomet/33.3.239
     .. [3] Knight, W. R. (1966). A computer method for calculating Kendall's tau with
        ungrouped data. JASA 61, 436-439. doi:10.1080/01621459.1966.10480879
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import imcorr
+    >>> x = np.arange(1.0, 11.0)
+    >>> round(imcorr.kendall(x, -np.exp(x)).r, 12)  # every pair discordant
+    -1.0
     """
     return _per_channel(_kendall_values, a, b, mask, channel_axis)

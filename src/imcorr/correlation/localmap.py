@@ -263,6 +263,15 @@ def local_correlation(a, b, *, window=15, mask=None, kind: str = "pearson") -> L
     .. [2] Chan, T. F., Golub, G. H. & LeVeque, R. J. (1983). Algorithms for computing
        the sample variance: analysis and recommendations. The American Statistician
        37(3), 242-247. doi:10.1080/00031305.1983.10483115
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import imcorr
+    >>> a = np.random.default_rng(0).random((32, 32))
+    >>> res = imcorr.local_correlation(a, 3 * a + 1, window=5)
+    >>> bool(np.allclose(res.map[res.valid], 1.0))  # every window: an exact linear relation
+    True
     """
     if kind != "pearson":
         raise InputError(f"kind: only 'pearson' is implemented, got {kind!r}")

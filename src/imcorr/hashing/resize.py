@@ -64,8 +64,8 @@ def _LANCZOS():
 
 
 def _n_threads() -> int:
-    """Worker threads for the resize (``IMCORR_HASH_THREADS`` or the usable cores)."""
-    env = os.environ.get("IMCORR_HASH_THREADS")
+    """Worker threads for the resize (``IMCORR_HASH_WORKERS`` or the usable cores)."""
+    env = os.environ.get("IMCORR_HASH_WORKERS")
     if env:
         return max(1, int(env))
     try:

@@ -155,6 +155,15 @@ def find_peaks(
     neighbourhood (a flat plateau is not a peak), then a greedy pass keeps the best and drops every
     candidate within ``min_distance`` of a kept one (non-maximum suppression, as in
     ``skimage.feature.peak_local_max``). NaN scores are ignored.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import imcorr
+    >>> m = np.zeros((9, 9)); m[2, 3] = 1.0; m[6, 6] = 0.5
+    >>> res = imcorr.find_peaks(m, max_peaks=2, subpixel=False)
+    >>> [tuple(int(v) for v in p) for p in res.indices], [float(s) for s in res.scores]
+    ([(2, 3), (6, 6)], [1.0, 0.5])
     """
     defined = None
     default_kind = "max"

@@ -313,6 +313,15 @@ def match_template(
        207-212. doi:10.1145/800031.808600
     .. [3] Padfield, D. (2012). Masked object registration in the Fourier domain. IEEE
        Transactions on Image Processing 21(5), 2706-2718. doi:10.1109/TIP.2011.2181402
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import imcorr
+    >>> scene = np.random.default_rng(0).random((40, 50))
+    >>> res = imcorr.match_template(scene, scene[10:18, 20:32])  # zncc over every valid position
+    >>> res.scores.shape, np.unravel_index(int(np.argmax(res.scores)), res.scores.shape)
+    ((33, 39), (np.int64(10), np.int64(20)))
     """
     meth = canonical_method(method)
     if precision not in ("float32", "float64"):
@@ -448,6 +457,15 @@ def find_template(
     matches overlap by at most about half a template. ``threshold`` (e.g. 0.8 for zncc;
     an upper bound for the sqdiff methods) drops weak matches. Parameters otherwise
     as in :func:`match_template`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import imcorr
+    >>> scene = np.random.default_rng(1).random((40, 50))
+    >>> best = imcorr.find_template(scene, scene[10:18, 20:32]).best
+    >>> best.top_left, round(best.score, 6)
+    ((10, 20), 1.0)
     """
     res = match_template(
         image, template, method=method, mask=mask, image_mask=image_mask, channel_axis=channel_axis,

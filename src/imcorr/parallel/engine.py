@@ -82,7 +82,18 @@ JOB_KINDS: dict[str, BatchJob] = {}
 
 def register_job(name: str, *, inputs: Sequence[str], columns: Callable[[dict], tuple],
                  run: Callable[[dict, dict], dict], prefer: Callable[[dict], str] | None = None) -> BatchJob:
-    """Register a batch job kind under ``name`` (see the module docstring) and return it."""
+    """Register a batch job kind under ``name`` (see the module docstring) and return it.
+
+    Examples
+    --------
+    >>> import imcorr
+    >>> from imcorr.parallel.engine import JOB_KINDS
+    >>> job = imcorr.register_job("norm", inputs=("a",), columns=lambda options: (("norm", float),),
+    ...                           run=lambda task, options: {"norm": float(task["a"]) ** 2})
+    >>> "norm" in JOB_KINDS
+    True
+    >>> del JOB_KINDS["norm"]
+    """
     job = BatchJob(name=name, inputs=tuple(inputs), columns=columns, run=run,
                    prefer=prefer or (lambda options: "threads"))
     JOB_KINDS[name] = job
@@ -250,6 +261,17 @@ def run_batch(kind: str, tasks: Iterable[dict], *, options: dict | None = None, 
     Returns
     -------
     BatchResult
+
+    Examples
+    --------
+    >>> import imcorr
+    >>> from imcorr.parallel.engine import JOB_KINDS
+    >>> _ = imcorr.register_job("square", inputs=("a",), columns=lambda options: (("square", float),),
+    ...                         run=lambda task, options: {"square": float(task["a"]) ** 2})
+    >>> res = imcorr.run_batch("square", [{"a": 2}, {"a": 3}], scheduler="synchronous")
+    >>> res.n_ok, sorted(row["square"] for row in res.rows)
+    (2, [4.0, 9.0])
+    >>> del JOB_KINDS["square"]
     """
     if kind not in JOB_KINDS:
         raise InputError(f"kind: {kind!r} is not a registered job kind; choose from {sorted(JOB_KINDS)}")

@@ -52,7 +52,19 @@ PAIR_METRICS: dict[str, PairMetric] = {}
 
 
 def register_pair_metric(name: str, columns: Sequence[tuple[str, type]], *, holds_gil: bool = False):
-    """Decorator: register ``compute(a, b, options) -> dict`` as the pair metric ``name``."""
+    """Decorator: register ``compute(a, b, options) -> dict`` as the pair metric ``name``.
+
+    Examples
+    --------
+    >>> import imcorr
+    >>> from imcorr.parallel.pairs import PAIR_METRICS
+    >>> @imcorr.register_pair_metric("max_abs", [("max_abs", float)])
+    ... def _max_abs(a, b, options):
+    ...     return {"max_abs": float(abs(a.astype(float) - b).max())}
+    >>> "max_abs" in PAIR_METRICS
+    True
+    >>> del PAIR_METRICS["max_abs"]
+    """
 
     def deco(fn):
         PAIR_METRICS[name] = PairMetric(name=name, columns=tuple(columns), compute=fn, holds_gil=holds_gil)
@@ -124,6 +136,17 @@ def read_pairs(path) -> list[tuple[str, str]]:
     ------
     InputError
         When the file lacks a column ``a`` or ``b`` (the message names the missing and the present columns).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import imcorr
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = os.path.join(d, "pairs.csv")
+    ...     with open(path, "w") as f:
+    ...         _ = f.write("a,b,note\\nx.png,y.png,first\\n")
+    ...     imcorr.read_pairs(path)
+    [('x.png', 'y.png')]
     """
     p = Path(path)
     if not p.is_file():

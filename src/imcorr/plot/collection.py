@@ -18,6 +18,15 @@ def cluster_order(values: np.ndarray) -> np.ndarray:
 
     NaN similarities count as 0 (dissimilar). Uses ``scipy.cluster.hierarchy`` with
     optimal leaf ordering.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import imcorr
+    >>> v = np.array([[1.0, 0.1, 0.9], [0.1, 1.0, 0.2], [0.9, 0.2, 1.0]])  # items 0 and 2 are alike
+    >>> order = [int(i) for i in imcorr.cluster_order(v)]
+    >>> abs(order.index(0) - order.index(2))  # they end up adjacent
+    1
     """
     from scipy.cluster.hierarchy import leaves_list, linkage, optimal_leaf_ordering
     from scipy.spatial.distance import squareform
@@ -38,6 +47,17 @@ def plot_similarity_matrix(matrix: SimilarityMatrix, path: str | os.PathLike, *,
     """Write a heatmap PNG of ``matrix``, rows and columns in clustered order (``cluster=True``).
 
     Labels are drawn when there are at most ``max_labels`` images. Returns the path.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import imcorr
+    >>> imgs = [imcorr.gaussian_random_field((32, 32), 2.0, seed=s) for s in range(3)]
+    >>> m = imcorr.similarity_matrix([np.uint8(255 * (x - x.min()) / np.ptp(x)) for x in imgs], metric="pearson")
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     os.path.getsize(imcorr.plot_similarity_matrix(m, os.path.join(d, "m.png"))) > 0
+    True
     """
     if not isinstance(matrix, SimilarityMatrix):
         raise InputError(f"matrix: expected a SimilarityMatrix, got {type(matrix).__name__}")

@@ -91,6 +91,15 @@ def ccf_plot(result, *, path=None):
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import imcorr
+    >>> a = imcorr.gaussian_random_field((32, 64), 2.0, seed=0)
+    >>> fig = imcorr.ccf_plot(imcorr.van_steensel_ccf(a - a.min(), np.roll(a, 3, axis=1) - a.min(), max_shift=8))
+    >>> len(fig.axes)
+    1
     """
     fig = _figure((5.0, 3.5))
     ax = fig.add_subplot(1, 1, 1)

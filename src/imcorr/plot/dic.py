@@ -38,6 +38,17 @@ def plot_field(field: DisplacementField, path, *, kind: str = "quiver", backgrou
     -------
     Path
         The written file.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from scipy import ndimage
+    >>> import imcorr
+    >>> ref = imcorr.gaussian_random_field((96, 96), 2.0, seed=0)
+    >>> field = imcorr.displacement_field(ref, ndimage.shift(ref, (1.0, 2.0), mode="wrap"), window=32, step=32)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     os.path.getsize(imcorr.plot_field(field, os.path.join(d, "f.png"), kind="magnitude")) > 0
+    True
     """
     try:
         import matplotlib

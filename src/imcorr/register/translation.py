@@ -462,6 +462,17 @@ def estimate_shift(
        registration algorithms. Optics Letters 33(2), 156-158. doi:10.1364/OL.33.000156
     .. [3] Padfield, D. (2012). Masked object registration in the Fourier domain. IEEE Trans.
        Image Processing 21(5), 2706-2718. doi:10.1109/TIP.2011.2181402
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import ndimage
+    >>> import imcorr
+    >>> ref = imcorr.gaussian_random_field((128, 128), 3.0, seed=0)
+    >>> mov = ndimage.shift(ref, (4.0, -6.0), mode="wrap")  # moving = shift(reference, (dy, dx))
+    >>> res = imcorr.estimate_shift(ref, mov)
+    >>> [round(v, 2) for v in res.shift], res.reliable
+    ([4.0, -6.0], True)
     """
     name = _method_name(method, normalization)
     if name == "cross":

@@ -123,6 +123,14 @@ def ms_ssim(
     .. [1] Wang, Z., Simoncelli, E. P., Bovik, A. C. (2003). Multiscale structural
        similarity for image quality assessment. Proc. 37th Asilomar Conf. Signals,
        Systems and Computers, 1398-1402. doi:10.1109/ACSSC.2003.1292216
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import imcorr
+    >>> a = np.random.default_rng(0).integers(0, 256, (192, 192)).astype(np.uint8)
+    >>> round(imcorr.ms_ssim(a, a).ms_ssim, 12)  # identical images, five scales
+    1.0
     """
     w = tuple(float(v) for v in np.atleast_1d(np.asarray(weights, dtype=np.float64)))
     if len(w) < 1 or not all(math.isfinite(v) and v >= 0 for v in w):

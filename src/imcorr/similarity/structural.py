@@ -504,6 +504,14 @@ def ssim(
     .. [1] Wang, Z., Bovik, A. C., Sheikh, H. R., Simoncelli, E. P. (2004). Image quality
        assessment: from error visibility to structural similarity. IEEE Trans. Image
        Process. 13(4), 600-612. doi:10.1109/TIP.2003.819861
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import imcorr
+    >>> a = np.random.default_rng(0).integers(0, 256, (32, 32)).astype(np.uint8)
+    >>> imcorr.ssim(a, a).ssim  # identical images
+    1.0
     """
     p = _params(preset, win_size, gaussian_weights, sigma, K1, K2, use_sample_covariance)
     a, b, dr, spatial, invalid = _prepare(a, b, mask, channel_axis, data_range)
