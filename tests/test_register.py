@@ -10,8 +10,7 @@ import pytest
 from scipy import fft, ndimage
 
 import imcorr
-from imcorr.errors import EmptyInputError, InputError, MemoryLimitError, ShapeMismatchError
-from imcorr.register import RegistrationWarning
+from imcorr.errors import EmptyInputError, InputError, MemoryLimitError, NonFiniteError, ShapeMismatchError
 
 
 def fourier_shift(img, shift):
@@ -279,12 +278,13 @@ def test_bad_options(camera):
         imcorr.estimate_shift(camera, camera, overlap_ratio=1.5)
 
 
-def test_bad_nan_without_mask_is_masked_with_warning(camera):
+def test_nan_needs_a_mask_and_is_left_out_with_one(camera):
     ref = camera.astype(np.float64)[:256, :256]
     mov = ndimage.shift(ref, (5, -3), order=0, mode="reflect")
     mov[100:140, 50:120] = np.nan
-    with pytest.warns(RegistrationWarning, match="NaN"):
-        res = imcorr.estimate_shift(ref, mov)
+    with pytest.raises(NonFiniteError, match="moving: contains 2800 NaN.*moving_mask="):
+        imcorr.estimate_shift(ref, mov)
+    res = imcorr.estimate_shift(ref, mov, moving_mask=np.ones(mov.shape, bool))
     assert res.method == "masked"
     np.testing.assert_allclose(res.shift, (5, -3), atol=0.01)
 
@@ -372,12 +372,13 @@ def test_refinement_falls_back_to_dft_upsampled_seed(camera, monkeypatch):
     np.testing.assert_allclose(res.shift, truth, atol=0.005)
 
 
-def test_inf_in_large_reference_is_masked_with_warning(camera):
+def test_inf_in_large_reference_needs_a_mask(camera):
     """The finiteness scan on the binned copy still catches a single Inf pixel."""
     ref = camera.astype(np.float64)
     mov = ndimage.shift(ref, (4, -6), order=0, mode="reflect")
     ref[300, 200] = np.inf
-    with pytest.warns(RegistrationWarning, match="reference"):
-        res = imcorr.estimate_shift(ref, mov)
+    with pytest.raises(NonFiniteError, match="reference: contains 1 NaN/Inf"):
+        imcorr.estimate_shift(ref, mov)
+    res = imcorr.estimate_shift(ref, mov, reference_mask=np.isfinite(ref))
     assert res.method == "masked"
     np.testing.assert_allclose(res.shift, (4, -6), atol=0.05)

@@ -71,8 +71,9 @@ def test_nan_and_constant_inputs(both_paths, astro):
     a = astro.copy()
     b = _shifted(astro, (2.0, -3.0))
     b[100:110, 200:210] = np.nan
-    with pytest.warns(imcorr.RegistrationWarning):
-        res = imcorr.estimate_shift(a, b)
+    with pytest.raises(imcorr.NonFiniteError, match="moving_mask"):
+        imcorr.estimate_shift(a, b)
+    res = imcorr.estimate_shift(a, b, moving_mask=np.isfinite(b))
     assert res.method == "masked"
     np.testing.assert_allclose(res.shift, (2.0, -3.0), atol=0.01)
     res = imcorr.estimate_shift(a, np.full_like(a, 7.0))

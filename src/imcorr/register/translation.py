@@ -39,7 +39,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -48,7 +47,7 @@ from imcorr._core import fft as _fft
 from imcorr._core.parallel import single_blas_thread
 from imcorr._core.validate import as_image, as_mask, channel_last, check_memory, has_nonfinite
 from imcorr._native import register_kernels as _rn
-from imcorr.errors import EmptyInputError, InputError, ShapeMismatchError
+from imcorr.errors import EmptyInputError, InputError, NonFiniteError, ShapeMismatchError
 from imcorr.register.coarse import (
     SMALL_FFT,
     CoarseInput,
@@ -63,7 +62,6 @@ from imcorr.register.dft import WINDOWS, local_peak_to_sidelobe, peak_to_sidelob
 from imcorr.register.masked import masked_shift
 from imcorr.register.refine import refine_translation
 from imcorr.register.results import (
-    RegistrationWarning,
     ShiftResult,
     overlap_corr,
     overlap_fraction,
@@ -163,7 +161,7 @@ class Registrar:
         ref = _prepare(reference, "reference", channel_axis)
         if has_nonfinite(ref):
             raise InputError(
-                "reference: contains NaN/Inf; Registrar needs finite images (estimate_shift treats NaN as masked)"
+                "reference: contains NaN/Inf; Registrar needs finite images (estimate_shift takes reference_mask=)"
             )
         self._setup(ref, upsample, window, normalization, overlap_ratio, disambiguate, refine)
         self.channel_axis = channel_axis
@@ -224,7 +222,7 @@ class Registrar:
                 "use estimate_shift (it registers images of different shapes through the masked path)"
             )
         if has_nonfinite(mov):
-            raise InputError("moving: contains NaN/Inf; use estimate_shift, which treats them as masked")
+            raise InputError("moving: contains NaN/Inf; use estimate_shift with moving_mask= (NaN is then left out)")
         return self._estimate(mov, return_surface)
 
     def _nan_result(self, reason: str) -> ShiftResult:
@@ -409,11 +407,11 @@ def estimate_shift(
     reference, moving : array_like
         2-D images or 3-D volumes (plus a channel axis if ``channel_axis`` is given), at
         least 8 px per axis. Different shapes are allowed on the masked path (with masks,
-        NaN, or shapes that differ).
+        shapes that differ).
     method : {"auto", "phase", "cross", "masked"}
         Name in :data:`SHIFT_METHODS`. ``"auto"`` (default) is ``"phase"``, or ``"cross"`` when
         ``normalization=None``. ``"phase"`` and ``"cross"`` switch to the masked path by themselves
-        when masks are given, pixels are NaN/Inf or the shapes differ; ``"masked"`` always uses
+        when masks are given or the shapes differ; ``"masked"`` always uses
         masked normalized cross-correlation (Padfield 2012), slower but exact for any overlap.
     upsample : int
         DFT upsampling factor of the subpixel stage (1 = integer shift, no refinement).
@@ -425,7 +423,8 @@ def estimate_shift(
         ``"phase"``: phase correlation; None: plain cross-correlation of the windowed images.
     reference_mask, moving_mask : array_like of bool, optional
         Valid pixels (True); switches to masked normalized cross-correlation (Padfield 2012).
-        NaN/Inf pixels of either image are treated as masked automatically (with a warning).
+        NaN/Inf pixels are an error unless that image has a mask; with a mask they are left out too
+        (imcorr's one NaN rule, as in :func:`imcorr.pearson`).
     overlap_ratio : float
         Minimum overlap (fraction of the largest possible overlap on the masked path, of the
         image on the unmasked path) for a shift to be accepted, and for ``reliable``: a shift
@@ -512,7 +511,7 @@ def _method_name(method, normalization) -> str:
 
 
 def _fourier_shift(ref, mov, reference_mask, moving_mask, channel_axis, o: _ShiftOptions) -> ShiftResult:
-    """Phase (or plain cross-) correlation; the masked path when masks, NaN/Inf or shapes ask for it."""
+    """Phase (or plain cross-) correlation; the masked path when masks or different shapes ask for it."""
     if reference_mask is None and moving_mask is None and ref.shape == mov.shape:
         _memory(ref.shape[:-1], ref.shape[-1], "estimate_shift")
         bin_ = 4 if _binned(ref.shape[:-1], o.upsample, o.refine) else 1
@@ -530,17 +529,20 @@ def _fourier_shift(ref, mov, reference_mask, moving_mask, channel_axis, o: _Shif
 
 
 def _masked(ref, mov, reference_mask, moving_mask, channel_axis, o: _ShiftOptions) -> ShiftResult:
-    """Masked normalized cross-correlation (Padfield 2012); NaN/Inf pixels count as masked."""
-    nan_r, nan_m = has_nonfinite(ref), has_nonfinite(mov)
+    """Masked normalized cross-correlation (Padfield 2012).
+
+    imcorr's one NaN rule: NaN/Inf pixels are an error unless that image has a mask; with a mask they
+    are left out too.
+    """
+    for img, mask, name in ((ref, reference_mask, "reference"), (mov, moving_mask, "moving")):
+        if mask is None and has_nonfinite(img):
+            bad = int(np.count_nonzero(~np.isfinite(img)))
+            raise NonFiniteError(
+                f"{name}: contains {bad} NaN/Inf value(s); pass {name}_mask= (True = valid pixel) to say which "
+                "pixels to use; NaN/Inf pixels are then left out too"
+            )
     mr = _mask_for(reference_mask, ref, "reference_mask", channel_axis)
     mm = _mask_for(moving_mask, mov, "moving_mask", channel_axis)
-    if nan_r or nan_m:
-        names = [n for n, f in (("reference", nan_r), ("moving", nan_m)) if f]
-        warnings.warn(
-            f"{' and '.join(names)}: NaN/Inf pixels are treated as masked (invalid)",
-            RegistrationWarning,
-            stacklevel=4,
-        )
     return masked_shift(
         ref, mov, mr, mm, upsample=o.upsample, overlap_ratio=o.overlap_ratio, refine=o.refine,
         return_surface=o.return_surface,
