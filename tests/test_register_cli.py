@@ -105,3 +105,33 @@ def test_cli_warns_when_the_shift_is_not_reliable(tmp_path, capsys):
     assert len(lines) == 1 and "significant" in lines[0]
     assert main(["shift", str(pa), str(pb), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["reliable"] is False
+
+
+def test_cli_stack_mode_registers_every_frame(tmp_path, capsys):
+    """A quoted glob of frames: one row per frame, each against its Fourier-shift ground truth."""
+    import csv
+
+    from skimage import data
+
+    ref = data.camera()[100:228, 150:278].astype(np.float64)
+    truths = [(1.25, -2.5), (-3.0, 0.75), (0.0, 4.5)]
+    np.save(tmp_path / "ref.npy", ref)
+    for i, s in enumerate(truths):
+        np.save(tmp_path / f"frame_{i}.npy", fft.ifftn(ndimage.fourier_shift(fft.fftn(ref), s)).real)
+    out = tmp_path / "shifts.csv"
+    assert main(["shift", str(tmp_path / "ref.npy"), str(tmp_path / "frame_*.npy"), "--csv", str(out), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert [f["file"] for f in d["frames"]] == [str(tmp_path / f"frame_{i}.npy") for i in range(3)]
+    for f, s in zip(d["frames"], truths):
+        assert f["dy"] == pytest.approx(s[0], abs=0.01) and f["dx"] == pytest.approx(s[1], abs=0.01)
+    with open(out, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 3 and float(rows[2]["dx"]) == pytest.approx(4.5, abs=0.01)
+    # options that need one MOVING file are refused in stack mode; a pattern that matches nothing too
+    assert main(["shift", str(tmp_path / "ref.npy"), str(tmp_path / "frame_*.npy"), "--rotation"]) == 2
+    assert "stack" in capsys.readouterr().err
+    assert main(["shift", str(tmp_path / "ref.npy"), str(tmp_path / "none_*.npy")]) == 2
+    assert "matches no file" in capsys.readouterr().err
+    np.save(tmp_path / "frame_9.npy", ref[:64])
+    assert main(["shift", str(tmp_path / "ref.npy"), str(tmp_path / "frame_*.npy")]) == 1
+    assert "frame_9.npy" in capsys.readouterr().err

@@ -1,4 +1,9 @@
-"""``imcorr shift REF MOVING``: subpixel shift (masked too), optional rotation/scale, overlay."""
+"""``imcorr shift REF MOVING...``: subpixel shift (masked too), optional rotation/scale, overlay; frame stacks.
+
+Several MOVING files (or a quoted glob such as ``'frames/*.tif'``), or ``--csv``, switch to stack mode:
+every frame is registered against REF with :func:`imcorr.estimate_shifts` (the reference spectrum is
+computed once, frames run on both cores), with a progress bar on a terminal and one row per frame.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +26,7 @@ OVERLAY_KINDS = ("blend", "checker", "diff", "falsecolor")
 
 @app.command("shift")
 @click.argument("reference", type=click.Path(dir_okay=False))
-@click.argument("moving", type=click.Path(dir_okay=False))
+@click.argument("moving", nargs=-1, required=True)
 @click.option("--upsample", type=click.IntRange(1, 10**6), default=100, show_default=True,
               help="Subpixel precision 1/UPSAMPLE px (1 = integer shifts).")
 @click.option("--mask-ref", "mask_ref", type=click.Path(dir_okay=False), default=None,
@@ -35,9 +40,12 @@ OVERLAY_KINDS = ("blend", "checker", "diff", "falsecolor")
 @click.option("--overlay-kind", type=click.Choice(OVERLAY_KINDS), default="falsecolor", show_default=True)
 @click.option("--aligned", "aligned_path", type=click.Path(dir_okay=False), default=None,
               help="Write MOVING resampled onto REFERENCE (.tif/.npy keep float; PNG is rescaled).")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
+              help="Stack mode: write one row per frame (file, dy, dx, peak, uncertainty, reliable...) to CSV.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Stack mode: frames registered at once.")
 @json_option
 def shift(reference, moving, upsample, mask_ref, mask_moving, no_window, rotation, overlay_path, overlay_kind,
-          aligned_path, as_json):
+          aligned_path, csv_path, workers, as_json):
     """Shift of MOVING relative to REFERENCE: MOVING ~= ndimage.shift(REFERENCE, (dy, dx)).
 
     Colour images are converted to gray. With --rotation, the angle (degrees,
@@ -52,6 +60,11 @@ def shift(reference, moving, upsample, mask_ref, mask_moving, no_window, rotatio
     from imcorr.errors import NonFiniteError
     from imcorr.io import read
 
+    files = _expand(moving)
+    if len(files) > 1 or csv_path:
+        return _stack(reference, files, upsample, no_window, csv_path, workers, as_json,
+                      bool(mask_ref or mask_moving or rotation or overlay_path or aligned_path))
+    moving = files[0]
     if rotation and (mask_ref or mask_moving):
         raise click.UsageError("--rotation does not take masks (--mask-ref/--mask-moving)")
     name_arguments({"reference": reference, "moving": moving})
@@ -126,3 +139,77 @@ def _save_aligned(path, aligned):
     else:
         a = np.nan_to_num(aligned, nan=0.0)
         imcorr.save(path, np.clip(np.rint(a), 0, 255).astype(np.uint8))
+
+
+def _expand(patterns: tuple[str, ...]) -> list[str]:
+    """MOVING arguments with quoted globs expanded (sorted); a pattern that matches nothing is an error."""
+    import glob
+
+    files: list[str] = []
+    for pat in patterns:
+        if any(c in pat for c in "*?["):
+            hits = sorted(glob.glob(pat))
+            if not hits:
+                raise click.UsageError(f"MOVING: the pattern {pat!r} matches no file")
+            files.extend(hits)
+        else:
+            files.append(pat)
+    return files
+
+
+def _stack(reference, files, upsample, no_window, csv_path, workers, as_json, single_only):
+    """Register every file against REFERENCE (imcorr.estimate_shifts); a table, CSV or JSON of the frames."""
+    import csv
+
+    import numpy as np
+
+    import imcorr
+    from imcorr._core.progress import task
+    from imcorr.io import load
+
+    if single_only:
+        raise click.UsageError("--mask-ref/--mask-moving, --rotation, --overlay and --aligned take one MOVING "
+                               "file; drop them to register a stack")
+    name_arguments({"reference": reference})
+    ref = load(reference, gray=True).astype(np.float64)
+
+    def frames():
+        for path in files:
+            name_arguments({"reference": reference, "moving": path})
+            frame = load(path, gray=True)
+            if frame.shape != ref.shape:
+                raise imcorr.ShapeMismatchError(
+                    f"{path}: shape {frame.shape} differs from {reference}'s {ref.shape}; a stack needs frames of "
+                    "the reference's shape"
+                )
+            yield frame.astype(np.float64)
+
+    with task(f"registering {len(files)} frames", total=len(files)) as t:
+        series = imcorr.estimate_shifts(ref, frames(), workers=workers, upsample=upsample,
+                                        window=None if no_window else "hann", progress=lambda n: t.advance())
+    rows = series.to_rows()
+    for row, path in zip(rows, files):
+        row["file"] = path
+    if csv_path:
+        with open(csv_path, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=["file", *[k for k in rows[0] if k != "file"]])
+            writer.writeheader()
+            writer.writerows(rows)
+    undefined = int(np.count_nonzero(~np.isfinite(series.shift).all(axis=1)))
+    if undefined:
+        warn(f"{undefined} of {len(files)} frames have no shift (see their reason)")
+    if as_json:
+        d = series.to_dict()
+        d["frames"] = rows
+        if csv_path:
+            d["csv"] = csv_path
+        echo_json(d)
+        return
+    finite = series.shift[np.isfinite(series.shift).all(axis=1)]
+    summary = [("frames", len(files)), ("undefined", undefined)]
+    if len(finite):
+        summary += [("median (dy, dx)", tuple(float(v) for v in np.median(finite, axis=0))),
+                    ("max |shift| (px)", float(np.abs(finite).max()))]
+    print_table(f"shifts of {len(files)} frames relative to {reference}", summary)
+    if csv_path:
+        echo_written("csv", csv_path, as_json)
