@@ -382,3 +382,15 @@ def test_inf_in_large_reference_needs_a_mask(camera):
     res = imcorr.estimate_shift(ref, mov, reference_mask=np.isfinite(ref))
     assert res.method == "masked"
     np.testing.assert_allclose(res.shift, (4, -6), atol=0.05)
+
+
+def test_upsample_goes_through_the_memory_estimate(camera, monkeypatch):
+    """DFT upsampling without the refinement grows as upsample**2: refused early, naming the option."""
+    ref = camera.astype(np.float64)[:128, :128]
+    mov = fourier_shift(ref, (2.5, -1.25))
+    monkeypatch.setenv("IMCORR_MEMORY_LIMIT", "100M")
+    # a 1.5e4^2 complex grid is ~3.6 GB: refused before any allocation
+    with pytest.raises(MemoryLimitError, match="upsample=10000"):
+        imcorr.estimate_shift(ref, mov, upsample=10_000, refine=False)
+    res = imcorr.estimate_shift(ref, mov, upsample=200, refine=False)  # 300^2 grid: fine under 100M
+    np.testing.assert_allclose(res.shift, (2.5, -1.25), atol=0.01)

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from imcorr._core.validate import check_memory
+
 __all__: list[str] = []
 
 WINDOWS = ("hann", "tukey")
@@ -123,6 +125,12 @@ def upsampled_dft(
     """
     ndim = len(shape)
     size = size or int(math.ceil(1.5 * upsample))
+    # complex128 working set: the last-axis product, the fine grid and a kernel, each possibly twice
+    rows = math.prod(half_spectrum.shape[:-1]) if band is None else min(math.prod(half_spectrum.shape[:-1]),
+                                                                          (band + 1) ** max(ndim - 1, 0))
+    check_memory(32.0 * (rows * size + size**ndim + size * max(shape)),
+                 f"upsample={upsample}: DFT upsampling on a {size}^{ndim} grid",
+                 "use a smaller upsample (100 gives 0.01 px) or keep refine=True (the default)")
     offsets = (np.arange(size) - size // 2) / upsample
     spec = half_spectrum
     # last axis (half spectrum): Hermitian weights 1 at k=0 (and Nyquist), 2 elsewhere
