@@ -137,6 +137,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "PAIR_METRICS",
         "PairMetric",
         "compare_pairs",
+        "displacement_fields",
+        "hash_files",
         "local_correlation_tiled",
         "open_lazy",
         "read_pairs",

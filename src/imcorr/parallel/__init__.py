@@ -3,6 +3,7 @@
 * :func:`compare_pairs` runs metrics over a table of pairs through the batch engine
   (:mod:`imcorr.parallel.engine`: a job kind is one function in :data:`JOB_KINDS`), streaming rows to a
   crash-safe CSV journal that ``resume=True`` continues.
+* :func:`hash_files` and :func:`displacement_fields` are two more job kinds on the same engine.
 * :func:`local_correlation_tiled` computes :func:`imcorr.local_correlation` chunk by chunk
   (``dask.array.map_overlap``) on dask arrays, ``.npy`` memmaps or Zarr stores, to a dask array or Zarr.
 
@@ -10,6 +11,7 @@ Dask, distributed and Zarr are the optional extra ``imcorr[dask]``; local pools 
 """
 
 from imcorr.parallel.engine import JOB_KINDS, BatchJob, BatchResult, register_job, run_batch
+from imcorr.parallel.jobs import displacement_fields, hash_files
 from imcorr.parallel.pairs import PAIR_METRICS, PairMetric, compare_pairs, read_pairs, register_pair_metric
 from imcorr.parallel.tiled import local_correlation_tiled, open_lazy, ssim_map_tiled
 
@@ -20,6 +22,8 @@ __all__ = [
     "PAIR_METRICS",
     "PairMetric",
     "compare_pairs",
+    "displacement_fields",
+    "hash_files",
     "local_correlation_tiled",
     "open_lazy",
     "read_pairs",
