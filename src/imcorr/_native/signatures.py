@@ -52,6 +52,7 @@ C_TYPES: dict[str, type | None] = {
     **{p.c_type: p for p in (VOID_P, CVOID_P, F32_P, CF32_P, F64_P, CF64_P, U8_P, CU8_P, CU16_P)},
 }
 
+_OUT = {"f32": F32_P, "f64": F64_P}  # writable output arrays by suffix
 _ELEMENT = {"f32": CF32_P, "f64": CF64_P, "u8": CU8_P, "u16": CU16_P}  # typed input arrays by suffix
 
 SIGNATURES: dict[str, tuple[type | None, tuple[type, ...]]] = {
@@ -63,6 +64,10 @@ SIGNATURES: dict[str, tuple[type | None, tuple[type, ...]]] = {
     # boxsum.c
     **{f"imcorr_box_moments_{s}": (INT, (_ELEMENT[s], SSIZE, SSIZE, SSIZE, SSIZE, SSIZE, DOUBLE, F64_P, F64_P))
        for s in ("f32", "f64", "u8", "u16")},
+    # zncc.c
+    **{f"imcorr_zncc_{s}_{o}": (SSIZE, (_ELEMENT[s], SSIZE, SSIZE, SSIZE, SSIZE, SSIZE, DOUBLE, _ELEMENT[o], SSIZE,
+                                        DOUBLE, DOUBLE, DOUBLE, _OUT[o], SSIZE, U8_P, U8_P, SSIZE))
+       for s in ("f32", "f64", "u8", "u16") for o in ("f32", "f64")},
     # localmap.c
     **{f"imcorr_local_pearson_{s}": (INT, (_ELEMENT[s], _ELEMENT[s], CU8_P, SSIZE, SSIZE, SSIZE, SSIZE, DOUBLE,
                                            DOUBLE, INT, DOUBLE, DOUBLE, DOUBLE, DOUBLE, SSIZE, SSIZE, F64_P, U8_P,

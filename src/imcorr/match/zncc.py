@@ -25,8 +25,10 @@ import os
 
 import numpy as np
 
+from imcorr import _native
 from imcorr._core import fft as _fft
 from imcorr._core.boxsum import _get_pool, _scratch, box_moments_native, box_sum
+from imcorr.errors import MemoryLimitError
 from imcorr.match.valid_correlation import DIRECT_MAX, box_tolerance, correlate_valid, plan_tiles
 
 _STRIP_ELEMS = 1 << 18
@@ -54,26 +56,70 @@ def _moments(region: np.ndarray, g: float, tshape) -> tuple[np.ndarray, np.ndarr
     return s1, s2
 
 
-def _strip(chan, num, out, defined, tshape, g, stt, tol, r0, r1, risky, rscale):
-    h = tshape[0]
-    lo, hi = r0, r1 + h - 1
-    s1, s2 = _moments(chan[lo:hi], g, tshape)
+_NATIVE_SUFFIX = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64", np.dtype(np.uint8): "u8",
+                  np.dtype(np.uint16): "u16"}
+
+
+def _rows_ok(a: np.ndarray) -> bool:
+    return a.ndim == 2 and a.strides[1] == a.itemsize and a.strides[0] >= 0 and a.strides[0] % a.itemsize == 0
+
+
+def _normalize_native(region, num, out, defined, risky, tshape, g, stt, tol, rscale):
+    """The fused native kernel (``_native/zncc.c``): moments and division in one pass.
+
+    Returns the number of risky positions, or None when the kernel does not apply.
+    """
+    if region.ndim != 2 or region.dtype not in _NATIVE_SUFFIX or out.dtype not in (np.float32, np.float64):
+        return None
+    if num.dtype != out.dtype or not all(_rows_ok(a) for a in (region, num, out, defined)):
+        return None
+    if risky is not None and (not _rows_ok(risky) or risky.strides != defined.strides):
+        return None
+    fn = _native.kernel(f"imcorr_zncc_{_NATIVE_SUFFIX[region.dtype]}_{_NATIVE_SUFFIX[out.dtype]}")
+    if fn is None:
+        return None
+    count = fn(region.ctypes.data, region.strides[0] // region.itemsize, region.shape[0], region.shape[1],
+               tshape[0], tshape[1], g, num.ctypes.data, num.strides[0] // num.itemsize, stt, tol, rscale,
+               out.ctypes.data, out.strides[0] // out.itemsize, defined.ctypes.data,
+               None if risky is None else risky.ctypes.data, defined.strides[0])
+    if count < 0:
+        raise MemoryLimitError("match_template: the native ZNCC kernel could not allocate its row buffers "
+                               "(a few rows of doubles); free memory")
+    return count
+
+
+def _normalize(region, num, out, defined, risky, tshape, g, stt, tol, rscale) -> bool:
+    """ZNCC of the valid windows of ``region`` from their numerator ``num`` into ``out``/``defined``
+    (and the float32 refinement candidates into ``risky``). Returns whether any is risky."""
+    count = _normalize_native(region, num, out, defined, risky, tshape, g, stt, tol, rscale)
+    if count is not None:
+        return count > 0
+    s1, s2 = _moments(region, g, tshape)
     n = float(math.prod(tshape))
     np.multiply(s1, s1, out=s1)
     s1 *= 1.0 / n
     v = np.subtract(s2, s1, out=s2)
-    ok = np.greater(v, tol, out=defined[r0:r1])
+    ok = np.greater(v, tol, out=defined)
+    any_risky = False
     if risky is not None:
         # error bound of the float32 numerator relative to the denominator
-        np.less(v, rscale, out=risky[r0:r1])
-        risky[r0:r1] &= ok
+        np.less(v, rscale, out=risky)
+        risky &= ok
+        any_risky = bool(risky.any())
     v *= stt
     with np.errstate(divide="ignore", invalid="ignore"):
         np.sqrt(v, out=v)
-        np.divide(num[r0:r1], v, out=v)
+        np.divide(num, v, out=v)
     np.clip(v, -1.0, 1.0, out=v)
     v[~ok] = 0.0
-    np.copyto(out[r0:r1], v, casting="unsafe")
+    np.copyto(out, v, casting="unsafe")
+    return any_risky
+
+
+def _strip(chan, num, out, defined, tshape, g, stt, tol, r0, r1, risky, rscale) -> bool:
+    rk = None if risky is None else risky[r0:r1]
+    return _normalize(chan[r0 : r1 + tshape[0] - 1], num[r0:r1], out[r0:r1], defined[r0:r1], rk, tshape, g,
+                      stt, tol, rscale)
 
 
 def _strip_moments(chan, vfull, defined, tshape, g, tol, r0, r1, risky, rscale):
@@ -142,26 +188,10 @@ def _tile_job(chan, kern, kspec, tile, origin, steps, oshape, tshape, dtype, g, 
     spec = _fft.rfftn_in_thread(b, tile, dtype=dtype)
     spec *= kspec
     num = _fft.irfftn_in_thread(spec, tile)[tuple(slice(0, m) for m in dlen)]
-    # window sums over the input region of this block's outputs
+    # window sums over the input region of this block's outputs, and the division
     nsrc = tuple(slice(d.start, d.stop + t - 1) for d, t in zip(dst, tshape))
-    s1, s2 = _moments(chan[nsrc], g, tshape)
-    n = float(math.prod(tshape))
-    np.multiply(s1, s1, out=s1)
-    s1 *= 1.0 / n
-    v = np.subtract(s2, s1, out=s2)
-    ok = np.greater(v, tol, out=defined[dst])
-    rk = None
-    if risky is not None:
-        rk = np.less(v, rscale, out=risky[dst])
-        rk &= ok
-    v *= stt
-    with np.errstate(divide="ignore", invalid="ignore"):
-        np.sqrt(v, out=v)
-        np.divide(num, v, out=v)
-    np.clip(v, -1.0, 1.0, out=v)
-    v[~ok] = 0.0
-    np.copyto(out[dst], v, casting="unsafe")
-    if rk is not None and rk.any():
+    rk = None if risky is None else risky[dst]
+    if _normalize(chan[nsrc], num, out[dst], defined[dst], rk, tshape, g, stt, tol, rscale):
         # recompute this block's near-flat windows in float64, here on the pool
         _refine(chan[nsrc], kern, out[dst], rk, tshape, g, stt)
 
@@ -218,7 +248,9 @@ def zncc_single(chan: np.ndarray, templ: np.ndarray, dtype, *, refine: bool = Tr
     step = min(step, max(1, -(-oshape[0] // nw)))
     bounds = list(range(0, oshape[0], step)) + [oshape[0]]
     jobs = list(zip(bounds[:-1], bounds[1:]))
-    if math.prod(tshape) > DIRECT_MAX and nw > 1 and ntiles == 1:
+    fused = chan.ndim == 2 and chan.dtype in _NATIVE_SUFFIX and _native.kernel("imcorr_zncc_f32_f32") is not None
+    if math.prod(tshape) > DIRECT_MAX and nw > 1 and ntiles == 1 and not fused:
+        # NumPy path: the window sums run beside the FFT (the fused kernel needs the numerator)
         _overlapped(chan, kern, tile, tshape, dtype, g, stt, tol, out, defined, risky, rscale, jobs)
         if risky is not None and risky.any():
             _refine(chan, kern, out, risky, tshape, g, stt)
