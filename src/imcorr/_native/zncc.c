@@ -24,7 +24,54 @@
 
 #include "kernels.h"
 
-#define ZN_DEFINE(NAME, T, O)                                                                                     \
+/* v[j] = S2 - S1^2 / n over the row windows [j, j + tx) of the column sums c1, c2 (j < ox).
+ * A running sum is one long dependency chain (an add's latency per output); the row is
+ * cut into 4 segments whose running sums advance side by side (each restarts with a
+ * direct sum of tx column sums), so the adds overlap. */
+#define ZN_SEG 4
+static IMCORR_HOT void zn_window_variance(const double *restrict c1, const double *restrict c2, ptrdiff_t ox,
+                                          ptrdiff_t tx, double inv_n, double *restrict v)
+{
+    ptrdiff_t start[ZN_SEG], len[ZN_SEG];
+    double a1[ZN_SEG], a2[ZN_SEG];
+    const ptrdiff_t seg = ox >= 16 * ZN_SEG ? ZN_SEG : 1;
+    const ptrdiff_t step = (ox + seg - 1) / seg;
+    for (ptrdiff_t s = 0; s < seg; s++) {
+        start[s] = s * step;
+        len[s] = s + 1 < seg ? step : ox - s * step;
+        double b1 = 0.0, b2 = 0.0;
+        for (ptrdiff_t j = start[s]; j < start[s] + tx; j++) b1 += c1[j], b2 += c2[j];
+        a1[s] = b1, a2[s] = b2;
+        v[start[s]] = b2 - b1 * b1 * inv_n;
+    }
+    if (seg == ZN_SEG) {
+        const ptrdiff_t common = len[ZN_SEG - 1]; /* the last segment is the shortest */
+        for (ptrdiff_t j = 1; j < common; j++) {
+            for (ptrdiff_t s = 0; s < ZN_SEG; s++) {
+                const ptrdiff_t p = start[s] + j;
+                a1[s] += c1[p + tx - 1] - c1[p - 1];
+                a2[s] += c2[p + tx - 1] - c2[p - 1];
+                v[p] = a2[s] - a1[s] * a1[s] * inv_n;
+            }
+        }
+        for (ptrdiff_t s = 0; s < ZN_SEG - 1; s++) {
+            for (ptrdiff_t j = common > 1 ? common : 1; j < len[s]; j++) {
+                const ptrdiff_t p = start[s] + j;
+                a1[s] += c1[p + tx - 1] - c1[p - 1];
+                a2[s] += c2[p + tx - 1] - c2[p - 1];
+                v[p] = a2[s] - a1[s] * a1[s] * inv_n;
+            }
+        }
+        return;
+    }
+    for (ptrdiff_t j = 1; j < ox; j++) {
+        a1[0] += c1[j + tx - 1] - c1[j - 1];
+        a2[0] += c2[j + tx - 1] - c2[j - 1];
+        v[j] = a2[0] - a1[0] * a1[0] * inv_n;
+    }
+}
+
+#define ZN_DEFINE(NAME, T, O, W, SQRT)                                                                                     \
     IMCORR_HOT ptrdiff_t NAME(const T *x, ptrdiff_t xs, ptrdiff_t ny, ptrdiff_t nx, ptrdiff_t ty, ptrdiff_t tx,  \
                               double g, const O *num, ptrdiff_t ns, double stt, double tol, double rscale,       \
                               O *out, ptrdiff_t os, uint8_t *defined, uint8_t *risky, ptrdiff_t ms)              \
@@ -53,24 +100,17 @@
                     c2[j] += d * d - e * e;                                                                       \
                 }                                                                                                 \
             }                                                                                                     \
-            double a1 = 0.0, a2 = 0.0;                                                                            \
-            for (ptrdiff_t j = 0; j < tx; j++) a1 += c1[j], a2 += c2[j];                                          \
-            v[0] = a2 - a1 * a1 * inv_n;                                                                          \
-            for (ptrdiff_t j = 1; j < ox; j++) {                                                                  \
-                a1 += c1[j + tx - 1] - c1[j - 1];                                                                 \
-                a2 += c2[j + tx - 1] - c2[j - 1];                                                                 \
-                v[j] = a2 - a1 * a1 * inv_n;                                                                      \
-            }                                                                                                     \
+            zn_window_variance(c1, c2, ox, tx, inv_n, v);                                                         \
             const O *restrict nr = num + i * ns;                                                                  \
             O *restrict orow = out + i * os;                                                                      \
             uint8_t *restrict dr = defined + i * ms;                                                              \
             for (ptrdiff_t j = 0; j < ox; j++) {                                                                  \
                 const double vj = v[j];                                                                           \
                 const int ok = vj > tol;                                                                          \
-                double q = (double)nr[j] / __builtin_sqrt(vj * stt);                                              \
-                q = q > 1.0 ? 1.0 : q;                                                                            \
-                q = q < -1.0 ? -1.0 : q;                                                                          \
-                orow[j] = (O)(ok ? q : 0.0);                                                                      \
+                W q = (W)nr[j] / SQRT((W)(vj * stt));                                                             \
+                q = q > (W)1 ? (W)1 : q;                                                                          \
+                q = q < (W)-1 ? (W)-1 : q;                                                                        \
+                orow[j] = (O)(ok ? q : (W)0);                                                                     \
                 dr[j] = (uint8_t)ok;                                                                              \
             }                                                                                                     \
             if (risky != NULL) {                                                                                  \
@@ -88,11 +128,13 @@
         return count;                                                                                             \
     }
 
-ZN_DEFINE(imcorr_zncc_f32_f32, float, float)
-ZN_DEFINE(imcorr_zncc_f64_f32, double, float)
-ZN_DEFINE(imcorr_zncc_u8_f32, uint8_t, float)
-ZN_DEFINE(imcorr_zncc_u16_f32, uint16_t, float)
-ZN_DEFINE(imcorr_zncc_f32_f64, float, double)
-ZN_DEFINE(imcorr_zncc_f64_f64, double, double)
-ZN_DEFINE(imcorr_zncc_u8_f64, uint8_t, double)
-ZN_DEFINE(imcorr_zncc_u16_f64, uint16_t, double)
+/* float32 output: the square root and division in float (relative error ~1e-7, below the
+ * float32 numerator's); V itself is always formed in double (S2 - S1^2/n cancels). */
+ZN_DEFINE(imcorr_zncc_f32_f32, float, float, float, __builtin_sqrtf)
+ZN_DEFINE(imcorr_zncc_f64_f32, double, float, float, __builtin_sqrtf)
+ZN_DEFINE(imcorr_zncc_u8_f32, uint8_t, float, float, __builtin_sqrtf)
+ZN_DEFINE(imcorr_zncc_u16_f32, uint16_t, float, float, __builtin_sqrtf)
+ZN_DEFINE(imcorr_zncc_f32_f64, float, double, double, __builtin_sqrt)
+ZN_DEFINE(imcorr_zncc_f64_f64, double, double, double, __builtin_sqrt)
+ZN_DEFINE(imcorr_zncc_u8_f64, uint8_t, double, double, __builtin_sqrt)
+ZN_DEFINE(imcorr_zncc_u16_f64, uint16_t, double, double, __builtin_sqrt)

@@ -34,6 +34,7 @@ from imcorr.match.valid_correlation import DIRECT_MAX, box_tolerance, correlate_
 _STRIP_ELEMS = 1 << 18
 _REFINE_TOL = 5e-5  # zncc error bound above which float32 values are recomputed (observed error is ~8x smaller)
 _REFINE_BLOCK = 64  # output block edge for float64 recomputation (small: risky positions cluster)
+_REFINE_BATCH_ELEMS = 1 << 21  # FFT elements per batched float64 transform of risky blocks (16 MB)
 _EPS32 = float(np.finfo(np.float32).eps)
 
 
@@ -193,7 +194,7 @@ def _tile_job(chan, kern, kspec, tile, origin, steps, oshape, tshape, dtype, g, 
     rk = None if risky is None else risky[dst]
     if _normalize(chan[nsrc], num, out[dst], defined[dst], rk, tshape, g, stt, tol, rscale):
         # recompute this block's near-flat windows in float64, here on the pool
-        _refine(chan[nsrc], kern, out[dst], rk, tshape, g, stt)
+        _refine(chan[nsrc], kern, out[dst], rk, tshape, g, stt, tol)
 
 
 def _pipelined(chan, kern, tile, tshape, dtype, g, stt, tol, out, defined, risky, rscale) -> None:
@@ -253,7 +254,7 @@ def zncc_single(chan: np.ndarray, templ: np.ndarray, dtype, *, refine: bool = Tr
         # NumPy path: the window sums run beside the FFT (the fused kernel needs the numerator)
         _overlapped(chan, kern, tile, tshape, dtype, g, stt, tol, out, defined, risky, rscale, jobs)
         if risky is not None and risky.any():
-            _refine(chan, kern, out, risky, tshape, g, stt)
+            _refine(chan, kern, out, risky, tshape, g, stt, tol)
         return out, defined
     (num,) = correlate_valid([chan], [kern], [(0, 0)], dtype, center_tiles=True)
     args = (chan, num, out, defined, tshape, g, stt, tol)
@@ -264,12 +265,14 @@ def zncc_single(chan: np.ndarray, templ: np.ndarray, dtype, *, refine: bool = Tr
         for f in [_get_pool().submit(_strip, *args, r0, r1, risky, rscale) for r0, r1 in jobs]:
             f.result()
     if risky is not None and risky.any():
-        _refine(chan, kern, out, risky, tshape, g, stt)
+        _refine(chan, kern, out, risky, tshape, g, stt, tol)
     return out, defined
 
 
-def _refine(chan, kern, out, risky, tshape, g, stt):
-    """Recompute risky positions in float64, block by block."""
+def _refine(chan, kern, out, risky, tshape, g, stt, tol):
+    """Recompute risky positions in float64: the 64-output blocks that contain them, their
+    float64 FFT numerators as one batched transform (template spectrum computed once), then
+    the same normalisation as the main pass."""
     B = _REFINE_BLOCK
     nb = [-(-s // B) for s in out.shape]
     padded = np.zeros([k * B for k in nb], dtype=bool)
@@ -279,19 +282,30 @@ def _refine(chan, kern, out, risky, tshape, g, stt):
         split += [k, B]
     hit = padded.reshape(split).any(axis=tuple(range(1, 2 * len(nb), 2)))
     blocks = [tuple(int(v) for v in b) for b in np.argwhere(hit)]
-    if len(blocks) > 0.5 * hit.size:
-        blocks = list(np.ndindex(*nb))
-    for blk in blocks:
-        o0 = tuple(b * B for b in blk)
-        o1 = tuple(min(a + B, s) for a, s in zip(o0, out.shape))
-        src = tuple(slice(a, b + t - 1) for a, b, t in zip(o0, o1, tshape))
-        sub = np.subtract(chan[src], g, dtype=np.float64)
-        (num,) = correlate_valid([sub], [kern], [(0, 0)], np.float64, center_tiles=True, method="fft")
-        s1 = box_sum(sub, tshape, mode="valid", workers=1)
-        s2 = box_sum(sub * sub, tshape, mode="valid", workers=1)
-        v = s2 - s1 * s1 / float(math.prod(tshape))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r = np.clip(num / np.sqrt(v * stt), -1.0, 1.0)
-        dst = tuple(slice(a, b) for a, b in zip(o0, o1))
-        sel = risky[dst]
-        out[dst][sel] = r[sel]
+    fshape = _fft.fast_shape([B + t - 1 for t in tshape])
+    kspec = _fft.rfftn_small(kern, fshape, dtype=np.float64)
+    np.conjugate(kspec, out=kspec)
+    per_batch = max(1, _REFINE_BATCH_ELEMS // math.prod(fshape))
+    for b0 in range(0, len(blocks), per_batch):
+        batch = blocks[b0 : b0 + per_batch]
+        stack = np.zeros((len(batch),) + tuple(fshape), dtype=np.float64)
+        spans = []
+        for i, blk in enumerate(batch):
+            o0 = tuple(b * B for b in blk)
+            o1 = tuple(min(a + B, s) for a, s in zip(o0, out.shape))
+            src = tuple(slice(a, b + t - 1) for a, b, t in zip(o0, o1, tshape))
+            region = chan[src]
+            # sum T' = 0: the block's own mean cancels, and removing it keeps the FFT's rounding small
+            np.subtract(region, np.mean(region, dtype=np.float64), out=stack[(i,) + tuple(slice(0, n) for n in
+                                                                                          region.shape)])
+            spans.append((src, tuple(slice(a, b) for a, b in zip(o0, o1))))
+        spec = _fft.rfftn_in_thread(stack, fshape, dtype=np.float64)
+        spec *= kspec
+        num = _fft.irfftn_in_thread(spec, fshape)
+        for i, (src, dst) in enumerate(spans):
+            shape = tuple(d.stop - d.start for d in dst)
+            r = np.empty(shape, dtype=np.float64)
+            ok = np.empty(shape, dtype=bool)
+            _normalize(chan[src], num[(i,) + tuple(slice(0, n) for n in shape)], r, ok, None, tshape, g, stt, tol, 0.0)
+            sel = risky[dst]
+            out[dst][sel] = r[sel]
