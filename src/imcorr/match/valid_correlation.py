@@ -27,6 +27,7 @@ mean so that offset data (e.g. ``60000 +- 5``) does not cancel catastrophically.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Sequence
@@ -44,7 +45,7 @@ _EPS64 = float(np.finfo(np.float64).eps)
 
 # ------------------------------------------------------------------------------ plans
 def _fft_cost(shape: Sequence[int]) -> float:
-    n = float(np.prod(shape))
+    n = float(math.prod(shape))
     return n * max(math.log2(n), 1.0)
 
 
@@ -57,8 +58,15 @@ def plan_tiles(
     Returns ``(tile_shape, n_tiles)``. ``tile_shape == fast_shape(image_shape)`` means
     a single whole-image FFT. ``workers > 1`` models blocks run as parallel jobs (the
     pipelined ZNCC): the per-block work is charged ``ceil(tiles / workers) * workers``
-    times, so block counts that leave a worker idle are avoided.
+    times, so block counts that leave a worker idle are avoided. Plans are cached (the
+    search costs milliseconds of Python).
     """
+    return _plan_tiles(tuple(int(n) for n in image_shape), tuple(int(k) for k in kernel_shape), int(n_forward),
+                       int(n_inverse), int(workers))
+
+
+@functools.lru_cache(maxsize=256)
+def _plan_tiles(image_shape, kernel_shape, n_forward, n_inverse, workers):
     ratio = 2 ** 0.25 if len(image_shape) <= 2 else 2.0
     cands = []
     for n, k in zip(image_shape, kernel_shape):
