@@ -53,6 +53,7 @@ __all__ = [
     "rfftn_in_thread",
     "rfftn_small",
     "irfftn_in_thread",
+    "irfft2_head",
     "fft_correlate",
     "correlation_slices",
     "autocorrelation_head",
@@ -119,6 +120,14 @@ def rfftn_in_thread(x: np.ndarray, shape: Sequence[int], *, dtype: type) -> np.n
 def irfftn_in_thread(X: np.ndarray, shape: Sequence[int]) -> np.ndarray:
     """:func:`irfftn` on one worker (see :func:`rfftn_in_thread`)."""
     return sfft.irfftn(X, s=tuple(shape), workers=1, overwrite_x=True)
+
+
+def irfft2_head(X: np.ndarray, shape: Sequence[int], rows: int) -> np.ndarray:
+    """``irfftn(X, shape)[:rows]`` of a 2-D spectrum, pruned: the last-axis inverse transforms
+    run on the ``rows`` kept rows only (a valid-mode correlation needs ``N - k + 1`` of ``N``).
+    Overwrites ``X``."""
+    X = sfft.ifft(X, n=int(shape[0]), axis=0, workers=_WORKERS, overwrite_x=True)
+    return sfft.irfft(X[:rows], n=int(shape[1]), axis=1, workers=_WORKERS)
 
 
 def rfftn_small(x: np.ndarray, shape: Sequence[int], *, dtype: type | None = None) -> np.ndarray:

@@ -161,6 +161,23 @@ def _numerator_one_worker(chan, kern, tile, dtype):
     return full[tuple(slice(0, m) for m in oshape)]
 
 
+def _numerator_whole(chan, kern, tile, oshape, dtype):
+    """2-D valid correlation with ``kern`` as one whole-image FFT on all cores (large templates).
+
+    The image minus a sampled mean goes to a reused buffer (``sum T' = 0``: the offset
+    cancels, removing it shrinks the float32 rounding); the inverse is pruned to the
+    ``oshape[0]`` valid rows, and the result is a view (no copy of the map).
+    """
+    c = float(np.mean(chan[::4, ::4], dtype=np.float64))
+    b = np.subtract(chan, c, out=_scratch(24, chan.shape, dtype), dtype=dtype)
+    spec = _fft.rfftn(b, tile, dtype=dtype)
+    ks = _fft.rfftn_small(kern, tile, dtype=dtype)
+    np.conjugate(ks, out=ks)
+    spec *= ks
+    del ks
+    return _fft.irfft2_head(spec, tile, oshape[0])[:, : oshape[1]]
+
+
 def _overlapped(chan, kern, tile, tshape, dtype, g, stt, tol, out, defined, risky, rscale, jobs) -> None:
     """One whole-image FFT on one worker while the other workers take the window sums."""
     pool = _get_pool()
@@ -260,7 +277,10 @@ def zncc_single(chan: np.ndarray, templ: np.ndarray, dtype, *, refine: bool = Tr
         if risky is not None and risky.any():
             _refine(chan, kern, out, risky, tshape, g, stt, tol)
         return out, defined
-    (num,) = correlate_valid([chan], [kern], [(0, 0)], dtype, center_tiles=True)
+    if fused and ntiles == 1 and math.prod(tshape) > DIRECT_MAX:
+        num = _numerator_whole(chan, kern, tile, oshape, dtype)
+    else:
+        (num,) = correlate_valid([chan], [kern], [(0, 0)], dtype, center_tiles=True)
     args = (chan, num, out, defined, tshape, g, stt, tol)
     if len(jobs) == 1 or (os.cpu_count() or 1) == 1:
         for r0, r1 in jobs:
