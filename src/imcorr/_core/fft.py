@@ -122,12 +122,15 @@ def irfftn_in_thread(X: np.ndarray, shape: Sequence[int]) -> np.ndarray:
     return sfft.irfftn(X, s=tuple(shape), workers=1, overwrite_x=True)
 
 
-def irfft2_head(X: np.ndarray, shape: Sequence[int], rows: int) -> np.ndarray:
+def irfft2_head(X: np.ndarray, shape: Sequence[int], rows: int, *, workers: int | None = None) -> np.ndarray:
     """``irfftn(X, shape)[:rows]`` of a 2-D spectrum, pruned: the last-axis inverse transforms
     run on the ``rows`` kept rows only (a valid-mode correlation needs ``N - k + 1`` of ``N``).
-    Overwrites ``X``."""
-    X = sfft.ifft(X, n=int(shape[0]), axis=0, workers=_WORKERS, overwrite_x=True)
-    return sfft.irfft(X[:rows], n=int(shape[1]), axis=1, workers=_WORKERS)
+    Overwrites ``X``. Written as two 1-D steps, this is also 2-3x faster than scipy's
+    ``irfftn`` for tile-sized float32 spectra (measured on (320, 2048)). ``workers``
+    defaults to the module setting (pass 1 inside a thread pool's jobs)."""
+    w = _WORKERS if workers is None else int(workers)
+    X = sfft.ifft(X, n=int(shape[0]), axis=0, workers=w, overwrite_x=True)
+    return sfft.irfft(X[:rows], n=int(shape[1]), axis=1, workers=w)
 
 
 def rfftn_small(x: np.ndarray, shape: Sequence[int], *, dtype: type | None = None) -> np.ndarray:

@@ -205,7 +205,10 @@ def _tile_job(chan, kern, kspec, tile, origin, steps, oshape, tshape, dtype, g, 
     b = np.subtract(blk, c, out=_scratch(23, blk.shape, dtype), dtype=dtype)
     spec = _fft.rfftn_in_thread(b, tile, dtype=dtype)
     spec *= kspec
-    num = _fft.irfftn_in_thread(spec, tile)[tuple(slice(0, m) for m in dlen)]
+    if len(tile) == 2:
+        num = _fft.irfft2_head(spec, tile, dlen[0], workers=1)[:, : dlen[1]]
+    else:
+        num = _fft.irfftn_in_thread(spec, tile)[tuple(slice(0, m) for m in dlen)]
     # window sums over the input region of this block's outputs, and the division
     nsrc = tuple(slice(d.start, d.stop + t - 1) for d, t in zip(dst, tshape))
     rk = None if risky is None else risky[dst]
@@ -214,11 +217,10 @@ def _tile_job(chan, kern, kspec, tile, origin, steps, oshape, tshape, dtype, g, 
         _refine(chan[nsrc], kern, out[dst], rk, tshape, g, stt, tol)
 
 
-def _pipelined(chan, kern, tile, tshape, dtype, g, stt, tol, out, defined, risky, rscale) -> None:
-    """All overlap-save blocks on the thread pool, each FFT on one worker."""
+def _pipelined(chan, kern, kspec, tile, tshape, dtype, g, stt, tol, out, defined, risky, rscale) -> None:
+    """All overlap-save blocks on the thread pool, each FFT on one worker (``kspec``: the
+    conjugate template spectrum at the block shape)."""
     oshape = out.shape
-    kspec = _fft.rfftn_small(kern, tile, dtype=dtype)
-    np.conjugate(kspec, out=kspec)
     steps = [f - t + 1 for f, t in zip(tile, tshape)]
     origins = list(itertools.product(*[range(0, o, s) for o, s in zip(oshape, steps)]))
     args = (chan, kern, kspec, tile)
@@ -226,6 +228,20 @@ def _pipelined(chan, kern, tile, tshape, dtype, g, stt, tol, out, defined, risky
     futs = [_get_pool().submit(_tile_job, *args, o, *rest) for o in origins]
     for f in futs:
         f.result()
+
+
+def _image_stats(chan, want_rms: bool) -> tuple[float, float, float]:
+    """``(g, dev, rms)``: the centre of the window sums, ``max |chan - g|`` (the rounding
+    bound's scale) and, if asked, the sampled RMS deviation (the float32 error bound's)."""
+    sample = chan[(slice(None, None, 4),) * chan.ndim]
+    # any centre near the data's mean avoids cancellation (a strided sample costs 1/16 of a
+    # full pass); integers stay integers, so integer data sum exactly
+    g = float(np.mean(sample, dtype=np.float64))
+    if chan.dtype.kind in "ui":
+        g = float(round(g))
+    dev = max(float(chan.max()) - g, g - float(chan.min()))
+    rms = math.sqrt(max(float(np.var(sample, dtype=np.float64)), 0.0)) if want_rms else 0.0
+    return g, dev, rms
 
 
 def zncc_single(chan: np.ndarray, templ: np.ndarray, dtype, *, refine: bool = True):
@@ -237,13 +253,6 @@ def zncc_single(chan: np.ndarray, templ: np.ndarray, dtype, *, refine: bool = Tr
     oshape = tuple(a - b + 1 for a, b in zip(chan.shape, tshape))
     if np.ptp(templ) == 0 or stt <= 0:
         return np.zeros(oshape, dtype=dtype), np.zeros(oshape, dtype=bool)
-    # centre of the window sums: any value near the data's mean avoids cancellation (a strided
-    # sample costs 1/16 of a full pass); integers stay integers, so integer data sum exactly
-    g = float(np.mean(chan[(slice(None, None, 4),) * chan.ndim], dtype=np.float64))
-    if chan.dtype.kind in "ui":
-        g = float(round(g))
-    dev = max(float(chan.max()) - g, g - float(chan.min()))
-    tol = box_tolerance(chan.shape, tshape, dev * dev)
     n = float(math.prod(tshape))
     out = np.empty(oshape, dtype=dtype)
     defined = np.empty(oshape, dtype=bool)
@@ -253,15 +262,26 @@ def zncc_single(chan: np.ndarray, templ: np.ndarray, dtype, *, refine: bool = Tr
     tile, ntiles = plan_tiles(chan.shape, tshape, workers=nw)
     if ntiles < 3:
         tile, ntiles = plan_tiles(chan.shape, tshape)
-    if refine and dtype == np.float32:
+    pipelined = math.prod(tshape) > DIRECT_MAX and ntiles >= 3 and nw > 1
+    want_rms = refine and dtype == np.float32
+    kspec = None
+    if pipelined:
+        # the image statistics (full passes) run on the pool while the template spectrum is computed here
+        fstats = _get_pool().submit(_image_stats, chan, want_rms)
+        kspec = _fft.rfftn_small(kern, tile, dtype=dtype)
+        np.conjugate(kspec, out=kspec)
+        g, dev, rms = fstats.result()
+    else:
+        g, dev, rms = _image_stats(chan, want_rms)
+    tol = box_tolerance(chan.shape, tshape, dev * dev)
+    if want_rms:
         # the error bound uses the FFT block size
-        rms = math.sqrt(max(float(np.var(chan[(slice(None, None, 4),) * chan.ndim], dtype=np.float64)), 0.0))
         # |err| <= eps32 sqrt(log2 N) rms sqrt(n) ||T'|| ; zncc err = that / (||T'|| sqrt(V))
         bound = _EPS32 * math.sqrt(math.log2(max(math.prod(tile), 2))) * rms * math.sqrt(n)
         rscale = (bound / _REFINE_TOL) ** 2  # V below this -> recompute
         risky = np.empty(oshape, dtype=bool)
-    if math.prod(tshape) > DIRECT_MAX and ntiles >= 3 and (os.cpu_count() or 1) > 1:
-        _pipelined(chan, kern, tile, tshape, dtype, g, stt, tol, out, defined, risky, rscale)
+    if pipelined:
+        _pipelined(chan, kern, kspec, tile, tshape, dtype, g, stt, tol, out, defined, risky, rscale)
         return out, defined  # blocks refine their own risky windows
     row = math.prod(oshape[1:]) if len(oshape) > 1 else 1
     # strips re-read h - 1 halo rows: keep them >= 4 halos tall, but give every core work
