@@ -139,8 +139,8 @@ for _size in (64, 256):
                 Impl("skimage.feature.match_template", _skimage, requires="skimage"),
             ],
             error=_err,
-            goal=1.0,
-            goal_text="imcorr float32 <= 1.0x cv2 with err <= 1e-4",
+            goal=0.8,
+            goal_text="imcorr float32 <= 0.8x cv2 at its best with err <= 1e-5 (issue 18)",
             repeat=5,
         )
     )
