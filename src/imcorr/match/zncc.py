@@ -2,19 +2,21 @@
 
 1. Numerator: valid correlation of the image with the mean-removed template
    (``sum T' = 0``, so each overlap-save block's mean is subtracted before its FFT),
-   in the requested precision.
-2. Denominator: float64 window sums of ``x`` and ``x**2`` (``x`` = image minus its global
-   mean) by the shared box-sum kernel, ``V = S2 - S1**2 / n``,
-   ``r = num / sqrt(V * sum T'**2)``; flat windows (``V`` below the running-sum rounding
-   bound) -> 0; clip to [-1, 1].
+   in the requested precision. 2-D inverse transforms are pruned to the valid rows
+   (:func:`imcorr._core.fft.irfft2_head`).
+2. Denominator: float64 window sums of ``x`` and ``x**2`` (``x`` = image minus a centre
+   ``g`` near its mean), ``V = S2 - S1**2 / n``, ``r = num / sqrt(V * sum T'**2)``; flat
+   windows (``V`` below the running-sum rounding bound) -> 0; clip to [-1, 1]. In 2-D with
+   the native kernels this is one fused pass (``_native/zncc.c``: running sums, then the
+   division, no float64 window-sum arrays); otherwise the shared box-sum kernel and NumPy.
 3. Pipelining: with >= 3 overlap-save blocks, each block is one job on the thread pool
    (its FFTs on one worker, then its normalisation while the data are in cache); with
    fewer blocks the FFTs use all cores and the normalisation runs in strips of rows.
 4. float32 refinement: the float32 FFT error of the numerator is about
    ``eps32 * sqrt(log2 N) * rms(x) * ||T'|| * sqrt(n)``; divided by the denominator it
    can exceed 5e-5 only in nearly flat windows. Those positions are recomputed in
-   float64 (float64 FFTs of the 64-output blocks that contain them), so the float32 map
-   stays within ~1e-5 of the float64 one everywhere.
+   float64 (one batched float64 FFT of the 64-output blocks that contain them), so the
+   float32 map stays within ~1e-5 of the float64 one.
 """
 
 from __future__ import annotations
