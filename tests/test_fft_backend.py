@@ -39,6 +39,18 @@ def test_rfftn_matches_numpy(shape, pad):
     np.testing.assert_allclose(back[tuple(slice(0, n) for n in shape)], x, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+@pytest.mark.parametrize("workers", [None, 1])
+def test_irfft2_head_is_the_head_of_numpys_inverse(dtype, tol, workers):
+    x = np.random.default_rng(1).normal(size=(40, 27)).astype(dtype)
+    shape, rows = (45, 30), 17
+    ref = np.fft.irfftn(np.fft.rfftn(x.astype(np.float64), shape, axes=(0, 1)), shape, axes=(0, 1))[:rows]
+    got = _fft.irfft2_head(_fft.rfftn(x, shape), shape, rows, workers=workers)
+    assert got.shape == (rows, 30) and got.dtype == dtype
+    np.testing.assert_allclose(got, ref, atol=tol)
+    np.testing.assert_allclose(got[:, :27], x[:rows], atol=tol)
+
+
 def test_precision_policy():
     f32 = np.ones((8, 8), np.float32)
     assert _fft.real_dtype(f32) is np.float32
