@@ -30,6 +30,14 @@ class CropSpectra:
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
+    def crop(self, slices, window, native: bool) -> np.ndarray | None:
+        """The spectrum kept for the reference crop ``slices`` (window kind, native layout), or None."""
+        return self.get((tuple((x.start, x.stop) for x in slices), window, native))
+
+    def keep(self, slices, window, native: bool, spectrum: np.ndarray) -> None:
+        """Keep ``spectrum`` as the one of the reference crop ``slices``."""
+        self.put((tuple((x.start, x.stop) for x in slices), window, native), spectrum)
+
     def get(self, key) -> np.ndarray | None:
         with self._lock:
             spec = self._items.get(key)

@@ -59,6 +59,7 @@ import numpy as np
 from imcorr._core import fft as _fft
 from imcorr._core.pairpool import pair
 from imcorr._native import register_kernels as _rn
+from imcorr.register.cropcache import CropSpectra
 from imcorr.register.dft import REFINE_TUKEY_ALPHA, separable_window
 
 __all__: list[str] = []
@@ -314,6 +315,7 @@ def refine_translation(
     native = nd == 2 and _rn.image_ok(reference) and _rn.image_ok(moving)
     s = np.asarray(shift0, dtype=np.float64)
     cap = max(16, int(max_pixels ** (1.0 / nd)))
+    cache = cache if cache is not None else CropSpectra(0)  # none: every crop is transformed here
     it = 0
     st = _RefineState()
     converged = False
@@ -338,11 +340,11 @@ def refine_translation(
             spec_b = functools.partial(_native_spectrum, moving[sl_m + (0,)], fac_m)
             if st.spectrum_key != key:
                 st.spectrum_key = key
-                st.ref_spectrum = _cached(cache, sl_r, window, True)
+                st.ref_spectrum = cache.crop(sl_r, window, True)
                 if st.ref_spectrum is None:
                     spec_a = functools.partial(_native_spectrum, reference[sl_r + (0,)], fac_r)
                     st.ref_spectrum, B = pair(spec_a, spec_b)
-                    _store(cache, sl_r, window, True, st.ref_spectrum)
+                    cache.keep(sl_r, window, True, st.ref_spectrum)
                 else:
                     B = spec_b()
             else:
@@ -352,10 +354,10 @@ def refine_translation(
         else:
             if st.spectrum_key != key:
                 st.spectrum_key = key
-                st.ref_spectrum = _cached(cache, sl_r, window, False)
+                st.ref_spectrum = cache.crop(sl_r, window, False)
                 if st.ref_spectrum is None:
                     st.ref_spectrum = _spectra(reference[sl_r], fac_r, nd)
-                    _store(cache, sl_r, window, False, st.ref_spectrum)
+                    cache.keep(sl_r, window, False, st.ref_spectrum)
             A = st.ref_spectrum
             if st.moving_slices != sl_m:  # one contiguous copy of the moving crop serves every iteration
                 st.moving_slices = sl_m
@@ -425,15 +427,6 @@ def refine_translation(
     zscore = peak / null_std(A, B, wlast, ea, eb)
     unc *= math.sqrt(_window_correlation(box, window))  # the sandwich's V assumed independent frequencies
     return RefineOutput(np.asarray(s, dtype=np.float64), peak, unc, it, converged, zscore)
-
-
-def _cached(cache, sl_r, window, native):
-    return None if cache is None else cache.get((tuple((x.start, x.stop) for x in sl_r), window, native))
-
-
-def _store(cache, sl_r, window, native, spectrum):
-    if cache is not None:
-        cache.put((tuple((x.start, x.stop) for x in sl_r), window, native), spectrum)
 
 
 @functools.lru_cache(maxsize=16)
@@ -543,13 +536,6 @@ def _aitken(history):
                 if abs(jump) < 0.25:
                     out[i] = s2[i] + jump
     return out
-
-
-def _outer(factors):
-    w = factors[0]
-    for f in factors[1:]:
-        w = np.multiply.outer(w, f)
-    return w
 
 
 def _spectra(x, factors, nd):
