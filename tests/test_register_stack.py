@@ -76,7 +76,9 @@ def test_rows_frame_dict_and_indexing(stack):
     assert [r["frame"] for r in rows] == [0, 1, 2]
     assert rows[1]["dy"] == pytest.approx(truth[1][0], abs=0.01)
     assert rows[1]["dx"] == pytest.approx(truth[1][1], abs=0.01)
-    assert set(rows[0]) == {"frame", "dy", "dx", "peak", "peak_to_sidelobe", "uncertainty", "refined", "reason"}
+    assert set(rows[0]) == {"frame", "dy", "dx", "peak", "peak_to_sidelobe", "uncertainty", "refined", "reliable",
+                            "overlap", "inverted", "significance", "reason"}
+    assert all(r["reliable"] for r in rows) and s.n_reliable == 3
     d = json.loads(json.dumps(s.to_dict()))
     assert d["n_frames"] == 3 and len(d["frames"]) == 3 and "shift" not in d
     one = s[2]
@@ -119,3 +121,30 @@ def test_bad_input(stack):
         imcorr.estimate_shifts(ref, [bad])
     with pytest.raises(InputError, match="frames"):
         imcorr.estimate_shifts(ref, 5)
+
+
+def test_large_frames_reuse_reference_crops_and_equal_single_estimates():
+    """512^2 frames (crop capped at 256^2, coarse stage 4x4-binned): the Registrar reuses the reference's
+    crop spectra across frames with nearby shifts; each answer equals the one-pair estimate_shift and the
+    exact Fourier shift."""
+    from skimage import color, data
+
+    img = color.rgb2gray(data.astronaut()) * 255  # 512^2, non-periodic
+    truth = np.array([[3.3, -5.7], [3.1, -5.6], [2.8, -5.4], [-7.45, 11.2], [-7.6, 11.05], [0.25, 0.4]])
+    rng = np.random.default_rng(5)
+    frames = np.stack([exact_shifted_crop(img, s) + rng.normal(0, 1.0, img.shape) for s in truth]).astype(np.float32)
+    ref = img.astype(np.float32)
+    reg = imcorr.Registrar(ref)
+    loop = [reg.estimate(f) for f in frames]
+    assert reg._crops.hits >= 2  # frames 2-3 and 5 use their predecessor's reference crop
+    series = imcorr.estimate_shifts(ref, frames, workers=2)
+    np.testing.assert_allclose(series.shift, truth, atol=0.01)
+    for i, f in enumerate(frames):
+        single = imcorr.estimate_shift(ref, f)
+        np.testing.assert_allclose(series.shift[i], single.shift, atol=1e-6)
+        np.testing.assert_allclose(loop[i].shift, single.shift, atol=1e-6)
+        assert series.reliable[i] == single.reliable and single.reliable and not series.inverted[i]
+        assert series[i].overlap == pytest.approx(single.overlap, abs=1e-9)
+        np.testing.assert_allclose(series.significance[i], single.significance, rtol=1e-5)
+        np.testing.assert_allclose(series.uncertainty[i], single.uncertainty, rtol=1e-6)
+        np.testing.assert_allclose(series.peak[i], single.peak, rtol=1e-6)

@@ -59,6 +59,7 @@ import numpy as np
 from imcorr._core import fft as _fft
 from imcorr._core.pairpool import pair
 from imcorr._native import register_kernels as _rn
+from imcorr.register.cropcache import CropSpectra
 from imcorr.register.dft import REFINE_TUKEY_ALPHA, separable_window
 
 __all__: list[str] = []
@@ -66,6 +67,7 @@ __all__: list[str] = []
 MAX_PIXELS = 256 * 256  # the refinement works on at most this many pixels of the overlap
 ACCEPT_AITKEN = 0.01  # px: accept the Steffensen extrapolation without re-verifying below this step
 MARGIN = 2.0  # px between the window support and the crop edge (room for |s - round(s)| + updates)
+SNAP = 8  # px: crop positions inside a longer overlap are multiples of this (reusable reference crops)
 
 
 @dataclasses.dataclass
@@ -84,7 +86,8 @@ def _overlap_box(reference, shape_m, shift, cap, native=False, coarse=None):
     When the overlap is longer than ``cap`` on an axis, a ``cap``-long window is chosen
     among 3 positions on that axis (centre, start, end) by the gradient energy of a strided
     sample of the reference (per-axis marginals), so that a featureless centre (sky,
-    background) is avoided; the centre is kept unless another position is 20% richer.
+    background) is avoided; the centre is kept unless another position is 20% richer. Positions are
+    snapped to multiples of :data:`SNAP` (within the overlap), so nearby shifts share a reference crop.
     ``coarse = (binned reference, factor)`` takes the sample from the coarse stage's binned copy
     (already in memory) instead of the full-resolution reference.
     """
@@ -116,6 +119,7 @@ def _overlap_box(reference, shape_m, shift, cap, native=False, coarse=None):
             best, best_e = None, -1.0
             for fpos in (1, 0, 2):
                 a = lo + fpos * (hi - lo - cap) // 2
+                a = min(hi - cap, max(lo, SNAP * round(a / SNAP)))
                 i0 = max(0, (a - slo * f) // (f * t))
                 e = float(marg[i0:max(i0, (a + cap - slo * f) // (f * t))].sum())
                 if e > best_e * 1.2:
@@ -292,6 +296,7 @@ def refine_translation(
     tol: float = 3e-4,
     newton: bool = True,
     coarse=None,
+    cache=None,
 ) -> RefineOutput | None:
     """Refine ``shift0`` (moving ~= shift(reference, shift)); channels on a trailing axis if 3 extra dims.
 
@@ -299,7 +304,9 @@ def refine_translation(
     length-1 axis for single-channel images. Returns None when the overlap is too small.
     With ``newton=False`` the shift is kept and only ``peak``/``uncertainty`` are computed.
     ``coarse = (binned reference, factor)``, when given, is where the crop choice samples the
-    reference's gradient energy (see :func:`_overlap_box`).
+    reference's gradient energy (see :func:`_overlap_box`). ``cache``, a
+    :class:`~imcorr.register.cropcache.CropSpectra`, keeps the reference's crop spectra across calls
+    with the same reference (a Registrar's).
     Single-channel 2-D float images use the native kernels when they are built (same
     quantities, see :mod:`imcorr._native.register_kernels`).
     """
@@ -308,6 +315,7 @@ def refine_translation(
     native = nd == 2 and _rn.image_ok(reference) and _rn.image_ok(moving)
     s = np.asarray(shift0, dtype=np.float64)
     cap = max(16, int(max_pixels ** (1.0 / nd)))
+    cache = cache if cache is not None else CropSpectra(0)  # none: every crop is transformed here
     it = 0
     st = _RefineState()
     converged = False
@@ -332,7 +340,13 @@ def refine_translation(
             spec_b = functools.partial(_native_spectrum, moving[sl_m + (0,)], fac_m)
             if st.spectrum_key != key:
                 st.spectrum_key = key
-                st.ref_spectrum, B = pair(functools.partial(_native_spectrum, reference[sl_r + (0,)], fac_r), spec_b)
+                st.ref_spectrum = cache.crop(sl_r, window, True)
+                if st.ref_spectrum is None:
+                    spec_a = functools.partial(_native_spectrum, reference[sl_r + (0,)], fac_r)
+                    st.ref_spectrum, B = pair(spec_a, spec_b)
+                    cache.keep(sl_r, window, True, st.ref_spectrum)
+                else:
+                    B = spec_b()
             else:
                 B = spec_b()
             A = st.ref_spectrum
@@ -340,7 +354,10 @@ def refine_translation(
         else:
             if st.spectrum_key != key:
                 st.spectrum_key = key
-                st.ref_spectrum = _spectra(reference[sl_r], fac_r, nd)
+                st.ref_spectrum = cache.crop(sl_r, window, False)
+                if st.ref_spectrum is None:
+                    st.ref_spectrum = _spectra(reference[sl_r], fac_r, nd)
+                    cache.keep(sl_r, window, False, st.ref_spectrum)
             A = st.ref_spectrum
             if st.moving_slices != sl_m:  # one contiguous copy of the moving crop serves every iteration
                 st.moving_slices = sl_m
@@ -519,13 +536,6 @@ def _aitken(history):
                 if abs(jump) < 0.25:
                     out[i] = s2[i] + jump
     return out
-
-
-def _outer(factors):
-    w = factors[0]
-    for f in factors[1:]:
-        w = np.multiply.outer(w, f)
-    return w
 
 
 def _spectra(x, factors, nd):

@@ -65,6 +65,16 @@ class ShiftSeries(Result):
         ``"phase"`` or ``"cross"``.
     upsample : int
         DFT upsampling factor used.
+    reliable : ndarray of bool, shape (n_frames,)
+        Each frame's reliability verdict (as :attr:`ShiftResult.reliable`; ``reasons`` says why not).
+    overlap : ndarray, shape (n_frames,)
+        Fraction of the reference covered by each shifted frame.
+    inverted : ndarray of bool, shape (n_frames,)
+        Frames registered as contrast-inverted (negative peak).
+    significance : ndarray, shape (n_frames,)
+        Each peak's z-score against unrelated images (as :attr:`ShiftResult.significance`).
+    n_reliable : int
+        Frames whose shift is reliable.
     """
 
     shift: np.ndarray = no_json()
@@ -77,19 +87,26 @@ class ShiftSeries(Result):
     n_refined: int = 0
     method: str = "phase"
     upsample: int = 100
+    reliable: np.ndarray = no_json()
+    overlap: np.ndarray = no_json()
+    inverted: np.ndarray = no_json()
+    significance: np.ndarray = no_json()
+    n_reliable: int = 0
 
     def __len__(self) -> int:
         return self.n_frames
 
     def __getitem__(self, i: int) -> ShiftResult:
-        """Frame ``i`` as a :class:`ShiftResult` (overlap and surface are not kept: NaN / None)."""
+        """Frame ``i`` as a :class:`ShiftResult` (the surface is not kept: None)."""
         return ShiftResult(tuple(float(v) for v in self.shift[i]), float(self.peak[i]),
-                           float(self.peak_to_sidelobe[i]), float(self.uncertainty[i]), math.nan, self.method,
-                           self.upsample, bool(self.refined[i]), self.reasons[i])
+                           float(self.peak_to_sidelobe[i]), float(self.uncertainty[i]), float(self.overlap[i]),
+                           self.method, self.upsample, bool(self.refined[i]), self.reasons[i], None,
+                           bool(self.reliable[i]), bool(self.inverted[i]), float(self.significance[i]))
 
     def to_rows(self) -> list[dict[str, Any]]:
         """One row per frame: ``frame``, ``dy``, ``dx`` (``dz``), ``peak``, ``peak_to_sidelobe``,
-        ``uncertainty``, ``refined``, ``reason`` (NaN as None)."""
+        ``uncertainty``, ``refined``, ``reliable``, ``overlap``, ``inverted``, ``significance``, ``reason``
+        (NaN as None)."""
         names = axis_names(self.shift.shape[1], "d")
         rows = []
         for i in range(self.n_frames):
@@ -97,7 +114,10 @@ class ShiftSeries(Result):
             for name, v in zip(names, self.shift[i]):
                 row[name] = _num(v)
             row.update(peak=_num(self.peak[i]), peak_to_sidelobe=_num(self.peak_to_sidelobe[i]),
-                       uncertainty=_num(self.uncertainty[i]), refined=bool(self.refined[i]), reason=self.reasons[i])
+                       uncertainty=_num(self.uncertainty[i]), refined=bool(self.refined[i]),
+                       reliable=bool(self.reliable[i]), overlap=_num(self.overlap[i]),
+                       inverted=bool(self.inverted[i]), significance=_num(self.significance[i]),
+                       reason=self.reasons[i])
             rows.append(row)
         return rows
 
@@ -244,4 +264,9 @@ def estimate_shifts(reference, frames, *, workers: int | None = None, progress=N
         n_refined=int(sum(r.refined for r in results)),
         method=results[0].method,
         upsample=registrar.upsample,
+        reliable=np.array([r.reliable for r in results], dtype=bool),
+        overlap=np.array([r.overlap for r in results], dtype=np.float64),
+        inverted=np.array([r.inverted for r in results], dtype=bool),
+        significance=np.array([r.significance for r in results], dtype=np.float64),
+        n_reliable=int(sum(r.reliable for r in results)),
     )

@@ -58,6 +58,7 @@ from imcorr.register.coarse import (
     parabolic_offsets,
     surface_peak,
 )
+from imcorr.register.cropcache import CropSpectra
 from imcorr.register.dft import WINDOWS, local_peak_to_sidelobe, peak_to_sidelobe, upsampled_dft
 from imcorr.register.masked import masked_shift
 from imcorr.register.refine import refine_translation
@@ -188,6 +189,7 @@ class Registrar:
         self.reference = ref
         self.shape = ref.shape[:-1]
         self._ref2 = None  # the reference's 2x2 level, computed when a 4x4-binned estimate needs it
+        self._crops = CropSpectra()  # the reference's refinement crop spectra, reused by later estimates
         _memory(self.shape, ref.shape[-1], "estimate_shift")
         # large images: the coarse (integer + DFT-upsampled) stage runs on 4x4-binned images (2x2 for
         # fine textures); the refinement, at full resolution, converges from the ~1 px seed this gives
@@ -221,9 +223,11 @@ class Registrar:
                 f"reference and moving differ in shape: {self.reference.shape} vs {mov.shape}; "
                 "use estimate_shift (it registers images of different shapes through the masked path)"
             )
-        if has_nonfinite(mov):
+        # the coarse input's pass over the image (binning, window) also detects NaN/Inf: no separate scan
+        coarse = coarse_input(mov, self._bin, self._factors)
+        if coarse.nonfinite:
             raise InputError("moving: contains NaN/Inf; use estimate_shift with moving_mask= (NaN is then left out)")
-        return self._estimate(mov, return_surface)
+        return self._estimate(mov, return_surface, coarse.transform(self.fft_shape, self._small))
 
     def _nan_result(self, reason: str) -> ShiftResult:
         nd = len(self.shape)
@@ -284,7 +288,7 @@ class Registrar:
             # lean path: the refinement converges from the integer peak (+ a 3-point parabolic
             # offset on the surface, <= 0.5 px after binning); DFT upsampling only if it does not
             seed = (shift + parabolic_offsets(surface, peak_idx)) * self._bin
-            out = refine_translation(ref, mov, seed, window=wkind, coarse=sample)
+            out = refine_translation(ref, mov, seed, window=wkind, coarse=sample, cache=self._crops)
             if out is not None and out.converged and np.all(np.abs(out.shift - seed) < 1.5):
                 shift = seed
             else:
@@ -341,7 +345,8 @@ class Registrar:
             j = np.unravel_index(int(np.argmax(vals)), vals.shape)
             shift = shift + offs[list(j)]
         shift = shift * bin_
-        return refine_translation(ref, mov, shift, window=wkind, newton=newton, coarse=sample), shift
+        out = refine_translation(ref, mov, shift, window=wkind, newton=newton, coarse=sample, cache=self._crops)
+        return out, shift
 
     def _finer_peak(self, mov, k4):
         """(cross power, transform shape, integer peak) on 2x2-binned images, the peak taken within
