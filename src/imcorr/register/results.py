@@ -103,7 +103,7 @@ PSR_EXCESS = 5.0
 #: "Reliability"): agreement is strong evidence (no unrelated pair of 500 had it), so it admits a
 #: weaker peak; without it a z-score just above the critical value was a wrong answer or an unrelated
 #: pair too often (periodic textures, smooth crops at sigma ~20).
-MARGINS = {None: (0.0, PSR_EXCESS), True: (-1.0, 0.0), False: (1.5, PSR_EXCESS)}
+MARGINS = {None: (0.0, PSR_EXCESS), True: (-2.0, -1.0), False: (1.5, PSR_EXCESS)}
 #: why a peak whose subpixel refinement did not converge near it is not reliable
 UNREFINED = ("the subpixel refinement did not converge near the correlation peak: not a clean translation "
              "match (too noisy, or the images differ by more than a translation)")
