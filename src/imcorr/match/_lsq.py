@@ -34,6 +34,7 @@ References
 from __future__ import annotations
 
 import numpy as np
+from scipy import fft as _sfft
 from scipy import ndimage
 
 __all__: list[str] = []
@@ -56,9 +57,9 @@ def periodic_smooth(region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     den = (2 * np.cos(2 * np.pi * np.arange(m) / m)[:, None] + 2 * np.cos(2 * np.pi * np.arange(n) / n)[None, :]
            - 4.0)
     den[0, 0] = 1.0
-    spec = np.fft.fft2(v) / den
+    spec = _sfft.fft2(v, workers=1) / den
     spec[0, 0] = 0.0
-    smooth = np.fft.ifft2(spec).real
+    smooth = _sfft.ifft2(spec, workers=1).real
     return region - smooth, smooth
 
 
@@ -70,31 +71,58 @@ class _Shifter:
         self.shape = region.shape
         # full complex spectrum, real part of the inverse: an even side's Nyquist coefficient, shifted, has no
         # conjugate partner, and irfftn would silently treat the result as Hermitian (measured: 4x the error)
-        self.spec = np.fft.fft2(periodic)
+        self.spec = _sfft.fft2(periodic, workers=1)
         self.wy = (2 * np.pi * np.fft.fftfreq(region.shape[0]))[:, None]
         self.wx = (2 * np.pi * np.fft.fftfreq(region.shape[1]))[None, :]
         # the inverse is linear, so the inverse of i omega S e^{i omega d} is exactly the d-derivative
         self.factors = (1.0, 1j * self.wy, 1j * self.wx)
         self.coef = ndimage.spline_filter(smooth, order=3, mode="mirror")
         self.sl = (rows, cols)
-        yy, xx = np.mgrid[rows, cols]
-        self.points = (yy.ravel().astype(np.float64), xx.ravel().astype(np.float64))
+        self.n = (rows.stop - rows.start, cols.stop - cols.start)
 
     def __call__(self, d):
         """(values, d/dy, d/dx) of ``region(x + d)`` on the grid, flattened."""
         spec = self.spec * np.exp(1j * (self.wy * d[0])) * np.exp(1j * (self.wx * d[1]))
-        out = [np.fft.ifft2(spec * f)[self.sl].real.ravel() for f in self.factors]
-        y, x = self.points[0] + d[0], self.points[1] + d[1]
-        out[0] = out[0] + self._spline(y, x)
-        # the smooth part's gradient: central differences of its spline (h = 1e-3 px: error ~1e-6 relative).
-        # It must be accurate: Gauss-Newton stops where J^T e = 0, the optimum only for the true Jacobian
-        h = 1e-3
-        out[1] = out[1] + (self._spline(y + h, x) - self._spline(y - h, x)) / (2 * h)
-        out[2] = out[2] + (self._spline(y, x + h) - self._spline(y, x - h)) / (2 * h)
+        out = [_sfft.ifft2(spec * f, workers=1)[self.sl].real.ravel() for f in self.factors]
+        # the smooth part: its cubic spline at x + d. The grid moves as a whole, so every point has the same
+        # B-spline weights: two separable 4-tap passes (and exact derivatives from the weights' derivatives)
+        base = np.floor(d).astype(int)
+        frac = d - base
+        wy, wx = _bspline3(frac[0]), _bspline3(frac[1])
+        dwy, dwx = _bspline3_derivative(frac[0]), _bspline3_derivative(frac[1])
+        r0, c0 = self.sl[0].start + base[0] - 1, self.sl[1].start + base[1] - 1
+        if r0 < 0 or c0 < 0 or r0 + self.n[0] + 3 > self.coef.shape[0] or c0 + self.n[1] + 3 > self.coef.shape[1]:
+            raise _OutOfRegion
+        rows_w = _rows(self.coef, r0, self.n[0], wy)
+        rows_dw = _rows(self.coef, r0, self.n[0], dwy)
+        out[0] = out[0] + _cols(rows_w, c0, self.n[1], wx).ravel()
+        out[1] = out[1] + _cols(rows_dw, c0, self.n[1], wx).ravel()
+        out[2] = out[2] + _cols(rows_w, c0, self.n[1], dwx).ravel()
         return out
 
-    def _spline(self, y, x):
-        return ndimage.map_coordinates(self.coef, [y, x], order=3, mode="mirror", prefilter=False)
+
+class _OutOfRegion(Exception):
+    """The shifted grid left the region (the fit wandered): no answer."""
+
+
+def _bspline3(f: float) -> np.ndarray:
+    """Cubic B-spline weights of the 4 coefficients at offsets -1, 0, 1, 2 for a fractional position ``f``."""
+    return np.array([(1 - f) ** 3, 3 * f**3 - 6 * f**2 + 4, -3 * f**3 + 3 * f**2 + 3 * f + 1, f**3]) / 6.0
+
+
+def _bspline3_derivative(f: float) -> np.ndarray:
+    """d/df of :func:`_bspline3`."""
+    return np.array([-((1 - f) ** 2), 3 * f**2 - 4 * f, -3 * f**2 + 2 * f + 1, f**2]) / 2.0
+
+
+def _rows(coef, r0, n, w):
+    return w[0] * coef[r0:r0 + n] + w[1] * coef[r0 + 1:r0 + 1 + n] + w[2] * coef[r0 + 2:r0 + 2 + n] \
+        + w[3] * coef[r0 + 3:r0 + 3 + n]
+
+
+def _cols(rows, c0, n, w):
+    return w[0] * rows[:, c0:c0 + n] + w[1] * rows[:, c0 + 1:c0 + 1 + n] + w[2] * rows[:, c0 + 2:c0 + 2 + n] \
+        + w[3] * rows[:, c0 + 3:c0 + 3 + n]
 
 
 def least_squares_offset(image: np.ndarray, template: np.ndarray, top_left, start, iterations: int = 30):
@@ -131,7 +159,10 @@ def least_squares_offset(image: np.ndarray, template: np.ndarray, top_left, star
     start = np.asarray(start, dtype=np.float64)
     d = start.copy()
     for _ in range(iterations):
-        step = _gauss_newton_step(shifters, targets, d)
+        try:
+            step = _gauss_newton_step(shifters, targets, d)
+        except _OutOfRegion:
+            return None
         if step is None:
             return None
         d = d + np.clip(step, -0.5, 0.5)
@@ -148,8 +179,12 @@ def _gauss_newton_step(shifters, targets, d):
     blocks_j, blocks_e = [], []
     for c, (shift, target) in enumerate(zip(shifters, targets)):
         val, gy, gx = shift(d)
-        design = np.stack([val, np.ones_like(val)], axis=1)
-        (gain, off), *_ = np.linalg.lstsq(design, target, rcond=None)
+        vc = val - val.mean()
+        den = float(vc @ vc)
+        if not den > 0:
+            return None
+        gain = float(vc @ target) / den  # least-squares gain and offset (target is mean-free)
+        off = -gain * float(val.mean())
         cols = np.zeros((val.size, 2 + 2 * nch))
         cols[:, 0] = gain * gy
         cols[:, 1] = gain * gx

@@ -26,6 +26,8 @@ Translation (:func:`estimate_shift`, :class:`Registrar`)
    against unrelated images (z-test on the refinement's spectra, or the local peak-to-sidelobe
    ratio of the coarse surface) and the overlap is at least ``overlap_ratio``. The coarse peak is
    the largest ``|peak|``: a negative one registers a contrast-inverted pair (``inverted=True``).
+   Where it decides, the agreement of the image halves (:mod:`imcorr.register.halves`) sets the
+   margins over the critical value; a peak whose refinement did not converge is not reliable.
    When the windowed peak is not significant, the unwindowed phase correlation is tried (small
    overlaps, whose shared content the window suppresses). docs/registration.md, "Reliability".
 
