@@ -228,3 +228,22 @@ def test_masked_path_verdict(photos):
         u = imcorr.estimate_shift(_crop(rng, photos[names[a]], 200), _crop(rng, photos[names[b]], 256), method="masked")
         false += u.reliable
     assert hits == 8 and false == 0
+
+
+# ----------------------------------------------------------------------------- halves' agreement
+def test_halves_agree_on_a_real_shift_only(photos):
+    """Each half (top, bottom, left, right) of a noisy exact translation finds the shift again; halves of
+    unrelated crops do not (ground truth: the Fourier shift)."""
+    from imcorr.register.halves import halves_agreeing
+
+    rng = np.random.default_rng(3)
+    big = photos["camera"][100:260, 200:360]
+    s = np.array([5.0, -3.0])
+    ref = (big[16:-16, 16:-16] + rng.normal(0, 5, (128, 128)))[..., None]
+    mov = (fourier_shift(big, s)[16:-16, 16:-16] + rng.normal(0, 5, (128, 128)))[..., None]
+    assert halves_agreeing(ref, mov, s, "hann") == (4, 4)
+    assert halves_agreeing(ref, mov, s + 4, "hann")[0] == 0  # a wrong shift is not confirmed
+    for other in ("moon", "coins", "brick", "grass"):  # unrelated: the halves do not confirm the pair's own shift
+        a, b = _crop(rng, photos["camera"], 128), _crop(rng, photos[other], 128)
+        found = imcorr.estimate_shift(a, b).shift
+        assert halves_agreeing(a[..., None], b[..., None], found, "hann")[0] <= 1

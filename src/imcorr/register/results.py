@@ -54,9 +54,11 @@ class ShiftResult(Result):
         that element ``n // 2 + s`` is shift ``s`` (masked path: the NCC over all lags,
         element ``i`` is shift ``i - (n_ref - 1)``). Not in ``to_dict()``.
     reliable : bool
-        Whether the correlation peak is significant against unrelated images and the overlap at
-        ``shift`` is at least ``overlap_ratio`` (docs/registration.md, "Reliability"; calibrated:
-        <= 1% of unrelated real image pairs are called reliable). When False, ``reason`` says why.
+        Whether the correlation peak is significant against unrelated images (with margins set by the
+        agreement of the image halves where it decides), the refinement converged near it, and the
+        overlap at ``shift`` is at least ``overlap_ratio`` (docs/registration.md, "Reliability";
+        calibrated at 128² and 256²: <= 1% of unrelated real image pairs and of wrong answers are called
+        reliable, >= 99% of right ones). When False, ``reason`` says why.
     inverted : bool
         Whether the pair matched with inverted contrast (the correlation peak is negative, as for a
         negative film or some multimodal pairs); ``peak`` is then negative.
