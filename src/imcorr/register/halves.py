@@ -50,6 +50,12 @@ def halves_agreeing(ref_c: np.ndarray, mov_c: np.ndarray, shift_c, window) -> tu
     return agree, total
 
 
+def halves_confirm(ref_c: np.ndarray, mov_c: np.ndarray, shift_c, window) -> bool:
+    """Whether at least half of the registered halves agree on ``shift_c`` (:func:`halves_agreeing`)."""
+    agree, total = halves_agreeing(ref_c, mov_c, shift_c, window)
+    return total > 0 and 2 * agree >= total
+
+
 def _integer_peak(ref: np.ndarray, mov: np.ndarray, window):
     """Integer index of the largest value of the phase-correlation surface, or None (constant input)."""
     shape = ref.shape[:-1]

@@ -61,7 +61,7 @@ from imcorr.register.coarse import (
     surface_peak,
 )
 from imcorr.register.dft import WINDOWS, local_peak_to_sidelobe, peak_to_sidelobe, upsampled_dft
-from imcorr.register.halves import halves_agreeing
+from imcorr.register.halves import halves_confirm
 from imcorr.register.masked import masked_shift
 from imcorr.register.refine import refine_translation
 from imcorr.register.results import (
@@ -317,8 +317,9 @@ class Registrar:
             peak = -peak
         n_shifts = math.prod(self.fft_shape)
         agree = None
-        if newton:
-            agree = self._halves_agree(mov_c, shift, refined, local_psr, zscore, n_shifts)
+        if newton:  # asked only where it decides the verdict of a refined shift; else the stricter margins
+            agree = refined and halves_decide(local_psr, zscore, n_shifts) and halves_confirm(
+                self._ref_coarse, mov_c, np.asarray(shift) / self._bin, self.window)
         reliable, why = verdict(local_psr, zscore, overlap, self.overlap_ratio, n_shifts, agree=agree)
         if reason is not None:
             reliable = False
@@ -334,14 +335,6 @@ class Registrar:
             if alt is not None:
                 return dataclasses.replace(alt, surface=surf)
         return result
-
-    def _halves_agree(self, mov_c, shift, refined, local_psr, zscore, n_shifts) -> bool | None:
-        """Whether at least half of the image halves agree on ``shift`` (:mod:`imcorr.register.halves`),
-        asked only when the answer decides the verdict of a refined shift; else False (the stricter rule)."""
-        if not (refined and halves_decide(local_psr, zscore, n_shifts)):
-            return False
-        agree, total = halves_agreeing(self._ref_coarse, mov_c, np.asarray(shift) / self._bin, self.window)
-        return total > 0 and 2 * agree >= total
 
     def _fallback(self, ref, mov, prod, shift, wkind, newton, sample):
         """Refinement from the DFT-upsampled seed (the lean seed did not converge); ``(output, seed)``.
