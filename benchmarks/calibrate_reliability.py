@@ -5,8 +5,9 @@ a crop and the same region Fourier-shifted by a uniform (-10, 10) px shift (exac
 of the reflect-free padded region), both with independent Gaussian noise of sigma uniform in
 [0, 20] grey levels, from the textured photographs (see ``TEXTURED``).
 
-Run: ``python -m benchmarks.calibrate_reliability [--masked] [pairs] [size ...]`` (default 200 pairs,
-128 256; ``--masked``: the masked path, ``method="masked"``).
+Run: ``python -m benchmarks.calibrate_reliability [--masked] [--seed S] [pairs] [size ...]`` (default 200
+pairs, 64 128 256; ``--masked``: the masked path, ``method="masked"``; unrelated pairs use seed ``S``
+(default 0), shifted pairs ``S + 1``).
 """
 
 from __future__ import annotations
@@ -65,11 +66,12 @@ def shifted_pairs(imgs, n, count, seed=1, sigma_max=20.0, pad=16):
         yield ref, mov + rng.normal(0, sig, (n, n)), (name, s, sig)
 
 
-def rates(n, count, method="auto"):
+def rates(n, count, method="auto", seed=0):
     imgs = images()
-    false = [imcorr.estimate_shift(a, b, method=method).reliable for a, b, _ in unrelated_pairs(imgs, n, count)]
+    false = [imcorr.estimate_shift(a, b, method=method).reliable
+             for a, b, _ in unrelated_pairs(imgs, n, count, seed)]
     true, wrong = [], []
-    for a, b, (_, s, _) in shifted_pairs(imgs, n, count):
+    for a, b, (_, s, _) in shifted_pairs(imgs, n, count, seed + 1):
         r = imcorr.estimate_shift(a, b, method=method)
         # right: within 1 px (a real match; its accuracy is what ``uncertainty`` describes)
         (true if np.all(np.abs(np.asarray(r.shift) - s) < 1.0) else wrong).append(r.reliable)
@@ -81,15 +83,20 @@ def main(argv):
     if "--masked" in argv:
         argv = [a for a in argv if a != "--masked"]
         method = "masked"
+    seed = 0
+    if "--seed" in argv:
+        i = argv.index("--seed")
+        seed = int(argv[i + 1])
+        argv = argv[:i] + argv[i + 2:]
     count = int(argv[0]) if argv else 200
-    sizes = [int(v) for v in argv[1:]] or [128, 256]
+    sizes = [int(v) for v in argv[1:]] or [64, 128, 256]
     print("| size | unrelated pairs called reliable | shifted pairs registered right (< 1 px) | "
           "right ones called reliable | wrong ones called reliable |")
     print("|---|---:|---:|---:|---:|")
     for n in sizes:
-        f, t, w = rates(n, count, method)
+        f, t, w = rates(n, count, method, seed)
         print(f"| {n}² | {100 * f:.1f}% | {len(t)}/{len(t) + len(w)} | {100 * np.mean(t):.1f}% | "
-              f"{sum(w)}/{len(w)} |")
+              f"{sum(w)}/{len(w)} |", flush=True)
 
 
 if __name__ == "__main__":

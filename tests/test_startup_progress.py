@@ -169,3 +169,24 @@ def test_cli_shows_no_progress_when_stderr_is_not_a_terminal(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert err == "" and json.loads(out)["method"] == "kendall-tau-b"
     assert main(["--quiet", "corr", str(tmp_path / "a.npy"), str(tmp_path / "b.npy"), "-q"]) == 0
+
+
+def test_rotation_search_reports_steps_done_of_total():
+    # a real bar (steps done / total), not a spinner: every event has a total, the counts only grow and end at it
+    from scipy import ndimage
+
+    ref = imcorr.gaussian_random_field((128, 128), 3.0, seed=5)
+    mov = ndimage.rotate(ref, 10.0, reshape=False, mode="reflect")
+    rec = Recorder()
+    with progress.reporting(rec):
+        res = imcorr.estimate_similarity(ref, mov)
+    events = [e for e in rec.events if "rotation and scale" in e[0]]
+    assert abs(abs(res.angle_deg) - 10.0) < 0.5
+    assert events and all(e[2] == 7 for e in events)  # 2 spectra, correlation, 2 candidates, 2 polish levels
+    done = [e[1] for e in events]
+    assert done == sorted(done) and done[-1] == 7 and events[-1][3]
+    assert len(set(done)) >= 6  # it advances step by step
+    rec = Recorder()
+    with progress.reporting(rec):
+        imcorr.estimate_similarity(ref, mov, refine=False)
+    assert {e[2] for e in rec.events if "rotation" in e[0]} == {5}

@@ -12,7 +12,7 @@ was not given. Library users can install any callback::
 
 The sink is process-wide (not per thread), so work running on thread pools reports too.
 Operations that report: Kendall's tau on large inputs, block-permutation p-values, batch
-hashing; the CLI adds a spinner around rotation search.
+hashing, rotation and scale search (steps done / total).
 """
 
 from __future__ import annotations

@@ -54,7 +54,6 @@ def shift(reference, moving, upsample, mask_ref, mask_moving, no_window, rotatio
     import numpy as np
 
     import imcorr
-    from imcorr._core.progress import task
     from imcorr._core.results import axis_names
     from imcorr._core.validate import has_nonfinite
     from imcorr.errors import NonFiniteError
@@ -87,8 +86,7 @@ def shift(reference, moving, upsample, mask_ref, mask_moving, no_window, rotatio
     if rotation:
         if mr is not None or mm is not None:
             raise click.UsageError("--rotation does not take masks; the files' alpha channels are masks: drop them")
-        with task("estimating rotation and scale (log-polar)"):
-            res = imcorr.estimate_similarity(ref, mov)
+        res = imcorr.estimate_similarity(ref, mov)  # reports its steps: a progress bar on a terminal
         rows = [("angle (deg, ccw)", res.angle_deg), ("scale", res.scale), ("dy", res.shift[0]),
                 ("dx", res.shift[1]), ("peak (zncc)", res.peak), ("refined", res.refined)]
     else:

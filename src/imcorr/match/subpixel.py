@@ -1,4 +1,4 @@
-"""Subpixel position of a template match: Gauss-Newton on consistently windowed spectra.
+"""Subpixel position of a template match: Gauss-Newton on consistently windowed spectra, then least squares.
 
 A quadratic fit on the 3x3 neighbourhood of a score-map peak is biased towards integer positions
 ("peak locking": up to ~0.1 px on real images, measured in docs/matching.md) because the score
@@ -17,6 +17,10 @@ template and an image region):
   the moving window is re-placed at the new ``d`` and the loop repeats until ``d`` moves less than
   1e-5 px.
 
+For 2-D templates the answer is then polished by the least-squares fit of every template pixel
+(:mod:`imcorr.match._lsq`): the window above discards the border pixels' information, which matters
+on low-contrast templates with noise.
+
 References
 ----------
 .. [1] Guizar-Sicairos, M., Thurman, S. T., Fienup, J. R. (2008). Efficient subpixel image
@@ -31,6 +35,7 @@ import numpy as np
 
 from imcorr._core import fft as _fft
 from imcorr._core.scale import pow2_unit
+from imcorr.match._lsq import least_squares_offset
 
 __all__: list[str] = []
 
@@ -67,8 +72,24 @@ def refine_offset(image: np.ndarray, template: np.ndarray, top_left, seed, itera
     """Subpixel offset ``d`` with ``template(u) ~= image(top_left + u + d)``, or None.
 
     ``image`` and ``template`` are channel-last float arrays; ``seed`` the starting offset (the
-    quadratic fit). None when the region with its margin leaves the image, the template is too
-    small or constant, or the fit does not converge within 1 px of the seed.
+    quadratic fit). The windowed spectral fit (:func:`spectral_offset`) runs first; for 2-D templates
+    the least-squares fit of every template pixel (:func:`imcorr.match._lsq.least_squares_offset`)
+    then starts from its answer (or from the seed if it failed) and is the answer when it converges
+    within 1 px of the seed. None when neither converges.
+    """
+    d = spectral_offset(image, template, top_left, seed, iterations)
+    if template.ndim == 3 and min(template.shape[:2]) >= MIN_SIDE:
+        fit = least_squares_offset(image, template, top_left, seed if d is None else d)
+        if fit is not None and np.max(np.abs(np.subtract(fit, seed))) <= 1.0:
+            return fit
+    return d
+
+
+def spectral_offset(image: np.ndarray, template: np.ndarray, top_left, seed, iterations: int = 20):
+    """The windowed spectral fit of the module docstring: ``d``, or None.
+
+    None when the region with its margin leaves the image, the template is too small or constant,
+    or the fit does not converge within 1 px of the seed.
     """
     nd = template.ndim - 1
     tsp = template.shape[:nd]

@@ -54,9 +54,11 @@ class ShiftResult(Result):
         that element ``n // 2 + s`` is shift ``s`` (masked path: the NCC over all lags,
         element ``i`` is shift ``i - (n_ref - 1)``). Not in ``to_dict()``.
     reliable : bool
-        Whether the correlation peak is significant against unrelated images and the overlap at
-        ``shift`` is at least ``overlap_ratio`` (docs/registration.md, "Reliability"; calibrated:
-        <= 1% of unrelated real image pairs are called reliable). When False, ``reason`` says why.
+        Whether the correlation peak is significant against unrelated images (with margins set by the
+        agreement of the image halves where it decides), the refinement converged near it, and the
+        overlap at ``shift`` is at least ``overlap_ratio`` (docs/registration.md, "Reliability";
+        calibrated at 128² and 256²: <= 1% of unrelated real image pairs and of wrong answers are called
+        reliable, >= 99% of right ones). When False, ``reason`` says why.
     inverted : bool
         Whether the pair matched with inverted contrast (the correlation peak is negative, as for a
         negative film or some multimodal pairs); ``peak`` is then negative.
@@ -97,6 +99,18 @@ FALSE_ALARM = 0.01
 PSR_EXCESS = 5.0
 
 
+#: (z-test, local peak-to-sidelobe) margins over :func:`critical_z`, by whether the image halves agree
+#: on the shift (:mod:`imcorr.register.halves`): None = not asked (masked path, no refinement); True =
+#: at least half of the halves agree; False = fewer. Calibrated on 128² crops (docs/registration.md,
+#: "Reliability"): agreement is strong evidence (no unrelated pair of 500 had it), so it admits a
+#: weaker peak; without it a z-score just above the critical value was a wrong answer or an unrelated
+#: pair too often (periodic textures, smooth crops at sigma ~20).
+MARGINS = {None: (0.0, PSR_EXCESS), True: (-2.0, -1.0), False: (1.5, PSR_EXCESS)}
+#: why a peak whose subpixel refinement did not converge near it is not reliable
+UNREFINED = ("the subpixel refinement did not converge near the correlation peak: not a clean translation "
+             "match (too noisy, or the images differ by more than a translation)")
+
+
 @functools.lru_cache(maxsize=64)
 def critical_z(n_shifts: int) -> float:
     """Bonferroni critical value: a standard normal exceeds it in absolute value somewhere among
@@ -104,31 +118,41 @@ def critical_z(n_shifts: int) -> float:
     return statistics.NormalDist().inv_cdf(1.0 - FALSE_ALARM / (2.0 * max(1, n_shifts)))
 
 
-def significant(local_psr: float, zscore: float, n_shifts: int) -> bool:
-    """Whether the peak clears either significance test of :func:`verdict`."""
+def significant(local_psr: float, zscore: float, n_shifts: int, agree: bool | None = None) -> bool:
+    """Whether the peak clears either significance test of :func:`verdict` (margins by ``agree``)."""
     zc = critical_z(n_shifts)
-    return (math.isfinite(zscore) and zscore >= zc) or (math.isfinite(local_psr) and local_psr >= zc + PSR_EXCESS)
+    dz, dp = MARGINS[agree]
+    return (math.isfinite(zscore) and zscore >= zc + dz) or (math.isfinite(local_psr) and local_psr >= zc + dp)
+
+
+def halves_decide(local_psr: float, zscore: float, n_shifts: int) -> bool:
+    """Whether the halves' agreement changes the verdict (the peak is significant with it, not without)."""
+    return significant(local_psr, zscore, n_shifts, True) and not significant(local_psr, zscore, n_shifts, False)
 
 
 def verdict(local_psr: float, zscore: float, overlap: float, overlap_ratio: float,
-            n_shifts: int, psr_name: str = "local peak-to-sidelobe") -> tuple[bool, str | None]:
+            n_shifts: int, psr_name: str = "local peak-to-sidelobe", agree: bool | None = None,
+            ) -> tuple[bool, str | None]:
     """(reliable, reason) of a registration (docs/registration.md, "Reliability").
 
     Significant when the correlation peak clears either test: its z-score against unrelated
     images (``zscore``, see :func:`imcorr.register.refine.null_std`) at least
-    ``critical_z(n_shifts)``, or the local peak-to-sidelobe ratio of the coarse surface at least
-    ``critical_z(n_shifts) + PSR_EXCESS``. Then the overlap at the shift must be at least
+    ``critical_z(n_shifts) + dz``, or the local peak-to-sidelobe ratio of the coarse surface at least
+    ``critical_z(n_shifts) + dp``, with ``(dz, dp) = MARGINS[agree]`` (``agree``: whether the image
+    halves agree on the shift, None when not asked). Then the overlap at the shift must be at least
     ``overlap_ratio``. ``psr_name`` names the second statistic in the reason (the masked path passes
     its whitened z-score).
     """
     zc = critical_z(n_shifts)
-    if not significant(local_psr, zscore, n_shifts):
-        tests = [f"{psr_name} {local_psr:.2f} < {zc + PSR_EXCESS:.2f}"]
+    dz, dp = MARGINS[agree]
+    if not significant(local_psr, zscore, n_shifts, agree):
+        tests = [f"{psr_name} {local_psr:.2f} < {zc + dp:.2f}"]
         if math.isfinite(zscore):
-            tests.insert(0, f"z = {zscore:.2f} < {zc:.2f}")
+            tests.insert(0, f"z = {zscore:.2f} < {zc + dz:.2f}")
+        halves = "; the image halves do not agree on the shift" if agree is False else ""
         return False, (
-            f"correlation peak not significant ({', '.join(tests)}): the images may be unrelated, or too "
-            "noisy or featureless to register"
+            f"correlation peak not significant ({', '.join(tests)}{halves}): the images may be unrelated, or "
+            "too noisy or featureless to register"
         )
     if overlap < overlap_ratio:
         return False, f"overlap below overlap_ratio ({overlap:.3f} < {overlap_ratio})"

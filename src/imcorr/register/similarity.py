@@ -46,6 +46,7 @@ from scipy import ndimage
 
 from imcorr._core import fft as _fft
 from imcorr._core.parallel import single_blas_thread
+from imcorr._core.progress import task
 from imcorr._core.results import Result
 from imcorr._core.validate import as_image, channel_last, check_memory, check_same_shape, has_nonfinite
 from imcorr.errors import EmptyInputError, InputError, NonFiniteError
@@ -141,11 +142,13 @@ def _logpolar_spectrum(img, n_ang, n_rad, rho_min, rho_max):
     return ndimage.map_coordinates(mag, [rows, cols], order=1, mode="nearest")
 
 
-def _rot_scale(ref, mov, n_ang=512, n_rad=256):
-    """Log-polar phase correlation: (angle_deg in [-90, 90), scale)."""
+def _rot_scale(ref, mov, n_ang=512, n_rad=256, step=lambda: None):
+    """Log-polar phase correlation: (angle_deg in [-90, 90), scale); ``step()`` after each of 3 stages."""
     rho_min, rho_max = 0.03, 0.45
     lp_r = _logpolar_spectrum(ref, n_ang, n_rad, rho_min, rho_max)
+    step()
     lp_m = _logpolar_spectrum(mov, n_ang, n_rad, rho_min, rho_max)
+    step()
     win = separable_window("hann", (n_rad,))[0]
     lp_r = (lp_r - lp_r.mean()) * win
     lp_m = (lp_m - lp_m.mean()) * win
@@ -161,6 +164,7 @@ def _rot_scale(ref, mov, n_ang=512, n_rad=256):
     angle = -k[0] * 180.0 / n_ang  # spectrum angle runs clockwise in (row, col) display terms
     log_step = math.log(rho_max / rho_min) / n_rad
     scale = math.exp(-k[1] * log_step)
+    step()
     return angle, scale
 
 
@@ -197,8 +201,13 @@ def _translation(ref, mov, angle, scale):
     return shift, peak
 
 
-def _gn_polish(ref, mov, angle, scale, shift, sigmas=(2.0, 0.0), iterations=30):
-    """Lucas-Kanade on (a, b, ty, tx) with gain/offset; returns (angle, scale, shift, peak, ok)."""
+def _gn_polish(ref, mov, angle, scale, shift, sigmas=(2.0, 0.0), iterations=30, progress=None):
+    """Lucas-Kanade on (a, b, ty, tx) with gain/offset; returns (angle, scale, shift, peak, ok).
+
+    ``progress``: a :class:`~imcorr._core.progress.Task` advanced by 1 per smoothing level (in
+    ``1/iterations`` steps per iteration, the rest when the level converges).
+    """
+    tick = progress.advance if progress is not None else (lambda amount=1: None)
     h, w = ref.shape
     c = np.array([(h - 1) / 2, (w - 1) / 2])
     A = similarity_matrix(angle, scale)
@@ -218,7 +227,10 @@ def _gn_polish(ref, mov, angle, scale, shift, sigmas=(2.0, 0.0), iterations=30):
         gy_all = gy[yy, xx].ravel()
         gx_all = gx[yy, xx].ravel()
         ok = False
+        used = 0
         for _ in range(iterations):
+            used += 1
+            tick(1.0 / iterations)
             a, b, ty, tx = p
             wy = c[0] + a * dy - b * dx + ty
             wx = c[1] + b * dy + a * dx + tx
@@ -249,6 +261,7 @@ def _gn_polish(ref, mov, angle, scale, shift, sigmas=(2.0, 0.0), iterations=30):
             if abs(delta[0]) + abs(delta[1]) < 1e-7 and np.max(np.abs(delta[2:4])) < 1e-4:
                 ok = True
                 break
+        tick((iterations - used) / iterations)  # the level's unused iterations
     a, b, ty, tx = p
     return math.degrees(math.atan2(b, a)), math.hypot(a, b), (float(ty), float(tx)), peak, ok
 
@@ -304,20 +317,24 @@ def estimate_similarity(
         which = "reference" if np.ptp(ref) == 0 else "moving"
         return SimilarityResult(math.nan, math.nan, (math.nan, math.nan), math.nan, False,
                                 f"{which} is constant: no transform is defined")
-    with single_blas_thread():
-        angle0, scale = _rot_scale(ref, mov)
+    # progress (imcorr._core.progress; the CLI shows a bar): 2 log-polar spectra, their correlation,
+    # 2 translation candidates, and 2 polish levels with refine
+    with single_blas_thread(), task(f"rotation and scale search {ref.shape[0]}x{ref.shape[1]}",
+                                    total=5 + 2 * bool(refine)) as progress:
+        angle0, scale = _rot_scale(ref, mov, step=progress.advance)
         if not scale_range[0] <= scale <= scale_range[1]:
             return SimilarityResult(math.nan, math.nan, (math.nan, math.nan), math.nan, False,
                                     f"estimated scale {scale:.3g} is outside scale_range={scale_range}")
         best = None
         for angle in (angle0, _wrap_angle(angle0 + 180.0)):
             shift, peak = _translation(ref, mov, angle, scale)
+            progress.advance()
             if best is None or peak > best[3]:
                 best = (angle, scale, shift, peak)
         angle, scale, shift, peak = best
         refined = False
         if refine:
-            a2, s2, t2, p2, ok = _gn_polish(ref, mov, angle, scale, shift)
+            a2, s2, t2, p2, ok = _gn_polish(ref, mov, angle, scale, shift, progress=progress)
             if ok and abs(a2 - angle) < 2.0 and abs(math.log(s2 / scale)) < 0.05:
                 angle, scale, shift, peak, refined = a2, s2, t2, p2, True
     return SimilarityResult(float(_wrap_angle(angle)), float(scale), tuple(float(v) for v in shift), float(peak),

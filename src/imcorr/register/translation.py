@@ -26,6 +26,8 @@ Translation (:func:`estimate_shift`, :class:`Registrar`)
    against unrelated images (z-test on the refinement's spectra, or the local peak-to-sidelobe
    ratio of the coarse surface) and the overlap is at least ``overlap_ratio``. The coarse peak is
    the largest ``|peak|``: a negative one registers a contrast-inverted pair (``inverted=True``).
+   Where it decides, the agreement of the image halves (:mod:`imcorr.register.halves`) sets the
+   margins over the critical value; a peak whose refinement did not converge is not reliable.
    When the windowed peak is not significant, the unwindowed phase correlation is tried (small
    overlaps, whose shared content the window suppresses). docs/registration.md, "Reliability".
 
@@ -60,10 +62,13 @@ from imcorr.register.coarse import (
 )
 from imcorr.register.cropcache import CropSpectra
 from imcorr.register.dft import WINDOWS, local_peak_to_sidelobe, peak_to_sidelobe, upsampled_dft
+from imcorr.register.halves import halves_confirm
 from imcorr.register.masked import masked_shift
 from imcorr.register.refine import refine_translation
 from imcorr.register.results import (
+    UNREFINED,
     ShiftResult,
+    halves_decide,
     overlap_corr,
     overlap_fraction,
     significant,
@@ -315,14 +320,20 @@ class Registrar:
         if inverted:
             peak = -peak
         n_shifts = math.prod(self.fft_shape)
-        reliable, why = verdict(local_psr, zscore, overlap, self.overlap_ratio, n_shifts)
+        agree = None
+        if newton:  # asked only where it decides the verdict of a refined shift; else the stricter margins
+            agree = refined and halves_decide(local_psr, zscore, n_shifts) and halves_confirm(
+                self._ref_coarse, mov_c, np.asarray(shift) / self._bin, self.window)
+        reliable, why = verdict(local_psr, zscore, overlap, self.overlap_ratio, n_shifts, agree=agree)
         if reason is not None:
             reliable = False
+        elif newton and not refined and reliable:
+            reliable, why = False, UNREFINED
         result = ShiftResult(
             tuple(float(v) for v in shift), float(peak), float(psr), float(unc), float(overlap), self._method,
             self.upsample, refined, reason or why, surf, reliable, inverted, float(zscore),
         )
-        if self.window is not None and self.disambiguate and not significant(local_psr, zscore, n_shifts):
+        if self.window is not None and self.disambiguate and not significant(local_psr, zscore, n_shifts, agree):
             # small overlaps: the window suppresses the border content they share; try unwindowed
             alt = unwindowed_shift(self, ref, mov0, mov_c0, wkind, sample, newton)
             if alt is not None:

@@ -74,10 +74,12 @@ def unwindowed_shift(reg, ref, mov, mov_c, wkind, sample, newton) -> ShiftResult
     # the unwindowed surface has spurious peaks at zero shift and along the axes (the image borders'
     # discontinuities): its peak-to-sidelobe ratio is evidence only for peaks off those lines
     off_axes = all(min(p, n - p) >= 2 for p, n in zip(idx, reg.fft_shape))
-    if not (refined and significant(local_psr if off_axes else math.nan, zscore, n_shifts)):
+    # a second look after the windowed one: the stricter margins (no halves' agreement asked; the
+    # halves of a small overlap do not share it)
+    if not (refined and significant(local_psr if off_axes else math.nan, zscore, n_shifts, False)):
         return None
     overlap = math.prod(max(0.0, n - abs(s)) for n, s in zip(reg.shape, shift)) / math.prod(reg.shape)
-    reliable, why = verdict(local_psr, zscore, overlap, reg.overlap_ratio, n_shifts)
+    reliable, why = verdict(local_psr, zscore, overlap, reg.overlap_ratio, n_shifts, agree=False)
     return ShiftResult(
         tuple(float(v) for v in shift), float(-peak if inverted else peak), float(psr), float(unc),
         float(overlap), reg._method, reg.upsample, refined, why, None, reliable, inverted, float(zscore),
