@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy import ndimage
 
 from imcorr._core.boxsum import box_sum
 from imcorr._core.fft import fast_shape, irfftn, rfftn
@@ -107,14 +106,35 @@ def _zncc_batch(tmpl: np.ndarray, areas: np.ndarray, size: int, lag_ok: np.ndarr
     spec *= np.conj(rfftn(t, lshape, axes=axes))
     nlag = a.shape[1] - size + 1
     cc = irfftn(spec, lshape, axes=axes)[(slice(None),) + (slice(0, nlag),) * nd]
-    var = s2 - s1 * s1 / size**nd
+    return _normalise(cc, tnorm2, s1, s2, size**nd, lag_ok), tnorm2
+
+
+def _normalise(cc: np.ndarray, tnorm2: np.ndarray, s1: np.ndarray, s2: np.ndarray, npix: int,
+               lag_ok: np.ndarray) -> np.ndarray:
+    """ZNCC (float32) from the zero-mean-template cross-correlation ``cc`` (n, lags..), the template's
+    squared norm ``tnorm2`` (n,) and the deformed window sums ``s1``, ``s2`` at every lag."""
+    nd = cc.ndim - 1
+    var = s2 - s1 * s1 / npix
     flat = var <= 1e-9 * np.maximum(s2, 1e-300)
     tn = np.where(tnorm2 > 0, tnorm2, 1.0).reshape((-1,) + (1,) * nd)
     inv = 1.0 / np.sqrt(tn * np.where(flat, 1.0, var))
     z = np.multiply(cc, np.minimum(inv, 1e38).astype(np.float32), dtype=np.float32)
     np.clip(z, -1.0, 1.0, out=z)
     z[flat | ~lag_ok | np.isnan(z)] = _NO_LAG
-    return z, tnorm2
+    return z
+
+
+def _local_max(z: np.ndarray) -> np.ndarray:
+    """Maximum over the 3x3(x3) neighbourhood along the spatial axes 1.. (``_NO_LAG`` outside): separable,
+    ``maximum_filter(z, (1, 3, 3), mode="constant", cval=_NO_LAG)`` without its per-line overhead."""
+    out = z
+    for k in range(1, z.ndim):
+        width = [(0, 0)] * z.ndim
+        width[k] = (1, 1)
+        p = np.pad(out, width, constant_values=_NO_LAG)
+        lo, mid, hi = ((slice(None),) * k + (slice(a, a + z.shape[k]),) for a in (0, 1, 2))
+        out = np.maximum(np.maximum(p[lo], p[mid]), p[hi])
+    return out
 
 
 def _peaks(z: np.ndarray, peak_ok: np.ndarray, radius: int, fit: Callable, tnorm2: np.ndarray,
@@ -129,7 +149,7 @@ def _peaks(z: np.ndarray, peak_ok: np.ndarray, radius: int, fit: Callable, tnorm
     shift = (pos - radius - 1).astype(np.float64)
     fallback = np.zeros(n, bool)
     # secondary peak: the highest other local maximum
-    local_max = ndimage.maximum_filter(z, size=(1,) + (3,) * nd, mode="constant", cval=_NO_LAG)
+    local_max = _local_max(z)
     is_max = (z == local_max) & (z > _NO_LAG) & peak_ok
     is_max.reshape(n, -1)[np.arange(n), idx] = False
     second = np.where(is_max, z, _NO_LAG).reshape(n, -1).max(axis=1)

@@ -9,6 +9,7 @@ from imcorr._core.boxsum import box_sum
 from imcorr._core.validate import as_image, as_mask, channel_last, check_finite, check_memory, check_same_shape
 from imcorr.dic._correlate import BORDER_REASON as _BORDER
 from imcorr.dic._correlate import SUBPIXEL_FITS, PeakResult, correlate_windows
+from imcorr.dic._grid import correlate_grid
 from imcorr.dic._icgn import icgn_refine
 from imcorr.dic._validation import MEDIAN_EPS, MEDIAN_THRESHOLD, median_test, replace_by_median
 from imcorr.dic.field import DisplacementField
@@ -69,8 +70,7 @@ def _coarse_predictor(ref, dfm, centres: np.ndarray, size: int, search: int, f: 
     cref, cdfm = _block_mean(ref, f), _block_mean(dfm, f)
     axes_starts = _grid_starts(cref.shape, size, max(1, size // 2))
     grid_shape = tuple(len(a) for a in axes_starts)
-    starts = np.stack([g.ravel() for g in np.meshgrid(*axes_starts, indexing="ij")], axis=1)
-    pk = correlate_windows(cref, cdfm, starts, size, -(-search // f) + 1, subpixel=fit)
+    pk = correlate_grid(cref, cdfm, axes_starts, size, -(-search // f) + 1, subpixel=fit)
     shift, *_ = _validate_pass(pk, grid_shape, pk.reason == "", final=False)
     coarse_points = (centres + 0.5) / f - 0.5
     return f * _sample_predictor(shift, grid_shape, axes_starts, size, coarse_points)
@@ -334,7 +334,7 @@ def displacement_field(
             first_ratio = None
             continue
         if prev is None:
-            pk = correlate_windows(ref, dfm, starts, size, search, subpixel=fit)
+            pk = correlate_grid(ref, dfm, axes_starts, size, search, subpixel=fit)
         elif refine:  # same grid: re-search around each window's own validated (or replaced) vector
             pred = _filled_grid(prev[0], grid_shape).reshape(-1, nd)
             pk = correlate_windows(ref, dfm, starts, size, _residual_search(size), offsets=np.rint(pred),
