@@ -17,7 +17,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from imcorr._core.boxsum import box_sum
 from imcorr._core.fft import fast_shape, irfftn, rfftn
 
-__all__ = ["PeakResult", "SUBPIXEL_FITS", "correlate_windows", "extract_windows"]
+__all__ = ["PeakResult", "SUBPIXEL_FITS", "correlate_windows", "extract_windows", "pad_image"]
 
 BORDER_REASON = "peak on the search-area border"
 _NO_LAG = -2.0  # ZNCC is >= -1: marks lags that are not searched (window outside the image)
@@ -28,6 +28,20 @@ def extract_windows(image: np.ndarray, starts: np.ndarray, size: int) -> np.ndar
     """Copies of the cubic windows of side ``size`` starting at ``starts`` (n, ndim): shape (n, size, ...)."""
     view = sliding_window_view(image, (size,) * image.ndim)
     return view[tuple(starts[:, k] for k in range(image.ndim))]
+
+
+def pad_image(image: np.ndarray, pad: int, dtype) -> np.ndarray:
+    """``np.pad(image, pad, mode="reflect")`` as ``dtype`` ("edge" when an axis is not longer than
+    ``pad``), filled by slicing (np.pad's reflect is ~20x slower on a 400x500 image)."""
+    if min(image.shape) <= pad:
+        return np.pad(image.astype(dtype, copy=False), pad, mode="edge")
+    out = np.empty(tuple(n + 2 * pad for n in image.shape), dtype)
+    out[(slice(pad, -pad),) * image.ndim] = image
+    for k, n in enumerate(image.shape):
+        before = (slice(None),) * k
+        out[before + (slice(0, pad),)] = out[before + (slice(2 * pad, pad, -1),)]
+        out[before + (slice(pad + n, None),)] = out[before + (slice(pad + n - 2, n - 2, -1),)]
+    return out
 
 
 # ------------------------------------------------------------------ subpixel fits (registry)
@@ -206,7 +220,7 @@ def correlate_windows(
     offsets = np.zeros_like(starts) if offsets is None else offsets.astype(np.int64)
     fit = SUBPIXEL_FITS[subpixel]
     pad = radius + 1 + int(np.abs(offsets).max(initial=0))
-    padded = np.pad(deformed.astype(dtype, copy=False), pad, mode="reflect" if min(deformed.shape) > pad else "edge")
+    padded = pad_image(deformed, pad, dtype)
     s_area = size + 2 * radius + 2
     ref = reference.astype(dtype, copy=False)
     # window sums of the deformed image at every position, once (the search areas overlap)

@@ -18,18 +18,20 @@ import itertools
 import math
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from imcorr._core.boxsum import box_sum
-from imcorr._core.fft import fast_shape, irfftn, rfftn
+from imcorr._core.fft import fast_shape, get_workers, sfft
 from imcorr.dic._correlate import (
     _CHUNK_BYTES,
+    _NO_LAG,
     SUBPIXEL_FITS,
     PeakResult,
     _lag_ok,
-    _normalise,
     _peaks,
     correlate_windows,
     extract_windows,
+    pad_image,
 )
 
 __all__ = ["correlate_grid"]
@@ -42,6 +44,57 @@ def _block_side(size: int, steps) -> int:
 def _cost(count: int, side: int, nd: int) -> float:
     n = fast_shape((side,) * nd)[0] ** nd
     return count * n * math.log2(n)
+
+
+def _windows_along(y: np.ndarray, axis: int, width: int, g: int, nb: int, n_fft: int) -> np.ndarray:
+    """``y[..., b g + i, ...]`` for ``b < nb``, ``i < width`` along ``axis``, zero-padded to ``n_fft``:
+    shape ``y.shape[:axis] + (nb, n_fft) + y.shape[axis + 1:]`` (C-contiguous, so the copy is fast)."""
+    st = y.strides
+    view = as_strided(y, y.shape[:axis] + (nb, width) + y.shape[axis + 1:],
+                      st[:axis] + (g * st[axis], st[axis]) + st[axis + 1:], writeable=False)
+    out = np.zeros(y.shape[:axis] + (nb, n_fft) + y.shape[axis + 1:], y.dtype)
+    out[(slice(None),) * (axis + 1) + (slice(0, width),)] = view
+    return out
+
+
+def _block_spectra(x: np.ndarray, width: int, g: int, bgrid, n_fft: int) -> np.ndarray:
+    """Spectra (zero-padded to ``n_fft`` per axis) of the windows ``x[b g : b g + width]`` (per axis) for
+    every block index ``b`` of ``bgrid``, axes interleaved ``(nb_0, k_0, nb_1, k_1, ...)``.
+
+    Separable, one axis at a time: the 1-D transforms of the lines that overlapping windows share are
+    computed once, and the zero lines of the padding are never transformed."""
+    nd = x.ndim
+    y = _windows_along(x, nd - 1, width, g, bgrid[-1], n_fft)
+    y = sfft.rfft(y, axis=-1, workers=get_workers(), overwrite_x=True)
+    for k in range(nd - 2, -1, -1):
+        y = _windows_along(y, k, width, g, bgrid[k], n_fft)
+        y = sfft.fft(y, axis=k + 1, workers=get_workers(), overwrite_x=True)
+    return y
+
+
+def _inverse(spec: np.ndarray, n_fft: int, nlag: int) -> np.ndarray:
+    """Real correlation surfaces (windows, lags..) from window spectra laid out ``(w_0, k_0, w_1, ...)``
+    as :func:`_block_spectra` returns them, keeping only the first ``nlag`` lags of every axis."""
+    nd = spec.ndim // 2
+    y = spec
+    for k in range(nd - 1):
+        y = sfft.ifft(y, axis=2 * k + 1, workers=get_workers(), overwrite_x=True)
+        y = y[(slice(None),) * (2 * k + 1) + (slice(0, nlag),)]
+    y = sfft.irfft(y, n=n_fft, axis=-1, workers=get_workers())[..., :nlag]
+    y = y.transpose(tuple(range(0, 2 * nd, 2)) + tuple(range(1, 2 * nd, 2)))
+    return y.reshape((-1,) + (nlag,) * nd)
+
+
+def _window_sums(x: np.ndarray, g: int, kb: int, ratio, wgrid) -> np.ndarray:
+    """Sums of ``x`` over the windows of the grid ``wgrid`` (side ``kb * g``, step ``ratio * g``), from
+    the sums of its ``g``-blocks."""
+    nb = tuple((w - 1) * r + kb for w, r in zip(wgrid, ratio))
+    crop = x[tuple(slice(0, n * g) for n in nb)]
+    blocks = crop.reshape(tuple(v for n in nb for v in (n, g))).sum(axis=tuple(range(1, 2 * x.ndim, 2)))
+    out = np.zeros(wgrid)
+    for off in itertools.product(range(kb), repeat=x.ndim):
+        out += blocks[tuple(slice(o, o + r * (w - 1) + 1, r) for o, r, w in zip(off, ratio, wgrid))]
+    return out
 
 
 def correlate_grid(reference: np.ndarray, deformed: np.ndarray, axes_starts, size: int, radius: int,
@@ -60,60 +113,66 @@ def correlate_grid(reference: np.ndarray, deformed: np.ndarray, axes_starts, siz
         return correlate_windows(reference, deformed, starts, size, radius, subpixel=subpixel)
     fit = SUBPIXEL_FITS[subpixel]
     pad = radius + 1
+    kb = size // g  # blocks per window side
+    ratio = [s // g for s in steps]  # block-grid step between neighbouring windows
     ref_c = reference.astype(np.float64) - float(np.mean(reference, dtype=np.float64))
-    padded = np.pad(deformed.astype(np.float64), pad, mode="reflect" if min(deformed.shape) > pad else "edge")
+    padded = pad_image(deformed, pad, np.float64)
     padded -= float(np.mean(deformed, dtype=np.float64))
     box1 = box_sum(padded, size, mode="valid")
-    box2 = box_sum(padded * padded, size, mode="valid")
-    t1 = box_sum(ref_c, size, mode="valid")
-    t2 = box_sum(ref_c * ref_c, size, mode="valid")
+    var = box_sum(padded * padded, size, mode="valid")
+    var -= box1 * box1 / size**nd  # size^nd x the variance of the deformed window at each position
+    flat = var <= 1e-9 * np.maximum(var + box1 * box1 / size**nd, 1e-300)
+    inv_sd = np.where(flat, 0.0, 1.0 / np.sqrt(np.where(flat, 1.0, var))).astype(np.float32)
+    box1 = box1.astype(np.float32)
+    del var, flat
+    wgrid = tuple(len(a) for a in axes_starts)
+    t1 = _window_sums(ref_c, g, kb, ratio, wgrid).ravel()
+    t2 = _window_sums(ref_c * ref_c, g, kb, ratio, wgrid).ravel()
     ref32, pad32 = ref_c.astype(np.float32), padded.astype(np.float32)
     del ref_c, padded
     nlag = 2 * radius + 3
     b_area = g + 2 * radius + 2
-    lshape = fast_shape((b_area,) * nd)
-    kb = size // g  # blocks per window side
-    ratio = [s // g for s in steps]  # block-grid step between neighbouring windows
+    n_fft = fast_shape((b_area,))[0]
     # chunks of window rows (axis 0): each chunk needs the block rows under its windows
     n0 = len(axes_starts[0])
     n_rest = math.prod(len(a) for a in axes_starts[1:])
-    row_bytes = n_rest * (ratio[0] + 1) * math.prod(lshape) * 8 * 6
+    row_bytes = n_rest * (ratio[0] + 1) * n_fft**nd * 8 * 4
     rows = max(1, int(_CHUNK_BYTES // max(row_bytes, 1)))
-    rest_blocks = [np.arange(0, int(a[-1]) + size - g + 1, g) for a in axes_starts[1:]]
+    n_blocks_rest = [(int(a[-1]) + size) // g for a in axes_starts[1:]]
     parts = []
     for lo in range(0, n0, rows):
         hi = min(n0, lo + rows)
         b_lo = int(axes_starts[0][lo]) // g
-        b_hi = int(axes_starts[0][hi - 1]) // g + kb
-        block_axes = [np.arange(b_lo, b_hi) * g] + rest_blocks
-        bgrid = tuple(len(a) for a in block_axes)
-        bstarts = np.stack([m.ravel() for m in np.meshgrid(*block_axes, indexing="ij")], axis=1)
-        blocks = extract_windows(ref32, bstarts, g)
-        areas = extract_windows(pad32, bstarts, b_area)  # starts - radius - 1 + pad = starts
-        prod = rfftn(areas, lshape, axes=tuple(range(1, nd + 1)))
-        prod *= np.conj(rfftn(blocks, lshape, axes=tuple(range(1, nd + 1))))
-        prod = prod.reshape(bgrid + prod.shape[1:])
-        wshape = (hi - lo,) + tuple(len(a) for a in axes_starts[1:])
-        spec = np.zeros(wshape + prod.shape[nd:], prod.dtype)
+        nb0 = int(axes_starts[0][hi - 1]) // g + kb - b_lo
+        bgrid = (nb0, *n_blocks_rest)
+        # block b covers reference[b g : b g + g]; its search area is padded[b g : b g + b_area]
+        ref_rows = ref32[b_lo * g:(b_lo + nb0) * g]
+        area_rows = pad32[b_lo * g:(b_lo + nb0 - 1) * g + b_area]
+        prod = _block_spectra(area_rows, b_area, g, bgrid, n_fft)
+        prod *= np.conj(_block_spectra(ref_rows, g, g, bgrid, n_fft))
+        wshape = (hi - lo, *(len(a) for a in axes_starts[1:]))
+        spec = np.zeros(tuple(v for k in range(nd) for v in (wshape[k], prod.shape[2 * k + 1])), prod.dtype)
         for off in itertools.product(range(kb), repeat=nd):
-            idx = tuple(slice(o, o + ratio[k] * (wshape[k] - 1) + 1, ratio[k]) for k, o in enumerate(off))
+            idx = tuple(v for k, o in enumerate(off)
+                        for v in (slice(o, o + ratio[k] * (wshape[k] - 1) + 1, ratio[k]), slice(None)))
             spec += prod[idx]
         del prod
-        spec = spec.reshape((-1,) + spec.shape[nd:])
-        cc = irfftn(spec, lshape, axes=tuple(range(1, nd + 1)))[(slice(None),) + (slice(0, nlag),) * nd]
+        cc = _inverse(spec, n_fft, nlag)
         del spec
         st = starts[lo * n_rest:hi * n_rest]
-        sel = tuple(st[:, k] for k in range(nd))
-        s1 = extract_windows(box1, st, nlag)
-        s2 = extract_windows(box2, st, nlag)
-        tsum = t1[sel]
-        tsq = t2[sel]
+        tsum = t1[lo * n_rest:hi * n_rest]
+        tsq = t2[lo * n_rest:hi * n_rest]
         tnorm2 = tsq - tsum * tsum / size**nd
         tnorm2[tnorm2 <= 1e-10 * tsq] = 0.0  # constant window (box-sum rounding)
-        shape_b = (-1,) + (1,) * nd
-        cc = cc - (tsum / size**nd).reshape(shape_b) * s1
+        bshape = (-1,) + (1,) * nd
+        cc -= (tsum / size**nd).astype(np.float32).reshape(bshape) * extract_windows(box1, st, nlag)
+        sd = extract_windows(inv_sd, st, nlag)
+        cc *= sd
+        cc *= (1.0 / np.sqrt(np.where(tnorm2 > 0, tnorm2, 1.0))).astype(np.float32).reshape(bshape)
+        np.clip(cc, -1.0, 1.0, out=cc)
         peak_ok, fit_ok = _lag_ok(st, deformed.shape, size, radius)
-        z = _normalise(cc, tnorm2, s1, s2, size**nd, fit_ok)
+        cc[(sd == 0) | ~fit_ok | np.isnan(cc)] = _NO_LAG
+        z = cc
         parts.append(_peaks(z, peak_ok, radius, fit, tnorm2, size**nd))
     return PeakResult(*(np.concatenate([getattr(p, f) for p in parts]) for f in
                         ("shift", "quality", "peak_ratio", "reason", "fallback")))
