@@ -149,13 +149,15 @@ def correlate_grid(reference: np.ndarray, deformed: np.ndarray, axes_starts, siz
         ref_rows = ref32[b_lo * g:(b_lo + nb0) * g]
         area_rows = pad32[b_lo * g:(b_lo + nb0 - 1) * g + b_area]
         prod = _block_spectra(area_rows, b_area, g, bgrid, n_fft)
-        prod *= np.conj(_block_spectra(ref_rows, g, g, bgrid, n_fft))
+        tspec = _block_spectra(ref_rows, g, g, bgrid, n_fft)
+        prod *= np.conjugate(tspec, out=tspec)
+        del tspec
         wshape = (hi - lo, *(len(a) for a in axes_starts[1:]))
-        spec = np.zeros(tuple(v for k in range(nd) for v in (wshape[k], prod.shape[2 * k + 1])), prod.dtype)
+        spec = None
         for off in itertools.product(range(kb), repeat=nd):
             idx = tuple(v for k, o in enumerate(off)
                         for v in (slice(o, o + ratio[k] * (wshape[k] - 1) + 1, ratio[k]), slice(None)))
-            spec += prod[idx]
+            spec = prod[idx].copy() if spec is None else np.add(spec, prod[idx], out=spec)
         del prod
         cc = _inverse(spec, n_fft, nlag)
         del spec
