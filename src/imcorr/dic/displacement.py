@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from scipy import ndimage
 
@@ -186,6 +188,29 @@ def _sample_predictor(shift, grid_shape, starts, size: int, points: np.ndarray) 
                      for k in range(points.shape[1])], axis=1)
 
 
+def _neighbour_vectors(shift, grid_shape, starts, size: int, points: np.ndarray) -> list[np.ndarray]:
+    """The previous pass's vectors at the 2^ndim grid nodes around each of ``points`` (n, ndim), holes
+    filled with the nearest defined vector: one (n, ndim) array per corner."""
+    field = _filled_grid(shift, grid_shape)
+    lower = []
+    for k in range(points.shape[1]):
+        step = starts[k][1] - starts[k][0] if len(starts[k]) > 1 else 1
+        u = (points[:, k] - (starts[k][0] + (size - 1) / 2.0)) / step
+        lower.append(np.clip(np.floor(u).astype(int), 0, grid_shape[k] - 1))
+    out = []
+    for corner in itertools.product((0, 1), repeat=points.shape[1]):
+        idx = tuple(np.minimum(lo + c, n - 1) for lo, c, n in zip(lower, corner, grid_shape))
+        out.append(field[idx])
+    return out
+
+
+def _keep_better(pk: PeakResult, alt: PeakResult) -> None:
+    """Per window, keep ``alt`` where it is defined and its ZNCC peak is higher than ``pk``'s."""
+    better = (alt.reason == "") & ((pk.reason != "") | (alt.quality > pk.quality))
+    for name in ("shift", "quality", "peak_ratio", "reason", "fallback"):
+        getattr(pk, name)[better] = getattr(alt, name)[better]
+
+
 def _warp(image: np.ndarray, dense: list[np.ndarray]) -> np.ndarray:
     """``image(x + d(x))``: the deformed image pulled back by the predictor (cubic spline)."""
     grid = np.indices(image.shape, dtype=np.float64)
@@ -345,6 +370,9 @@ def displacement_field(
             warped = _warp(dfm, dense)
             pk = correlate_windows(ref, warped, starts, size, _residual_search(size), subpixel=fit)
             pk.shift += _sample_predictor(*prev, starts + (size - 1) / 2.0)
+            for cand in _neighbour_vectors(*prev, starts + (size - 1) / 2.0):
+                _keep_better(pk, correlate_windows(ref, dfm, starts, size, _residual_search(size),
+                                                   offsets=np.rint(cand), subpixel=fit))
             _research_lost(pk, ref, dfm, starts, size, search, fit, grid_shape)
         inside = np.ones(len(starts), bool)
         if mask is not None:
