@@ -64,7 +64,21 @@ def test_motorcycle_each_multipass_pass_no_worse():
     assert e2 <= e1 and e3 <= e2, (e1, e2, e3)
     assert e2 <= e0, (e2, e0)
     has_truth = np.isfinite(_truth_at_centres(disparity, three))
-    assert three.valid[has_truth].mean() >= 0.9
+    assert three.valid[has_truth].mean() >= 0.85  # 16 px windows: the round-trip check drops 2-3%
+
+
+@pytest.mark.slow
+def test_motorcycle_round_trip_check_drops_wrong_vectors():
+    """The vectors the round-trip check invalidates are (mostly) wrong: their unvalidated values are far
+    from the ground truth (occlusions and content outside the right image)."""
+    left, right, disparity = _motorcycle()
+    f = displacement_field(left, right, window=32, step=16)
+    raw = displacement_field(left, right, window=32, step=16, validate=False)
+    truth = _truth_at_centres(disparity, f)
+    lost = (f.reason == "content not found back (left the image?)") & np.isfinite(truth)
+    assert lost.sum() >= 10
+    assert np.mean(np.abs(raw.dx - truth)[lost] > 3) >= 0.75
+    assert f.valid[np.isfinite(truth)].mean() >= 0.9
 
 
 def _openpiv_pair():

@@ -31,6 +31,13 @@ PEAK_RATIO_MIN = 1.0  # a vector whose primary peak is not above every other loc
 FINAL_MEDIAN_THRESHOLD = 4.0
 FINAL_MEDIAN_EPS = 1.0
 ROI_MIN_FRACTION = 0.5
+# Round-trip check (validate=True): a vector whose ZNCC is below ROUND_TRIP_QUALITY is searched back from
+# its match; more than ROUND_TRIP_TOLERANCE px off on the way back -> invalid (content that left the image
+# or is occluded has no true match, so the best in-image match is some other texture).
+ROUND_TRIP_QUALITY = 0.9
+ROUND_TRIP_TOLERANCE = 2.0
+ROUND_TRIP_MARGIN = 0.2
+ROUND_TRIP_REASON = "content not found back (left the image?)"
 PYRAMID_AUTO_WORK = 2e8  # search-area pixels above which pyramid=None uses the coarse predictor
 
 
@@ -81,16 +88,42 @@ def _coarse_predictor(ref, dfm, centres: np.ndarray, size: int, search: int, f: 
 def _research_lost(pk: PeakResult, ref, dfm, starts, size: int, search: int, fit: str, grid_shape,
                    median: bool = True) -> None:
     """Search again over the full range (on the undeformed images) the windows of a predicted pass whose
-    residual peak is on the search border or (``median``) fails the median test (2, 0.1 px)."""
+    residual peak is on the search border or (``median``) fails the median test (2, 0.1 px): the direct
+    result replaces them. With ``median`` (pyramid and multipass predictors, which can be spoiled by
+    neighbouring windows whose content left the image) the windows whose ZNCC is below
+    ``ROUND_TRIP_QUALITY`` are searched directly too and keep the better of the two peaks."""
     lost = pk.reason == _BORDER
+    weak = np.zeros_like(lost)
     if median:
         comps = [pk.shift[:, a].reshape(grid_shape) for a in range(pk.shift.shape[1])]
         lost |= median_test(comps, (pk.reason == "").reshape(grid_shape)).ravel()
-    idx = np.nonzero(lost)[0]
+        weak = ~lost & (pk.reason == "") & (pk.quality < ROUND_TRIP_QUALITY)
+    idx = np.nonzero(lost | weak)[0]
     if idx.size:
         again = correlate_windows(ref, dfm, starts[idx], size, search, subpixel=fit)
+        take = lost[idx] | ((again.reason == "") & (again.quality > pk.quality[idx]))
         for name in ("shift", "quality", "peak_ratio", "reason", "fallback"):
-            getattr(pk, name)[idx] = getattr(again, name)
+            getattr(pk, name)[idx[take]] = getattr(again, name)[take]
+
+
+def _round_trip_fails(ref, dfm, starts, size: int, search: int, shift, candidates, quality, fit: str) -> np.ndarray:
+    """Round-trip (left-right) check of the vectors with ZNCC < ``ROUND_TRIP_QUALITY``: the matched window
+    of ``deformed`` is searched back in ``reference`` over +- ``search``; the vector fails when the way back
+    does not land within ``ROUND_TRIP_TOLERANCE`` px of where it started (or is undefined)."""
+    fails = np.zeros(len(starts), bool)
+    check = candidates & (quality < ROUND_TRIP_QUALITY) & np.isfinite(shift).all(axis=1)
+    there = starts + np.rint(np.where(check[:, None], shift, 0.0)).astype(np.int64)
+    inside = np.clip(there, 0, np.array(ref.shape) - size)
+    overshoot = np.abs(there - inside).max(axis=1)
+    check &= overshoot <= 1  # a match partly outside the image cannot be searched back from
+    idx = np.nonzero(check)[0]
+    if idx.size == 0:
+        return fails
+    back = correlate_windows(dfm, ref, inside[idx], size, search, subpixel=fit)
+    miss = np.abs(inside[idx] + back.shift - starts[idx]).max(axis=1) - overshoot[idx]
+    better_elsewhere = back.quality >= quality[idx] + ROUND_TRIP_MARGIN
+    fails[idx] = (back.reason == "") & (miss > ROUND_TRIP_TOLERANCE) & better_elsewhere
+    return fails
 
 
 def _grid_starts(shape, size: int, step: int) -> list[np.ndarray]:
@@ -388,6 +421,10 @@ def displacement_field(
         elif refine and first_ratio is not None:
             pk.peak_ratio = first_ratio  # the ratio over the full search, not the residual one
         prev = (shift, grid_shape, axes_starts, size)
+    if validate:
+        lost = _round_trip_fails(ref, dfm, starts, size, search, shift, usable & ~outlier, pk.quality, fit)
+        outlier, replaced = outlier | lost, replaced & ~lost
+        reason[lost] = ROUND_TRIP_REASON
     if subpixel == "icgn":
         good = usable & ~(outlier & ~replaced)
         ic = icgn_refine(ref, dfm, starts, size, shift, good)
