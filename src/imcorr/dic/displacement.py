@@ -304,7 +304,9 @@ def displacement_field(
         Multipass window sizes, e.g. ``(64, 32, 16)`` (non-increasing). Pass 1 searches +- ``search``
         on a grid of half-overlapping windows; each later pass deforms ``deformed`` by the previous
         field (linear interpolation between centres, cubic-spline resampling) and searches the residual
-        over +- max(2, window // 4) px. The last pass uses ``step`` and replaces ``window``.
+        over +- max(2, window // 4) px; each window also searches the undeformed image around the
+        vectors of its 2^ndim nearest coarse windows and keeps the highest ZNCC peak (so the predictor is
+        not interpolated across discontinuities). The last pass uses ``step`` and replaces ``window``.
     criterion : {'zncc'}
         Matching criterion.
     subpixel : {'gaussian', 'parabolic', 'centroid', 'icgn'}
@@ -316,9 +318,14 @@ def displacement_field(
         Region of interest (image shape); windows with less than half their pixels inside are skipped
         (status ``outside_roi``).
     validate : bool
-        Run the normalised median test (threshold 2, eps 0.1 px, 3x3 neighbours) and the peak-ratio
-        test; outliers are replaced by the median of their valid neighbours (status ``replaced``) or set
-        invalid when fewer than 3 neighbours are valid.
+        Run the normalised median test (final field: threshold 4, eps 1 px, 3x3 neighbours; predictor
+        stages: 2, 0.1 px) and the peak-ratio test; outliers are replaced by the median of their valid
+        neighbours (status ``replaced``) or set invalid when fewer than 3 neighbours are valid. Then the
+        round-trip check: every remaining vector with ZNCC < 0.9 is searched back (its matched window of
+        ``deformed`` over +- ``search`` in ``reference``); when the way back ends more than 2 px from the
+        window and that origin correlates better by >= 0.2, the match belongs to other content (the
+        window's own content left the image or is occluded) and the vector is invalid with reason
+        ``content not found back (left the image?)``. ``False``: only undefined peaks are invalid.
     channel_axis : int, optional
         Axis of colour channels; they are averaged to gray.
     pyramid : bool, optional
