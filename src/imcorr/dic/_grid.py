@@ -115,21 +115,31 @@ def correlate_grid(reference: np.ndarray, deformed: np.ndarray, axes_starts, siz
     pad = radius + 1
     kb = size // g  # blocks per window side
     ratio = [s // g for s in steps]  # block-grid step between neighbouring windows
-    ref_c = reference.astype(np.float64) - float(np.mean(reference, dtype=np.float64))
-    padded = pad_image(deformed, pad, np.float64)
-    padded -= float(np.mean(deformed, dtype=np.float64))
-    box1 = box_sum(padded, size, mode="valid")
-    var = box_sum(padded * padded, size, mode="valid")
-    var -= box1 * box1 / size**nd  # size^nd x the variance of the deformed window at each position
-    flat = var <= 1e-9 * np.maximum(var + box1 * box1 / size**nd, 1e-300)
-    inv_sd = np.where(flat, 0.0, 1.0 / np.sqrt(np.where(flat, 1.0, var))).astype(np.float32)
-    box1 = box1.astype(np.float32)
-    del var, flat
     wgrid = tuple(len(a) for a in axes_starts)
+    ref_c = reference.astype(np.float64) - float(np.mean(reference, dtype=np.float64))
     t1 = _window_sums(ref_c, g, kb, ratio, wgrid).ravel()
     t2 = _window_sums(ref_c * ref_c, g, kb, ratio, wgrid).ravel()
-    ref32, pad32 = ref_c.astype(np.float32), padded.astype(np.float32)
-    del ref_c, padded
+    ref32 = ref_c.astype(np.float32)
+    del ref_c  # (the float64 images are dropped as soon as possible: peak memory on large images)
+    padded = pad_image(deformed, pad, np.float64)
+    padded -= float(np.mean(deformed, dtype=np.float64))
+    pad32 = padded.astype(np.float32)
+    box1 = box_sum(padded, size, mode="valid")
+    padded *= padded
+    var = box_sum(padded, size, mode="valid")
+    del padded
+    flat = var * 1e-9  # flat deformed window: variance <= 1e-9 x its mean square
+    mean_sq = box1 * box1
+    mean_sq /= size**nd
+    var -= mean_sq  # size^nd x the variance of the deformed window at each position
+    del mean_sq
+    flat = var <= flat
+    var[flat] = np.inf
+    inv_sd = np.sqrt(var, out=var)
+    np.divide(1.0, inv_sd, out=inv_sd)
+    inv_sd = inv_sd.astype(np.float32)  # 0 where flat
+    box1 = box1.astype(np.float32)
+    del var, flat
     nlag = 2 * radius + 3
     b_area = g + 2 * radius + 2
     n_fft = fast_shape((b_area,))[0]
