@@ -97,6 +97,30 @@ def _window_sums(x: np.ndarray, g: int, kb: int, ratio, wgrid) -> np.ndarray:
     return out
 
 
+def _deformed_maps(deformed: np.ndarray, pad: int, size: int):
+    """The padded deformed image minus its mean (float32), its window sums ``s1`` at every position
+    (float32) and ``1 / sqrt(s2 - s1^2 / n)`` (float32, 0 for a flat window: variance <= 1e-9 x its mean
+    square). The float64 intermediates are dropped as soon as possible (peak memory on large images)."""
+    npix = size**deformed.ndim
+    padded = pad_image(deformed, pad, np.float64)
+    padded -= float(np.mean(deformed, dtype=np.float64))
+    pad32 = padded.astype(np.float32)
+    box1 = box_sum(padded, size, mode="valid")
+    padded *= padded
+    var = box_sum(padded, size, mode="valid")
+    del padded
+    flat = var * 1e-9
+    mean_sq = box1 * box1
+    mean_sq /= npix
+    var -= mean_sq  # npix x the variance of the deformed window at each position
+    del mean_sq
+    flat = var <= flat
+    var[flat] = np.inf
+    inv_sd = np.sqrt(var, out=var)
+    np.divide(1.0, inv_sd, out=inv_sd)
+    return pad32, box1.astype(np.float32), inv_sd.astype(np.float32)
+
+
 def correlate_grid(reference: np.ndarray, deformed: np.ndarray, axes_starts, size: int, radius: int,
                    subpixel: str = "gaussian") -> PeakResult:
     """:func:`correlate_windows` (no offsets) of the windows starting at the product of ``axes_starts``
@@ -120,26 +144,8 @@ def correlate_grid(reference: np.ndarray, deformed: np.ndarray, axes_starts, siz
     t1 = _window_sums(ref_c, g, kb, ratio, wgrid).ravel()
     t2 = _window_sums(ref_c * ref_c, g, kb, ratio, wgrid).ravel()
     ref32 = ref_c.astype(np.float32)
-    del ref_c  # (the float64 images are dropped as soon as possible: peak memory on large images)
-    padded = pad_image(deformed, pad, np.float64)
-    padded -= float(np.mean(deformed, dtype=np.float64))
-    pad32 = padded.astype(np.float32)
-    box1 = box_sum(padded, size, mode="valid")
-    padded *= padded
-    var = box_sum(padded, size, mode="valid")
-    del padded
-    flat = var * 1e-9  # flat deformed window: variance <= 1e-9 x its mean square
-    mean_sq = box1 * box1
-    mean_sq /= size**nd
-    var -= mean_sq  # size^nd x the variance of the deformed window at each position
-    del mean_sq
-    flat = var <= flat
-    var[flat] = np.inf
-    inv_sd = np.sqrt(var, out=var)
-    np.divide(1.0, inv_sd, out=inv_sd)
-    inv_sd = inv_sd.astype(np.float32)  # 0 where flat
-    box1 = box1.astype(np.float32)
-    del var, flat
+    del ref_c
+    pad32, box1, inv_sd = _deformed_maps(deformed, pad, size)
     nlag = 2 * radius + 3
     b_area = g + 2 * radius + 2
     n_fft = fast_shape((b_area,))[0]
@@ -169,22 +175,20 @@ def correlate_grid(reference: np.ndarray, deformed: np.ndarray, axes_starts, siz
                         for v in (slice(o, o + ratio[k] * (wshape[k] - 1) + 1, ratio[k]), slice(None)))
             spec = prod[idx].copy() if spec is None else np.add(spec, prod[idx], out=spec)
         del prod
-        cc = _inverse(spec, n_fft, nlag)
+        z = _inverse(spec, n_fft, nlag)  # sum t a at every lag (template not yet zero-mean)
         del spec
         st = starts[lo * n_rest:hi * n_rest]
-        tsum = t1[lo * n_rest:hi * n_rest]
-        tsq = t2[lo * n_rest:hi * n_rest]
+        tsum, tsq = t1[lo * n_rest:hi * n_rest], t2[lo * n_rest:hi * n_rest]
         tnorm2 = tsq - tsum * tsum / size**nd
         tnorm2[tnorm2 <= 1e-10 * tsq] = 0.0  # constant window (box-sum rounding)
         bshape = (-1,) + (1,) * nd
-        cc -= (tsum / size**nd).astype(np.float32).reshape(bshape) * extract_windows(box1, st, nlag)
+        z -= (tsum / size**nd).astype(np.float32).reshape(bshape) * extract_windows(box1, st, nlag)
         sd = extract_windows(inv_sd, st, nlag)
-        cc *= sd
-        cc *= (1.0 / np.sqrt(np.where(tnorm2 > 0, tnorm2, 1.0))).astype(np.float32).reshape(bshape)
-        np.clip(cc, -1.0, 1.0, out=cc)
+        z *= sd
+        z *= (1.0 / np.sqrt(np.where(tnorm2 > 0, tnorm2, 1.0))).astype(np.float32).reshape(bshape)
+        np.clip(z, -1.0, 1.0, out=z)
         peak_ok, fit_ok = _lag_ok(st, deformed.shape, size, radius)
-        cc[(sd == 0) | ~fit_ok | np.isnan(cc)] = _NO_LAG
-        z = cc
+        z[(sd == 0) | ~fit_ok | np.isnan(z)] = _NO_LAG
         parts.append(_peaks(z, peak_ok, radius, fit, tnorm2, size**nd))
     return PeakResult(*(np.concatenate([getattr(p, f) for p in parts]) for f in
                         ("shift", "quality", "peak_ratio", "reason", "fallback")))
