@@ -107,11 +107,17 @@ def _research_lost(pk: PeakResult, ref, dfm, starts, size: int, search: int, fit
 
 
 def _round_trip_fails(ref, dfm, starts, size: int, search: int, shift, candidates, quality, fit: str) -> np.ndarray:
-    """Round-trip (left-right) check of the vectors with ZNCC < ``ROUND_TRIP_QUALITY``: the matched window
+    """Round-trip (left-right) check of the vectors whose ZNCC is below ``ROUND_TRIP_QUALITY`` and below
+    the median ZNCC of the ``candidates`` (weak for this field; PIV images match at ~0.5): the matched window
     of ``deformed`` is searched back in ``reference`` over +- ``search``; the vector fails when the way back
-    does not land within ``ROUND_TRIP_TOLERANCE`` px of where it started (or is undefined)."""
+    lands more than ``ROUND_TRIP_TOLERANCE`` px from where it started at a ZNCC higher by at least
+    ``ROUND_TRIP_MARGIN`` (the matched texture clearly belongs elsewhere)."""
     fails = np.zeros(len(starts), bool)
-    check = candidates & (quality < ROUND_TRIP_QUALITY) & np.isfinite(shift).all(axis=1)
+    defined = candidates & np.isfinite(shift).all(axis=1) & np.isfinite(quality)
+    if not defined.any():
+        return fails
+    level = min(ROUND_TRIP_QUALITY, float(np.median(quality[defined])))
+    check = defined & (quality < level)
     there = starts + np.rint(np.where(check[:, None], shift, 0.0)).astype(np.int64)
     inside = np.clip(there, 0, np.array(ref.shape) - size)
     overshoot = np.abs(there - inside).max(axis=1)
@@ -321,7 +327,8 @@ def displacement_field(
         Run the normalised median test (final field: threshold 4, eps 1 px, 3x3 neighbours; predictor
         stages: 2, 0.1 px) and the peak-ratio test; outliers are replaced by the median of their valid
         neighbours (status ``replaced``) or set invalid when fewer than 3 neighbours are valid. Then the
-        round-trip check: every remaining vector with ZNCC < 0.9 is searched back (its matched window of
+        round-trip check: every remaining vector whose ZNCC is below 0.9 and below the median ZNCC of
+        the field's vectors is searched back (its matched window of
         ``deformed`` over +- ``search`` in ``reference``); when the way back ends more than 2 px from the
         window and that origin correlates better by >= 0.2, the match belongs to other content (the
         window's own content left the image or is occluded) and the vector is invalid with reason
