@@ -184,8 +184,6 @@ def _check_inputs(reference, deformed, window, step, search, passes, criterion, 
         raise InputError(f"criterion: unknown {criterion!r}; choose one of {', '.join(CRITERIA)}")
     if subpixel not in SUBPIXEL_METHODS:
         raise InputError(f"subpixel: unknown {subpixel!r}; choose one of {', '.join(SUBPIXEL_METHODS)}")
-    if subpixel == "icgn" and ref.ndim != 2:
-        raise InputError("subpixel: 'icgn' is implemented for 2-D images only; use 'gaussian' on volumes")
     mask = None if roi is None else as_mask(roi, ref.shape, "roi")
     return ref, dfm, window, step, search, passes, mask, refine
 
@@ -319,7 +317,7 @@ def displacement_field(
         3-point fits of the ZNCC peak along each axis (``gaussian`` falls back to ``parabolic`` when a
         value is <= 0; counted in ``n_subpixel_fallback``), or ``icgn``: inverse-compositional
         Gauss-Newton with an affine subset shape function and cubic B-spline interpolation, started
-        from the gaussian estimate (2-D only).
+        from the gaussian estimate (in 3-D: 12-parameter affine, tricubic B-spline).
     roi : array_like of bool, optional
         Region of interest (image shape); windows with less than half their pixels inside are skipped
         (status ``outside_roi``).
