@@ -140,14 +140,15 @@ def _normalise(cc: np.ndarray, tnorm2: np.ndarray, s1: np.ndarray, s2: np.ndarra
 
 def _local_max(z: np.ndarray) -> np.ndarray:
     """Maximum over the 3x3(x3) neighbourhood along the spatial axes 1.. (``_NO_LAG`` outside): separable,
-    ``maximum_filter(z, (1, 3, 3), mode="constant", cval=_NO_LAG)`` without its per-line overhead."""
+    ``maximum_filter(z, (1, 3, 3), mode="constant", cval=_NO_LAG)`` without its per-line overhead (values
+    outside never raise a maximum since ``z >= _NO_LAG``)."""
     out = z
     for k in range(1, z.ndim):
-        width = [(0, 0)] * z.ndim
-        width[k] = (1, 1)
-        p = np.pad(out, width, constant_values=_NO_LAG)
-        lo, mid, hi = ((slice(None),) * k + (slice(a, a + z.shape[k]),) for a in (0, 1, 2))
-        out = np.maximum(np.maximum(p[lo], p[mid]), p[hi])
+        before, head, tail = (slice(None),) * k, slice(1, None), slice(None, -1)
+        m = out.copy()
+        np.maximum(m[before + (head,)], out[before + (tail,)], out=m[before + (head,)])
+        np.maximum(m[before + (tail,)], out[before + (head,)], out=m[before + (tail,)])
+        out = m
     return out
 
 
