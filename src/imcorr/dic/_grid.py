@@ -52,8 +52,9 @@ def _windows_along(y: np.ndarray, axis: int, width: int, g: int, nb: int, n_fft:
     st = y.strides
     view = as_strided(y, y.shape[:axis] + (nb, width) + y.shape[axis + 1:],
                       st[:axis] + (g * st[axis], st[axis]) + st[axis + 1:], writeable=False)
-    out = np.zeros(y.shape[:axis] + (nb, n_fft) + y.shape[axis + 1:], y.dtype)
+    out = np.empty(y.shape[:axis] + (nb, n_fft) + y.shape[axis + 1:], y.dtype)
     out[(slice(None),) * (axis + 1) + (slice(0, width),)] = view
+    out[(slice(None),) * (axis + 1) + (slice(width, None),)] = 0
     return out
 
 
