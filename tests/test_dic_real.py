@@ -42,6 +42,45 @@ def test_motorcycle_default_call_meets_accuracy_goal():
     assert np.median(np.abs(f.dy[used])) < 0.5
 
 
+def _rms_all(f, truth, clip=5.0):
+    """RMS |dx - truth| over every window with ground truth, an invalid vector counting as ``clip``."""
+    has = np.isfinite(truth)
+    err = np.clip(np.abs(f.dx - truth), 0, clip)
+    return float(np.sqrt(np.mean(np.where(np.isfinite(err), err, clip)[has] ** 2)))
+
+
+@pytest.mark.slow
+def test_motorcycle_each_multipass_pass_no_worse():
+    """Each pass of passes=(64, 32, 16) does not make the field worse than the one before (RMS over all
+    windows, invalid = 5 px), and the two-pass field is not worse than the default single-window call:
+    the refinement passes keep, per window, the better of the deformed (predicted) match and the
+    undeformed matches around the neighbouring coarse vectors, so depth edges are not smeared."""
+    left, right, disparity = _motorcycle()
+    one = displacement_field(left, right, passes=(64,), step=32)  # what pass 1 computes (step 64 // 2)
+    two = displacement_field(left, right, passes=(64, 32), step=32)
+    three = displacement_field(left, right, passes=(64, 32, 16), step=16)
+    default = displacement_field(left, right, window=32, step=32)
+    e1, e2, e3, e0 = (_rms_all(f, _truth_at_centres(disparity, f)) for f in (one, two, three, default))
+    assert e2 <= e1 and e3 <= e2, (e1, e2, e3)
+    assert e2 <= e0, (e2, e0)
+    has_truth = np.isfinite(_truth_at_centres(disparity, three))
+    assert three.valid[has_truth].mean() >= 0.85  # 16 px windows: the round-trip check drops 2-3%
+
+
+@pytest.mark.slow
+def test_motorcycle_round_trip_check_drops_wrong_vectors():
+    """The vectors the round-trip check invalidates are (mostly) wrong: their unvalidated values are far
+    from the ground truth (occlusions and content outside the right image)."""
+    left, right, disparity = _motorcycle()
+    f = displacement_field(left, right, window=32, step=16)
+    raw = displacement_field(left, right, window=32, step=16, validate=False)
+    truth = _truth_at_centres(disparity, f)
+    lost = (f.reason == "content not found back (left the image?)") & np.isfinite(truth)
+    assert lost.sum() >= 10
+    assert np.mean(np.abs(raw.dx - truth)[lost] > 3) >= 0.75
+    assert f.valid[np.isfinite(truth)].mean() >= 0.9
+
+
 def _openpiv_pair():
     openpiv = pytest.importorskip("openpiv")
     d = pathlib.Path(openpiv.__file__).parent / "data" / "test1"

@@ -13,12 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy import ndimage
 
 from imcorr._core.boxsum import box_sum
 from imcorr._core.fft import fast_shape, irfftn, rfftn
 
-__all__ = ["PeakResult", "SUBPIXEL_FITS", "correlate_windows", "extract_windows"]
+__all__ = ["PeakResult", "SUBPIXEL_FITS", "correlate_windows", "extract_windows", "pad_image"]
 
 BORDER_REASON = "peak on the search-area border"
 _NO_LAG = -2.0  # ZNCC is >= -1: marks lags that are not searched (window outside the image)
@@ -29,6 +28,20 @@ def extract_windows(image: np.ndarray, starts: np.ndarray, size: int) -> np.ndar
     """Copies of the cubic windows of side ``size`` starting at ``starts`` (n, ndim): shape (n, size, ...)."""
     view = sliding_window_view(image, (size,) * image.ndim)
     return view[tuple(starts[:, k] for k in range(image.ndim))]
+
+
+def pad_image(image: np.ndarray, pad: int, dtype) -> np.ndarray:
+    """``np.pad(image, pad, mode="reflect")`` as ``dtype`` ("edge" when an axis is not longer than
+    ``pad``), filled by slicing (np.pad's reflect is ~20x slower on a 400x500 image)."""
+    if min(image.shape) <= pad:
+        return np.pad(image.astype(dtype, copy=False), pad, mode="edge")
+    out = np.empty(tuple(n + 2 * pad for n in image.shape), dtype)
+    out[(slice(pad, -pad),) * image.ndim] = image
+    for k, n in enumerate(image.shape):
+        before = (slice(None),) * k
+        out[before + (slice(0, pad),)] = out[before + (slice(2 * pad, pad, -1),)]
+        out[before + (slice(pad + n, None),)] = out[before + (slice(pad + n - 2, n - 2, -1),)]
+    return out
 
 
 # ------------------------------------------------------------------ subpixel fits (registry)
@@ -107,14 +120,36 @@ def _zncc_batch(tmpl: np.ndarray, areas: np.ndarray, size: int, lag_ok: np.ndarr
     spec *= np.conj(rfftn(t, lshape, axes=axes))
     nlag = a.shape[1] - size + 1
     cc = irfftn(spec, lshape, axes=axes)[(slice(None),) + (slice(0, nlag),) * nd]
-    var = s2 - s1 * s1 / size**nd
+    return _normalise(cc, tnorm2, s1, s2, size**nd, lag_ok), tnorm2
+
+
+def _normalise(cc: np.ndarray, tnorm2: np.ndarray, s1: np.ndarray, s2: np.ndarray, npix: int,
+               lag_ok: np.ndarray) -> np.ndarray:
+    """ZNCC (float32) from the zero-mean-template cross-correlation ``cc`` (n, lags..), the template's
+    squared norm ``tnorm2`` (n,) and the deformed window sums ``s1``, ``s2`` at every lag."""
+    nd = cc.ndim - 1
+    var = s2 - s1 * s1 / npix
     flat = var <= 1e-9 * np.maximum(s2, 1e-300)
     tn = np.where(tnorm2 > 0, tnorm2, 1.0).reshape((-1,) + (1,) * nd)
     inv = 1.0 / np.sqrt(tn * np.where(flat, 1.0, var))
     z = np.multiply(cc, np.minimum(inv, 1e38).astype(np.float32), dtype=np.float32)
     np.clip(z, -1.0, 1.0, out=z)
     z[flat | ~lag_ok | np.isnan(z)] = _NO_LAG
-    return z, tnorm2
+    return z
+
+
+def _local_max(z: np.ndarray) -> np.ndarray:
+    """Maximum over the 3x3(x3) neighbourhood along the spatial axes 1.. (``_NO_LAG`` outside): separable,
+    ``maximum_filter(z, (1, 3, 3), mode="constant", cval=_NO_LAG)`` without its per-line overhead (values
+    outside never raise a maximum since ``z >= _NO_LAG``)."""
+    out = z
+    for k in range(1, z.ndim):
+        before, head, tail = (slice(None),) * k, slice(1, None), slice(None, -1)
+        m = out.copy()
+        np.maximum(m[before + (head,)], out[before + (tail,)], out=m[before + (head,)])
+        np.maximum(m[before + (tail,)], out[before + (head,)], out=m[before + (tail,)])
+        out = m
+    return out
 
 
 def _peaks(z: np.ndarray, peak_ok: np.ndarray, radius: int, fit: Callable, tnorm2: np.ndarray,
@@ -129,7 +164,7 @@ def _peaks(z: np.ndarray, peak_ok: np.ndarray, radius: int, fit: Callable, tnorm
     shift = (pos - radius - 1).astype(np.float64)
     fallback = np.zeros(n, bool)
     # secondary peak: the highest other local maximum
-    local_max = ndimage.maximum_filter(z, size=(1,) + (3,) * nd, mode="constant", cval=_NO_LAG)
+    local_max = _local_max(z)
     is_max = (z == local_max) & (z > _NO_LAG) & peak_ok
     is_max.reshape(n, -1)[np.arange(n), idx] = False
     second = np.where(is_max, z, _NO_LAG).reshape(n, -1).max(axis=1)
@@ -186,7 +221,7 @@ def correlate_windows(
     offsets = np.zeros_like(starts) if offsets is None else offsets.astype(np.int64)
     fit = SUBPIXEL_FITS[subpixel]
     pad = radius + 1 + int(np.abs(offsets).max(initial=0))
-    padded = np.pad(deformed.astype(dtype, copy=False), pad, mode="reflect" if min(deformed.shape) > pad else "edge")
+    padded = pad_image(deformed, pad, dtype)
     s_area = size + 2 * radius + 2
     ref = reference.astype(dtype, copy=False)
     # window sums of the deformed image at every position, once (the search areas overlap)

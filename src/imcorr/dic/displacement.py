@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from scipy import ndimage
 
@@ -9,6 +11,7 @@ from imcorr._core.boxsum import box_sum
 from imcorr._core.validate import as_image, as_mask, channel_last, check_finite, check_memory, check_same_shape
 from imcorr.dic._correlate import BORDER_REASON as _BORDER
 from imcorr.dic._correlate import SUBPIXEL_FITS, PeakResult, correlate_windows
+from imcorr.dic._grid import correlate_grid
 from imcorr.dic._icgn import icgn_refine
 from imcorr.dic._validation import MEDIAN_EPS, MEDIAN_THRESHOLD, median_test, replace_by_median
 from imcorr.dic.field import DisplacementField
@@ -28,6 +31,13 @@ PEAK_RATIO_MIN = 1.0  # a vector whose primary peak is not above every other loc
 FINAL_MEDIAN_THRESHOLD = 4.0
 FINAL_MEDIAN_EPS = 1.0
 ROI_MIN_FRACTION = 0.5
+# Round-trip check (validate=True): a vector whose ZNCC is below ROUND_TRIP_QUALITY is searched back from
+# its match; more than ROUND_TRIP_TOLERANCE px off on the way back -> invalid (content that left the image
+# or is occluded has no true match, so the best in-image match is some other texture).
+ROUND_TRIP_QUALITY = 0.9
+ROUND_TRIP_TOLERANCE = 2.0
+ROUND_TRIP_MARGIN = 0.2
+ROUND_TRIP_REASON = "content not found back (left the image?)"
 PYRAMID_AUTO_WORK = 2e8  # search-area pixels above which pyramid=None uses the coarse predictor
 
 
@@ -69,8 +79,7 @@ def _coarse_predictor(ref, dfm, centres: np.ndarray, size: int, search: int, f: 
     cref, cdfm = _block_mean(ref, f), _block_mean(dfm, f)
     axes_starts = _grid_starts(cref.shape, size, max(1, size // 2))
     grid_shape = tuple(len(a) for a in axes_starts)
-    starts = np.stack([g.ravel() for g in np.meshgrid(*axes_starts, indexing="ij")], axis=1)
-    pk = correlate_windows(cref, cdfm, starts, size, -(-search // f) + 1, subpixel=fit)
+    pk = correlate_grid(cref, cdfm, axes_starts, size, -(-search // f) + 1, subpixel=fit)
     shift, *_ = _validate_pass(pk, grid_shape, pk.reason == "", final=False)
     coarse_points = (centres + 0.5) / f - 0.5
     return f * _sample_predictor(shift, grid_shape, axes_starts, size, coarse_points)
@@ -79,16 +88,48 @@ def _coarse_predictor(ref, dfm, centres: np.ndarray, size: int, search: int, f: 
 def _research_lost(pk: PeakResult, ref, dfm, starts, size: int, search: int, fit: str, grid_shape,
                    median: bool = True) -> None:
     """Search again over the full range (on the undeformed images) the windows of a predicted pass whose
-    residual peak is on the search border or (``median``) fails the median test (2, 0.1 px)."""
+    residual peak is on the search border or (``median``) fails the median test (2, 0.1 px): the direct
+    result replaces them. With ``median`` (pyramid and multipass predictors, which can be spoiled by
+    neighbouring windows whose content left the image) the windows whose ZNCC is below
+    ``ROUND_TRIP_QUALITY`` are searched directly too and keep the better of the two peaks."""
     lost = pk.reason == _BORDER
+    weak = np.zeros_like(lost)
     if median:
         comps = [pk.shift[:, a].reshape(grid_shape) for a in range(pk.shift.shape[1])]
         lost |= median_test(comps, (pk.reason == "").reshape(grid_shape)).ravel()
-    idx = np.nonzero(lost)[0]
+        weak = ~lost & (pk.reason == "") & (pk.quality < ROUND_TRIP_QUALITY)
+    idx = np.nonzero(lost | weak)[0]
     if idx.size:
         again = correlate_windows(ref, dfm, starts[idx], size, search, subpixel=fit)
+        take = lost[idx] | ((again.reason == "") & (again.quality > pk.quality[idx]))
         for name in ("shift", "quality", "peak_ratio", "reason", "fallback"):
-            getattr(pk, name)[idx] = getattr(again, name)
+            getattr(pk, name)[idx[take]] = getattr(again, name)[take]
+
+
+def _round_trip_fails(ref, dfm, starts, size: int, search: int, shift, candidates, quality, fit: str) -> np.ndarray:
+    """Round-trip (left-right) check of the vectors whose ZNCC is below ``ROUND_TRIP_QUALITY`` and below
+    the median ZNCC of the ``candidates`` (weak for this field; PIV images match at ~0.5): the matched window
+    of ``deformed`` is searched back in ``reference`` over +- ``search``; the vector fails when the way back
+    lands more than ``ROUND_TRIP_TOLERANCE`` px from where it started at a ZNCC higher by at least
+    ``ROUND_TRIP_MARGIN`` (the matched texture clearly belongs elsewhere)."""
+    fails = np.zeros(len(starts), bool)
+    defined = candidates & np.isfinite(shift).all(axis=1) & np.isfinite(quality)
+    if not defined.any():
+        return fails
+    level = min(ROUND_TRIP_QUALITY, float(np.median(quality[defined])))
+    check = defined & (quality < level)
+    there = starts + np.rint(np.where(check[:, None], shift, 0.0)).astype(np.int64)
+    inside = np.clip(there, 0, np.array(ref.shape) - size)
+    overshoot = np.abs(there - inside).max(axis=1)
+    check &= overshoot <= 1  # a match partly outside the image cannot be searched back from
+    idx = np.nonzero(check)[0]
+    if idx.size == 0:
+        return fails
+    back = correlate_windows(dfm, ref, inside[idx], size, search, subpixel=fit)
+    miss = np.abs(inside[idx] + back.shift - starts[idx]).max(axis=1) - overshoot[idx]
+    better_elsewhere = back.quality >= quality[idx] + ROUND_TRIP_MARGIN
+    fails[idx] = (back.reason == "") & (miss > ROUND_TRIP_TOLERANCE) & better_elsewhere
+    return fails
 
 
 def _grid_starts(shape, size: int, step: int) -> list[np.ndarray]:
@@ -143,8 +184,6 @@ def _check_inputs(reference, deformed, window, step, search, passes, criterion, 
         raise InputError(f"criterion: unknown {criterion!r}; choose one of {', '.join(CRITERIA)}")
     if subpixel not in SUBPIXEL_METHODS:
         raise InputError(f"subpixel: unknown {subpixel!r}; choose one of {', '.join(SUBPIXEL_METHODS)}")
-    if subpixel == "icgn" and ref.ndim != 2:
-        raise InputError("subpixel: 'icgn' is implemented for 2-D images only; use 'gaussian' on volumes")
     mask = None if roi is None else as_mask(roi, ref.shape, "roi")
     return ref, dfm, window, step, search, passes, mask, refine
 
@@ -184,6 +223,29 @@ def _sample_predictor(shift, grid_shape, starts, size: int, points: np.ndarray) 
         coords.append((points[:, k] - (starts[k][0] + (size - 1) / 2.0)) / step)
     return np.stack([ndimage.map_coordinates(field[..., k], coords, order=1, mode="nearest")
                      for k in range(points.shape[1])], axis=1)
+
+
+def _neighbour_vectors(shift, grid_shape, starts, size: int, points: np.ndarray) -> list[np.ndarray]:
+    """The previous pass's vectors at the 2^ndim grid nodes around each of ``points`` (n, ndim), holes
+    filled with the nearest defined vector: one (n, ndim) array per corner."""
+    field = _filled_grid(shift, grid_shape)
+    lower = []
+    for k in range(points.shape[1]):
+        step = starts[k][1] - starts[k][0] if len(starts[k]) > 1 else 1
+        u = (points[:, k] - (starts[k][0] + (size - 1) / 2.0)) / step
+        lower.append(np.clip(np.floor(u).astype(int), 0, grid_shape[k] - 1))
+    out = []
+    for corner in itertools.product((0, 1), repeat=points.shape[1]):
+        idx = tuple(np.minimum(lo + c, n - 1) for lo, c, n in zip(lower, corner, grid_shape))
+        out.append(field[idx])
+    return out
+
+
+def _keep_better(pk: PeakResult, alt: PeakResult) -> None:
+    """Per window, keep ``alt`` where it is defined and its ZNCC peak is higher than ``pk``'s."""
+    better = (alt.reason == "") & ((pk.reason != "") | (alt.quality > pk.quality))
+    for name in ("shift", "quality", "peak_ratio", "reason", "fallback"):
+        getattr(pk, name)[better] = getattr(alt, name)[better]
 
 
 def _warp(image: np.ndarray, dense: list[np.ndarray]) -> np.ndarray:
@@ -246,21 +308,29 @@ def displacement_field(
         Multipass window sizes, e.g. ``(64, 32, 16)`` (non-increasing). Pass 1 searches +- ``search``
         on a grid of half-overlapping windows; each later pass deforms ``deformed`` by the previous
         field (linear interpolation between centres, cubic-spline resampling) and searches the residual
-        over +- max(2, window // 4) px. The last pass uses ``step`` and replaces ``window``.
+        over +- max(2, window // 4) px; each window also searches the undeformed image around the
+        vectors of its 2^ndim nearest coarse windows and keeps the highest ZNCC peak (so the predictor is
+        not interpolated across discontinuities). The last pass uses ``step`` and replaces ``window``.
     criterion : {'zncc'}
         Matching criterion.
     subpixel : {'gaussian', 'parabolic', 'centroid', 'icgn'}
         3-point fits of the ZNCC peak along each axis (``gaussian`` falls back to ``parabolic`` when a
         value is <= 0; counted in ``n_subpixel_fallback``), or ``icgn``: inverse-compositional
         Gauss-Newton with an affine subset shape function and cubic B-spline interpolation, started
-        from the gaussian estimate (2-D only).
+        from the gaussian estimate (in 3-D: 12-parameter affine, tricubic B-spline).
     roi : array_like of bool, optional
         Region of interest (image shape); windows with less than half their pixels inside are skipped
         (status ``outside_roi``).
     validate : bool
-        Run the normalised median test (threshold 2, eps 0.1 px, 3x3 neighbours) and the peak-ratio
-        test; outliers are replaced by the median of their valid neighbours (status ``replaced``) or set
-        invalid when fewer than 3 neighbours are valid.
+        Run the normalised median test (final field: threshold 4, eps 1 px, 3x3 neighbours; predictor
+        stages: 2, 0.1 px) and the peak-ratio test; outliers are replaced by the median of their valid
+        neighbours (status ``replaced``) or set invalid when fewer than 3 neighbours are valid. Then the
+        round-trip check: every remaining vector whose ZNCC is below 0.9 and below the median ZNCC of
+        the field's vectors is searched back (its matched window of
+        ``deformed`` over +- ``search`` in ``reference``); when the way back ends more than 2 px from the
+        window and that origin correlates better by >= 0.2, the match belongs to other content (the
+        window's own content left the image or is occluded) and the vector is invalid with reason
+        ``content not found back (left the image?)``. ``False``: only undefined peaks are invalid.
     channel_axis : int, optional
         Axis of colour channels; they are averaged to gray.
     pyramid : bool, optional
@@ -334,7 +404,7 @@ def displacement_field(
             first_ratio = None
             continue
         if prev is None:
-            pk = correlate_windows(ref, dfm, starts, size, search, subpixel=fit)
+            pk = correlate_grid(ref, dfm, axes_starts, size, search, subpixel=fit)
         elif refine:  # same grid: re-search around each window's own validated (or replaced) vector
             pred = _filled_grid(prev[0], grid_shape).reshape(-1, nd)
             pk = correlate_windows(ref, dfm, starts, size, _residual_search(size), offsets=np.rint(pred),
@@ -345,6 +415,9 @@ def displacement_field(
             warped = _warp(dfm, dense)
             pk = correlate_windows(ref, warped, starts, size, _residual_search(size), subpixel=fit)
             pk.shift += _sample_predictor(*prev, starts + (size - 1) / 2.0)
+            for cand in _neighbour_vectors(*prev, starts + (size - 1) / 2.0):
+                _keep_better(pk, correlate_windows(ref, dfm, starts, size, _residual_search(size),
+                                                   offsets=np.rint(cand), subpixel=fit))
             _research_lost(pk, ref, dfm, starts, size, search, fit, grid_shape)
         inside = np.ones(len(starts), bool)
         if mask is not None:
@@ -360,6 +433,10 @@ def displacement_field(
         elif refine and first_ratio is not None:
             pk.peak_ratio = first_ratio  # the ratio over the full search, not the residual one
         prev = (shift, grid_shape, axes_starts, size)
+    if validate:
+        lost = _round_trip_fails(ref, dfm, starts, size, search, shift, usable & ~outlier, pk.quality, fit)
+        outlier, replaced = outlier | lost, replaced & ~lost
+        reason[lost] = ROUND_TRIP_REASON
     if subpixel == "icgn":
         good = usable & ~(outlier & ~replaced)
         ic = icgn_refine(ref, dfm, starts, size, shift, good)
