@@ -140,6 +140,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "displacement_fields",
         "hash_files",
         "local_correlation_tiled",
+        "match_template_tiled",
         "open_lazy",
         "read_pairs",
         "register_job",
