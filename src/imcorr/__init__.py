@@ -137,6 +137,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "PAIR_METRICS",
         "PairMetric",
         "compare_pairs",
+        "displacement_field_tiled",
         "displacement_fields",
         "hash_files",
         "local_correlation_tiled",

@@ -6,7 +6,8 @@
 * :func:`hash_files` and :func:`displacement_fields` are two more job kinds on the same engine.
 * :func:`local_correlation_tiled` computes :func:`imcorr.local_correlation` chunk by chunk
   (``dask.array.map_overlap``) on dask arrays, ``.npy`` memmaps or Zarr stores, to a dask array or Zarr;
-  :func:`ssim_map_tiled` and :func:`match_template_tiled` do the same for the SSIM map and template scores.
+  :func:`ssim_map_tiled` and :func:`match_template_tiled` do the same for the SSIM map and template scores,
+  :func:`displacement_field_tiled` for the DIC window grid.
 
 Dask, distributed and Zarr are the optional extra ``imcorr[dask]``; local pools need none of them.
 """
@@ -15,6 +16,7 @@ from imcorr.parallel.engine import JOB_KINDS, BatchJob, BatchResult, register_jo
 from imcorr.parallel.jobs import displacement_fields, hash_files
 from imcorr.parallel.pairs import PAIR_METRICS, PairMetric, compare_pairs, read_pairs, register_pair_metric
 from imcorr.parallel.tiled import local_correlation_tiled, open_lazy, ssim_map_tiled
+from imcorr.parallel.tiled_field import displacement_field_tiled
 from imcorr.parallel.tiled_match import match_template_tiled
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "PAIR_METRICS",
     "PairMetric",
     "compare_pairs",
+    "displacement_field_tiled",
     "displacement_fields",
     "hash_files",
     "local_correlation_tiled",
