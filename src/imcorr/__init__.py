@@ -140,6 +140,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "displacement_field_tiled",
         "displacement_fields",
         "hash_files",
+        "index_add",
         "local_correlation_tiled",
         "match_template_tiled",
         "open_lazy",
