@@ -9,6 +9,8 @@
   malloc thresholds (``imcorr.parallel.engine.tune_malloc``: set in this process by the setup, in the
   workers by the engine), so the ratios measure parallelism, not allocation. Accuracy: max abs difference of every
   value (r, SSIM, dy, dx) from the serial loop's.
+* ``match_template 4096^2`` and ``displacement_field 2048^2``: the tiled functions against the in-memory
+  call on an image that fits (report only: the cost of tiling; accuracy = max abs difference).
 * ``localmap 16384^2 tiled`` (select it alone: ``make bench BENCH_ARGS="--only 'localmap 16384'"``; it
   writes 2 x 1 GiB of .npy inputs and a 2 GiB Zarr map to a temporary folder): local_correlation_tiled on
   two 16,384^2 float32 ``.npy`` memmaps, 2048^2 chunks, window 15, to Zarr, with the process's peak
@@ -243,6 +245,47 @@ def _big_err(out, d) -> float:
     return float(np.max(np.abs(got[ok] - ref[ok])))
 
 
+# ------------------------------------------------------------------ tiled template scores and DIC field
+def _tiled_setup():
+    from scipy import ndimage
+
+    img = photo_mosaic((4096, 4096), np.float32, seed=4)
+    tpl = img[1500:1531, 2200:2231].copy()
+    ref = photo_mosaic((2048, 2048), np.float64, seed=5)
+    yy, xx = np.mgrid[:2048, :2048]
+    dfm = ndimage.map_coordinates(ref, [yy - 1.5 - 0.001 * xx, xx + 2.0 - 0.0005 * yy], order=3, mode="nearest")
+    return {"img": img, "tpl": tpl, "ref": ref, "dfm": dfm}
+
+
+def _match_memory(d):
+    return imcorr.match_template(d["img"], d["tpl"]).scores
+
+
+def _match_tiled(d):
+    return imcorr.match_template_tiled(d["img"], d["tpl"], chunks=1024).compute()
+
+
+def _match_err(out, d) -> float:
+    ref = _match_memory(d)
+    return float(np.nanmax(np.abs(np.asarray(out, np.float64) - ref)))
+
+
+def _field_memory(d):
+    return imcorr.displacement_field(d["ref"], d["dfm"], window=32, step=16, pyramid=False)
+
+
+def _field_tiled(d):
+    return imcorr.displacement_field_tiled(d["ref"], d["dfm"], window=32, step=16, chunks=512)
+
+
+def _field_err(out, d) -> float:
+    ref = _field_memory(d)
+    if not np.array_equal(out.status, ref.status):
+        return float("inf")
+    ok = ~np.isnan(ref.dy)
+    return float(max(np.max(np.abs(out.dy[ok] - ref.dy[ok])), np.max(np.abs(out.dx[ok] - ref.dx[ok]))))
+
+
 CASES = [
     Case(
         name=f"pairs {N_PAIRS}x{SIZE}^2 pearson+ssim+shift: 2-worker LocalCluster vs serial loop",
@@ -276,6 +319,34 @@ CASES = [
         baseline="imcorr compare_pairs local threads x2",
     ),
     Case(
+        name="match_template 4096^2 float32, template 31^2: tiled (1024^2 chunks) vs in-memory",
+        setup=_tiled_setup,
+        impls=[
+            Impl("in-memory match_template", _match_memory),
+            Impl("imcorr match_template_tiled (dask threads)", _match_tiled, peer=False, requires="dask"),
+        ],
+        error=_match_err,
+        goal=None,
+        goal_text="report: the cost of tiling",
+        repeat=3,
+        accuracy_label="max abs diff from in-memory",
+        memory=False,
+    ),
+    Case(
+        name="displacement_field 2048^2 window 32 step 16: tiled (512^2 tiles) vs in-memory (pyramid=False)",
+        setup=_tiled_setup,
+        impls=[
+            Impl("in-memory displacement_field(pyramid=False)", _field_memory),
+            Impl("imcorr displacement_field_tiled (dask threads)", _field_tiled, peer=False, requires="dask"),
+        ],
+        error=_field_err,
+        goal=None,
+        goal_text="report: the cost of tiling",
+        repeat=3,
+        accuracy_label="max abs diff dy/dx from in-memory",
+        memory=False,
+    ),
+    Case(
         name=f"localmap {BIG}^2 tiled to Zarr (chunks {CHUNK}^2, window {WINDOW}) vs in-memory 4096^2",
         setup=_big_setup,
         impls=[
@@ -297,4 +368,4 @@ if os.environ.get("IMCORR_BENCH_BIG", "") == "":
     import sys
 
     if not any("16384" in a for a in sys.argv):
-        CASES = CASES[:2]
+        CASES = CASES[:4]

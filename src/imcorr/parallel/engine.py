@@ -7,9 +7,10 @@ every kind and every scheduler:
 
 * numbers the tasks (``index``: the row of the input table) and skips, with ``resume=True``, those whose
   row is already in the output journal;
-* sends them in small chunks to the executor (local threads or processes, or a Dask cluster), keeping at
-  most ``2 x slots`` chunks in flight, so memory stays bounded on 100,000 tasks and a crash loses at most
-  the in-flight tasks;
+* sends them in chunks of about 0.2 s of work (:class:`_ChunkSizer`) to the executor (local threads or
+  processes, or a Dask cluster), keeping at most ``2 x slots`` chunks in flight, so memory stays bounded
+  on 100,000 tasks and a crash loses at most the in-flight chunks;
+* holds imcorr's thread pools to ``Executor.inner_threads`` in worker processes (one per task on Dask);
 * turns a task's exception into a row with ``status="error"`` and ``error="Type: message"`` (the rest run);
 * writes each completed chunk's rows to the CSV journal at once (flush per chunk, fsync every 0.5 s);
 * shows a rich progress bar on stderr when stderr is a terminal.
