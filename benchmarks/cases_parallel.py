@@ -2,11 +2,15 @@
 
 * ``pairs 1000x256^2``: compare_pairs (pearson + ssim + shift) over 1,000 PNG pairs of 256^2, on a
   2-worker ``distributed.LocalCluster`` (processes, 1 thread each) vs the local thread pool (2 threads) vs
-  the serial loop (the three metrics called directly, one pair after the other). Goals: the cluster within
+  the serial loop: the engine's per-pair function (load both images, the three metrics) in a plain loop in
+  this process, at its best thread setting (two "peers": imcorr's thread pools at their default, and held
+  to one thread; the fastest is the reference). Goals: the cluster within
   1.3x of the local pool, and >= 1.7x faster than the serial loop. All three run with the engine's glibc
   malloc thresholds (``imcorr.parallel.engine.tune_malloc``: set in this process by the setup, in the
   workers by the engine), so the ratios measure parallelism, not allocation. Accuracy: max abs difference of every
   value (r, SSIM, dy, dx) from the serial loop's.
+* ``match_template 4096^2`` and ``displacement_field 2048^2``: the tiled functions against the in-memory
+  call on an image that fits (report only: the cost of tiling; accuracy = max abs difference).
 * ``localmap 16384^2 tiled`` (select it alone: ``make bench BENCH_ARGS="--only 'localmap 16384'"``; it
   writes 2 x 1 GiB of .npy inputs and a 2 GiB Zarr map to a temporary folder): local_correlation_tiled on
   two 16,384^2 float32 ``.npy`` memmaps, 2048^2 chunks, window 15, to Zarr, with the process's peak
@@ -116,8 +120,32 @@ def _on_pool(d):
     return _engine_values(imcorr.compare_pairs(d["pairs"], metrics=METRICS, scheduler="threads", workers=2))
 
 
-def _serial(d):
-    return _serial_values(d["pairs"])
+def _serial_loop(pairs, threads: int | None) -> np.ndarray:
+    """The serial baseline: the engine's own per-pair function (load both images, the three metrics) in a
+    plain loop in this process, with imcorr's internal thread pools at their default (``threads=None``:
+    FFT on every core, registration's two-branch split) or held to one thread (``threads=1``)."""
+    from imcorr._core import fft, pairpool
+    from imcorr.parallel.pairs import _run_pair
+
+    old_fft, old_split = fft.get_workers(), pairpool._PARALLEL
+    if threads == 1:
+        fft.set_workers(1)
+        pairpool.set_enabled(False)
+    try:
+        options = {"metrics": METRICS, "data_range": None}
+        rows = [_run_pair({"a": pa, "b": pb}, options) for pa, pb in pairs]
+    finally:
+        fft.set_workers(old_fft)
+        pairpool.set_enabled(old_split)
+    return np.array([(r["pearson"], r["ssim"], r["dy"], r["dx"]) for r in rows])
+
+
+def _serial_default(d):
+    return _serial_loop(d["pairs"], None)
+
+
+def _serial_one_thread(d):
+    return _serial_loop(d["pairs"], 1)
 
 
 # ------------------------------------------------------------------------------- larger than memory
@@ -217,12 +245,54 @@ def _big_err(out, d) -> float:
     return float(np.max(np.abs(got[ok] - ref[ok])))
 
 
+# ------------------------------------------------------------------ tiled template scores and DIC field
+def _tiled_setup():
+    from scipy import ndimage
+
+    img = photo_mosaic((4096, 4096), np.float32, seed=4)
+    tpl = img[1500:1531, 2200:2231].copy()
+    ref = photo_mosaic((2048, 2048), np.float64, seed=5)
+    yy, xx = np.mgrid[:2048, :2048]
+    dfm = ndimage.map_coordinates(ref, [yy - 1.5 - 0.001 * xx, xx + 2.0 - 0.0005 * yy], order=3, mode="nearest")
+    return {"img": img, "tpl": tpl, "ref": ref, "dfm": dfm}
+
+
+def _match_memory(d):
+    return imcorr.match_template(d["img"], d["tpl"]).scores
+
+
+def _match_tiled(d):
+    return imcorr.match_template_tiled(d["img"], d["tpl"], chunks=1024).compute()
+
+
+def _match_err(out, d) -> float:
+    ref = _match_memory(d)
+    return float(np.nanmax(np.abs(np.asarray(out, np.float64) - ref)))
+
+
+def _field_memory(d):
+    return imcorr.displacement_field(d["ref"], d["dfm"], window=32, step=16, pyramid=False)
+
+
+def _field_tiled(d):
+    return imcorr.displacement_field_tiled(d["ref"], d["dfm"], window=32, step=16, chunks=512)
+
+
+def _field_err(out, d) -> float:
+    ref = _field_memory(d)
+    if not np.array_equal(out.status, ref.status):
+        return float("inf")
+    ok = ~np.isnan(ref.dy)
+    return float(max(np.max(np.abs(out.dy[ok] - ref.dy[ok])), np.max(np.abs(out.dx[ok] - ref.dx[ok]))))
+
+
 CASES = [
     Case(
         name=f"pairs {N_PAIRS}x{SIZE}^2 pearson+ssim+shift: 2-worker LocalCluster vs serial loop",
         setup=_pairs_setup,
         impls=[
-            Impl("serial loop (metrics called directly)", _serial),
+            Impl("serial loop of the per-pair function, imcorr threads default", _serial_default),
+            Impl("serial loop of the per-pair function, imcorr threads 1", _serial_one_thread),
             Impl("imcorr compare_pairs on LocalCluster(2 procs x 1 thread)", _on_cluster, peer=False,
                  requires="distributed"),
             Impl("imcorr compare_pairs local threads x2", _on_pool, peer=False),
@@ -232,7 +302,6 @@ CASES = [
         goal_text="<= 0.59x of the serial loop (>= 1.7x faster)",
         repeat=1,
         accuracy_label="max abs diff from serial",
-        baseline="serial loop (metrics called directly)",
     ),
     Case(
         name=f"pairs {N_PAIRS}x{SIZE}^2 pearson+ssim+shift: 2-worker LocalCluster vs local pool",
@@ -248,6 +317,34 @@ CASES = [
         repeat=1,
         accuracy_label="max abs diff from serial",
         baseline="imcorr compare_pairs local threads x2",
+    ),
+    Case(
+        name="match_template 4096^2 float32, template 31^2: tiled (1024^2 chunks) vs in-memory",
+        setup=_tiled_setup,
+        impls=[
+            Impl("in-memory match_template", _match_memory),
+            Impl("imcorr match_template_tiled (dask threads)", _match_tiled, peer=False, requires="dask"),
+        ],
+        error=_match_err,
+        goal=None,
+        goal_text="report: the cost of tiling",
+        repeat=3,
+        accuracy_label="max abs diff from in-memory",
+        memory=False,
+    ),
+    Case(
+        name="displacement_field 2048^2 window 32 step 16: tiled (512^2 tiles) vs in-memory (pyramid=False)",
+        setup=_tiled_setup,
+        impls=[
+            Impl("in-memory displacement_field(pyramid=False)", _field_memory),
+            Impl("imcorr displacement_field_tiled (dask threads)", _field_tiled, peer=False, requires="dask"),
+        ],
+        error=_field_err,
+        goal=None,
+        goal_text="report: the cost of tiling",
+        repeat=3,
+        accuracy_label="max abs diff dy/dx from in-memory",
+        memory=False,
     ),
     Case(
         name=f"localmap {BIG}^2 tiled to Zarr (chunks {CHUNK}^2, window {WINDOW}) vs in-memory 4096^2",
@@ -271,4 +368,4 @@ if os.environ.get("IMCORR_BENCH_BIG", "") == "":
     import sys
 
     if not any("16384" in a for a in sys.argv):
-        CASES = CASES[:2]
+        CASES = CASES[:4]

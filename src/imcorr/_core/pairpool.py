@@ -12,12 +12,20 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["pair"]
+__all__ = ["pair", "set_enabled"]
 
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 _pool_pid = 0
 _PARALLEL = (os.cpu_count() or 1) >= 2
+
+
+def set_enabled(enabled: bool) -> bool:
+    """Turn the two-branch split on or off for this process (a batch worker that already fills its
+    core runs both branches inline); returns the previous setting."""
+    global _PARALLEL
+    old, _PARALLEL = _PARALLEL, bool(enabled) and (os.cpu_count() or 1) >= 2
+    return old
 
 
 def _executor() -> ThreadPoolExecutor | None:

@@ -32,7 +32,8 @@ import numpy as np
 from imcorr.hashing import hash_batch, hash_image
 from imcorr.hashing.hashes import DRAFT_OVERSAMPLE
 
-__all__ = ["IMAGE_EXTENSIONS", "Decoded", "Failure", "walk_images", "decode_file", "hash_gray", "pack_bits"]
+__all__ = ["IMAGE_EXTENSIONS", "Decoded", "Failure", "HashSpec", "Hashed", "walk_images", "decode_file", "hash_file",
+           "hash_gray", "pack_bits"]
 
 IMAGE_EXTENSIONS = frozenset(
     ".jpg .jpeg .jpe .jfif .png .gif .bmp .dib .tif .tiff .webp .ppm .pgm .pbm .pnm .ico .tga .jp2 .j2k .pcx".split()
@@ -60,6 +61,40 @@ class Decoded:
     width: int = 0
     height: int = 0
     gray: np.ndarray | None = None
+
+
+@dataclasses.dataclass
+class Hashed:
+    """A file decoded and hashed (by a worker): what the index stores, without the pixels."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    digest: str
+    width: int
+    height: int
+    words: dict[str, np.ndarray]  # method -> (n_variants, W) int64 packed hash words
+
+
+@dataclasses.dataclass(frozen=True)
+class HashSpec:
+    """What :meth:`imcorr.collection.Index.add` asks a hasher to compute for every file."""
+
+    methods: tuple[str, ...]
+    hash_size: int
+    invariant: bool
+    draft: tuple[int, int] | None
+    digests: dict  # path -> the stored content digest (a file with that digest is not decoded again)
+
+
+def hash_file(path: str, spec: HashSpec) -> Hashed | Decoded | Failure:
+    """Decode and hash one file as the index does (never raises for a bad file): a :class:`Hashed`, a
+    :class:`Decoded` without pixels when its digest is the stored one, or a :class:`Failure`."""
+    r = decode_file(path, spec.draft, spec.digests.get(path))
+    if not isinstance(r, Decoded) or r.gray is None:
+        return r
+    words = {m: hash_gray([r.gray], m, spec.hash_size, spec.invariant)[0] for m in spec.methods}
+    return Hashed(r.path, r.size, r.mtime_ns, r.digest, r.width, r.height, words)
 
 
 def walk_images(sources: Iterable[str | os.PathLike], *, recursive: bool, failures: list[Failure]) -> list[str]:

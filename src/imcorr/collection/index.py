@@ -21,6 +21,8 @@ import imcorr.collection._files as _files
 from imcorr.collection._files import (
     Decoded,
     Failure,
+    Hashed,
+    HashSpec,
     decode_bytes,
     draft_size,
     file_stat,
@@ -177,7 +179,7 @@ class Index:
     def add(self, paths_or_dir: str | os.PathLike | Iterable[str | os.PathLike], *,
             hashes: Iterable[str] | str = ("phash", "dhash"), recursive: bool = True,
             workers: int | None = None, invariant: bool = False,
-            progress: Callable[[int, int], None] | None = None) -> AddReport:
+            progress: Callable[[int, int], None] | None = None, hasher: Callable | None = None) -> AddReport:
         """Hash new and changed image files into the index.
 
         Parameters
@@ -200,6 +202,13 @@ class Index:
             the hashing time and storage.
         progress : callable, optional
             ``progress(done, total)`` after every batch (the CLI draws a bar with it).
+        hasher : callable, optional
+            Who reads and hashes the files: ``hasher(paths, spec, deliver)`` with the files to (re-)hash, a
+            :class:`~imcorr.collection._files.HashSpec` (methods, hash size, invariant, JPEG draft size,
+            stored digests), and ``deliver(records)`` to call, in this process, with each batch of
+            :func:`~imcorr.collection._files.hash_file` results as they complete (each batch is stored in
+            its own transaction, so a killed run keeps what was delivered). Default: a thread pool here.
+            :func:`imcorr.parallel.index_add` passes one that runs on any scheduler (a Dask cluster).
 
         Returns
         -------
@@ -247,20 +256,29 @@ class Index:
         if walk_failures:
             self._record_failures(walk_failures)
         done = 0
-        chunks = [todo[c0 : c0 + _CHUNK] for c0 in range(0, len(todo), _CHUNK)]
-        with ThreadPoolExecutor(n_workers) as pool:
-            # pipelined: the next batch decodes on the pool while this one is hashed and stored
-            def submit(chunk):
-                return [pool.submit(_files.decode_file, p, draft, digests.get(p)) for p in chunk]
 
-            pending = submit(chunks[0]) if chunks else []
-            for ci, chunk in enumerate(chunks):
-                results = [f.result() for f in pending]
-                pending = submit(chunks[ci + 1]) if ci + 1 < len(chunks) else []
-                self._store_chunk(results, methods, invariant, known, counts, run_failures)
-                done += len(chunk)
-                if progress is not None:
-                    progress(done, len(todo))
+        def deliver(results) -> None:
+            nonlocal done
+            self._store_chunk(list(results), methods, invariant, known, counts, run_failures)
+            done += len(results)
+            if progress is not None:
+                progress(done, len(todo))
+
+        if hasher is not None:
+            if todo:
+                hasher(list(todo), HashSpec(methods, self.hash_size, bool(invariant), draft, dict(digests)), deliver)
+        else:
+            chunks = [todo[c0 : c0 + _CHUNK] for c0 in range(0, len(todo), _CHUNK)]
+            with ThreadPoolExecutor(n_workers) as pool:
+                # pipelined: the next batch decodes on the pool while this one is hashed and stored
+                def submit(chunk):
+                    return [pool.submit(_files.decode_file, p, draft, digests.get(p)) for p in chunk]
+
+                pending = submit(chunks[0]) if chunks else []
+                for ci in range(len(chunks)):
+                    results = [f.result() for f in pending]
+                    pending = submit(chunks[ci + 1]) if ci + 1 < len(chunks) else []
+                    deliver(results)
         self._writes += 1
         return AddReport(
             found=len(paths), added=counts["added"], updated=counts["updated"], unchanged=counts["unchanged"],
@@ -280,13 +298,15 @@ class Index:
 
     def _store_chunk(self, results, methods, invariant, known, counts, run_failures) -> None:
         conn = self._db()
-        decoded = [r for r in results if isinstance(r, Decoded) and r.gray is not None]
+        pixels = [r for r in results if isinstance(r, Decoded) and r.gray is not None]
         touched = [r for r in results if isinstance(r, Decoded) and r.gray is None]
         fails = [r for r in results if isinstance(r, Failure)]
-        words: dict[str, list[np.ndarray]] = {}
-        if decoded:
-            for m in methods:
-                words[m] = hash_gray([r.gray for r in decoded], m, self.hash_size, invariant)
+        hashed = [r for r in results if isinstance(r, Hashed)]
+        words: dict[str, list[np.ndarray]] = {m: [r.words[m] for r in hashed] for m in methods}
+        if pixels:
+            for m in methods:  # one batched hash of the decoded pixels
+                words[m] += hash_gray([r.gray for r in pixels], m, self.hash_size, invariant)
+        decoded = hashed + pixels
         cols = ", ".join(f"h{i}" for i in range(self.words))
         marks = ", ".join("?" * (3 + self.words))
         now = time.time()

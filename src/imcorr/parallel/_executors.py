@@ -29,10 +29,15 @@ def usable_cores() -> int:
 
 
 class Executor:
-    """A pool of ``slots`` task slots; ``describe`` says what it is (``threads x2``, ``tcp://...``)."""
+    """A pool of ``slots`` task slots; ``describe`` says what it is (``threads x2``, ``tcp://...``).
+
+    ``inner_threads``: the threads each task may use inside imcorr (FFT, BLAS...) when it runs in a
+    worker process of its own; None leaves the process's settings alone (threads of the caller's process).
+    """
 
     describe: str = ""
     slots: int = 1
+    inner_threads: int | None = None
 
     def submit(self, fn: Callable, *args: Any) -> Any:
         raise NotImplementedError
@@ -78,6 +83,7 @@ class _Pool(Executor):
         else:
             # spawn: the parent may run threads (progress bar, BLAS), which fork would copy mid-lock
             self._pool = cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+            self.inner_threads = max(1, usable_cores() // workers)
 
     def submit(self, fn, *args):
         return self._pool.submit(fn, *args)
@@ -98,6 +104,9 @@ class _Dask(Executor):
         info = client.scheduler_info()
         workers = info.get("workers", {})
         self.slots = max(1, sum(int(w.get("nthreads", 1)) for w in workers.values()))
+        # a Dask worker runs ``nthreads`` tasks at once and Dask sizes nthreads to its cores: one core per
+        # task, so imcorr's own thread pools are held to one thread in the worker processes
+        self.inner_threads = 1
         self._wait = None
 
     def submit(self, fn, *args):

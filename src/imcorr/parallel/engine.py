@@ -7,9 +7,10 @@ every kind and every scheduler:
 
 * numbers the tasks (``index``: the row of the input table) and skips, with ``resume=True``, those whose
   row is already in the output journal;
-* sends them in small chunks to the executor (local threads or processes, or a Dask cluster), keeping at
-  most ``2 x slots`` chunks in flight, so memory stays bounded on 100,000 tasks and a crash loses at most
-  the in-flight tasks;
+* sends them in chunks of about 0.2 s of work (:class:`_ChunkSizer`) to the executor (local threads or
+  processes, or a Dask cluster), keeping at most ``2 x slots`` chunks in flight, so memory stays bounded
+  on 100,000 tasks and a crash loses at most the in-flight chunks;
+* holds imcorr's thread pools to ``Executor.inner_threads`` in worker processes (one per task on Dask);
 * turns a task's exception into a row with ``status="error"`` and ``error="Type: message"`` (the rest run);
 * writes each completed chunk's rows to the CSV journal at once (flush per chunk, fsync every 0.5 s);
 * shows a rich progress bar on stderr when stderr is a terminal.
@@ -34,6 +35,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from imcorr._core.parallel import limit_threads
 from imcorr._core.results import Result, no_json
 from imcorr.errors import InputError
 from imcorr.parallel._executors import Executor, open_executor
@@ -181,9 +183,21 @@ def tune_malloc() -> bool:
     return True
 
 
-def _run_chunk(run: Callable, options: dict, tasks: list[dict]) -> list[dict]:
-    """Run ``tasks`` one by one (on a worker); an exception becomes that task's error row."""
+_pinned_threads: int | None = None
+
+
+def _run_chunk(run: Callable, options: dict, tasks: list[dict], threads: int | None = None,
+               client_pid: int = 0) -> list[dict]:
+    """Run ``tasks`` one by one (on a worker); an exception becomes that task's error row.
+
+    ``threads``: hold this worker process's internal thread pools to that many threads (once per
+    process; never in the client's own process, whose settings belong to the user).
+    """
+    global _pinned_threads
     tune_malloc()
+    if threads is not None and os.getpid() != client_pid and _pinned_threads != threads:
+        limit_threads(threads)
+        _pinned_threads = threads
     rows = []
     for task in tasks:
         t0 = time.perf_counter()
@@ -195,6 +209,41 @@ def _run_chunk(run: Callable, options: dict, tasks: list[dict]) -> list[dict]:
         row["seconds"] = time.perf_counter() - t0
         rows.append(row)
     return rows
+
+
+TARGET_CHUNK_SECONDS = 0.2  # work per submitted chunk once the per-task time is known
+MAX_CHUNK = 256
+
+
+class _ChunkSizer:
+    """Tasks per chunk: fixed (``chunk_size=``), or adaptive.
+
+    Adaptive: the first ``2 x slots`` chunks hold one task each (they measure the per-task time); then each
+    chunk holds about :data:`TARGET_CHUNK_SECONDS` of work at the running mean time per task, so a 10 ms
+    task goes 20 to a chunk and the scheduler's per-chunk cost (a few ms on Dask) is paid once per 20 tasks,
+    while a 5 s task goes alone. A chunk never takes more than ``remaining / (2 x slots)`` tasks, so the
+    last chunks shrink and every slot finishes at about the same time.
+    """
+
+    def __init__(self, fixed: int | None, slots: int) -> None:
+        self.fixed, self.slots = fixed, slots
+        self.seconds = 0.0
+        self.measured = 0
+
+    def observe(self, rows: list[dict]) -> None:
+        for r in rows:
+            if r.get("seconds") is not None:
+                self.seconds += float(r["seconds"])
+                self.measured += 1
+
+    def next_size(self, remaining: int) -> int:
+        if self.fixed is not None:
+            return self.fixed
+        if self.measured == 0:
+            return 1
+        per_task = max(self.seconds / self.measured, 1e-6)
+        size = int(round(TARGET_CHUNK_SECONDS / per_task))
+        return max(1, min(size, MAX_CHUNK, remaining // (2 * self.slots)))
 
 
 def _progress(enabled: bool | None, total: int, kind: str):
@@ -232,7 +281,7 @@ def _resume_state(path: Path, tasks: list[dict], inputs: tuple, types: dict) -> 
 
 def run_batch(kind: str, tasks: Iterable[dict], *, options: dict | None = None, scheduler=None,
               out=None, resume: bool = False, workers: int | None = None, chunk_size: int | None = None,
-              progress: bool | None = None) -> BatchResult:
+              progress: bool | None = None, on_rows: Callable[[list[dict]], None] | None = None) -> BatchResult:
     """Run the job kind ``kind`` over ``tasks``; see the module docstring.
 
     Parameters
@@ -254,9 +303,13 @@ def run_batch(kind: str, tasks: Iterable[dict], *, options: dict | None = None, 
     workers : int, optional
         Size of the local pool (default: the usable cores).
     chunk_size : int, optional
-        Tasks per submitted chunk (default 1 locally, up to 4 on a cluster to amortise its per-task cost).
+        Tasks per submitted chunk. Default: adaptive (one task per chunk until the time per task is
+        known, then about 0.2 s of work per chunk, shrinking towards the end; see ``_ChunkSizer``).
     progress : bool, optional
         Progress bar on stderr (default: when stderr is a terminal).
+    on_rows : callable, optional
+        ``on_rows(rows)`` in the calling process after each completed chunk, once its rows are in the
+        journal (e.g. to store them in a database as they arrive).
 
     Returns
     -------
@@ -310,10 +363,7 @@ def run_batch(kind: str, tasks: Iterable[dict], *, options: dict | None = None, 
 
     t0 = time.perf_counter()
     executor: Executor = open_executor(scheduler, workers=workers, prefer=job.prefer(options))
-    if chunk_size is None:
-        on_cluster = executor.describe.startswith("dask")
-        chunk_size = max(1, min(4, len(todo) // (8 * executor.slots))) if on_cluster else 1
-    chunks = [todo[s: s + chunk_size] for s in range(0, len(todo), chunk_size)]
+    sizer = _ChunkSizer(chunk_size, executor.slots)
     sink = JournalSink(journal, columns, resume=resume) if journal is not None else None
     kept: list[dict] | None = [] if sink is None else None
     bar = _progress(progress, len(tasks), kind)
@@ -323,13 +373,15 @@ def run_batch(kind: str, tasks: Iterable[dict], *, options: dict | None = None, 
     owner: dict = {}
     nxt = 0
     window = 2 * executor.slots
+    client_pid = os.getpid()
     try:
-        while nxt < len(chunks) or pending:
-            while nxt < len(chunks) and len(pending) < window:
-                fut = executor.submit(_run_chunk, job.run, options, chunks[nxt])
-                owner[fut] = chunks[nxt]
+        while nxt < len(todo) or pending:
+            while nxt < len(todo) and len(pending) < window:
+                chunk = todo[nxt: nxt + sizer.next_size(len(todo) - nxt)]
+                fut = executor.submit(_run_chunk, job.run, options, chunk, executor.inner_threads, client_pid)
+                owner[fut] = chunk
                 pending.add(fut)
-                nxt += 1
+                nxt += len(chunk)
             finished, pending = executor.wait_first(pending)
             for fut in finished:
                 chunk = owner.pop(fut)
@@ -338,10 +390,13 @@ def run_batch(kind: str, tasks: Iterable[dict], *, options: dict | None = None, 
                 except Exception as exc:  # the worker died or the task could not be shipped: error rows
                     msg = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
                     rows = [{**t, "status": "error", "error": f"worker failed: {msg}"} for t in chunk]
+                sizer.observe(rows)
                 if sink is not None:
                     sink.write(rows)
                 else:
                     kept.extend({c: r.get(c) for c in columns} for r in rows)
+                if on_rows is not None:
+                    on_rows(rows)
                 ok = sum(r["status"] == "ok" for r in rows)
                 n_ok += ok
                 n_err += len(rows) - ok

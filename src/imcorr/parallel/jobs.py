@@ -1,4 +1,5 @@
-"""More batch jobs on the same engine: perceptual hashes of many files, displacement fields of many pairs.
+"""More batch jobs on the same engine: perceptual hashes of many files (and into an index), displacement
+fields of many pairs.
 
 Each is one entry of :data:`~imcorr.parallel.JOB_KINDS` (kind ``"hash"`` and ``"displacement"``), so it runs
 on any scheduler :func:`~imcorr.parallel.run_batch` takes (local threads or processes, a Dask cluster), streams
@@ -8,14 +9,17 @@ row and the rest run.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from imcorr.collection import AddReport, Index
+from imcorr.collection._files import Decoded, Failure, Hashed, HashSpec, hash_file
 from imcorr.dic import displacement_field
 from imcorr.errors import InputError, ShapeMismatchError
 from imcorr.hashing import HASH_METHODS, hash_image
@@ -23,16 +27,104 @@ from imcorr.io import load
 from imcorr.parallel.engine import BatchResult, register_job, run_batch
 from imcorr.parallel.pairs import _as_pairs
 
-__all__ = ["hash_files", "displacement_fields"]
+__all__ = ["hash_files", "displacement_fields", "index_add"]
 
 
 # ------------------------------------------------------------------------------------ hashes
+# With ``options["spec"]`` (a collection HashSpec: :func:`index_add`) a hash task decodes and hashes the file
+# exactly as Index.add does and returns what the index stores; else the imagehash-compatible hex per method.
+_INDEX_COLUMNS = (("record", str), ("size", int), ("mtime_ns", int), ("digest", str), ("width", int),
+                  ("height", int), ("failure_kind", str), ("failure_reason", str))
+
+
 def _hash_columns(options: dict) -> tuple:
+    if options.get("spec") is not None:
+        return _INDEX_COLUMNS + tuple((f"words_{m}", str) for m in options["methods"])
     return tuple((method, str) for method in options["methods"])
 
 
+def _encode_words(words: np.ndarray) -> str:
+    """(n_variants, W) int64 -> ``"w,w;w,w"`` (decimal: exact for int64, readable in the CSV journal)."""
+    return ";".join(",".join(str(int(w)) for w in row) for row in np.atleast_2d(words))
+
+
+def _decode_words(text: str) -> np.ndarray:
+    return np.array([[int(w) for w in row.split(",")] for row in text.split(";")], dtype=np.int64)
+
+
 def _run_hash(task: dict, options: dict) -> dict:
-    return {method: str(hash_image(task["path"], method, draft=options["draft"])) for method in options["methods"]}
+    spec = options.get("spec")
+    if spec is None:
+        return {method: str(hash_image(task["path"], method, draft=options["draft"]))
+                for method in options["methods"]}
+    r = hash_file(task["path"], spec)
+    row = {"record": type(r).__name__.lower(), "size": r.size, "mtime_ns": r.mtime_ns}
+    if isinstance(r, Failure):
+        return {**row, "failure_kind": r.kind, "failure_reason": r.reason}
+    row.update(digest=r.digest, width=r.width, height=r.height)
+    if isinstance(r, Hashed):
+        row.update({f"words_{m}": _encode_words(w) for m, w in r.words.items()})
+    return row
+
+
+def _index_record(row: dict, methods: Sequence[str]) -> Hashed | Decoded | Failure:
+    """A hash row (from any worker) back into what Index.add stores."""
+    if row["status"] != "ok":  # the task itself failed (a worker died): recorded, retried by the next add
+        return Failure(row["path"], "error", str(row.get("error")))
+    if row["record"] == "failure":
+        return Failure(row["path"], row["failure_kind"], row["failure_reason"], row["size"], row["mtime_ns"])
+    if row["record"] == "decoded":  # same content digest as stored: only size/mtime change
+        return Decoded(row["path"], row["size"], row["mtime_ns"], row["digest"])
+    return Hashed(row["path"], row["size"], row["mtime_ns"], row["digest"], row["width"], row["height"],
+                  {m: _decode_words(row[f"words_{m}"]) for m in methods})
+
+
+def _batch_hasher(paths: list[str], spec: HashSpec, deliver: Callable, *, scheduler, workers, progress) -> None:
+    """An Index.add hasher: the ``hash`` job on any scheduler; each completed chunk is delivered to the index
+    (stored by the calling process) as it arrives."""
+    run_batch("hash", ({"path": p} for p in paths), options={"methods": spec.methods, "spec": spec},
+              scheduler=scheduler, workers=workers, progress=progress,
+              on_rows=lambda rows: deliver([_index_record(r, spec.methods) for r in rows]))
+
+
+def index_add(index: Index, paths_or_dir, *, hashes=("phash", "dhash"), recursive: bool = True,
+              invariant: bool = False, scheduler=None, workers: int | None = None,
+              progress: bool | None = None) -> AddReport:
+    """:meth:`imcorr.Index.add` with the files read and hashed on any scheduler (e.g. a Dask cluster).
+
+    The workers decode and hash (the batch engine's ``hash`` job, with the index's hash size, JPEG draft
+    size and dihedral variants); only this process writes the SQLite index, one transaction per completed
+    chunk, so a killed run keeps every chunk that arrived and a new ``add`` / ``index_add`` skips those files.
+
+    Parameters
+    ----------
+    index : imcorr.Index
+        An index opened writable.
+    paths_or_dir, hashes, recursive, invariant :
+        As in :meth:`imcorr.Index.add`.
+    scheduler, workers, progress :
+        As in :func:`~imcorr.parallel.run_batch` (on a cluster the paths must be readable by the workers).
+
+    Returns
+    -------
+    imcorr.collection.AddReport
+        As :meth:`imcorr.Index.add`; a file whose task failed (a worker died) is a failure of kind ``error``.
+
+    Examples
+    --------
+    >>> import numpy as np, os, tempfile
+    >>> import imcorr
+    >>> d = tempfile.mkdtemp()
+    >>> img = (np.add.outer(np.arange(64), np.arange(64)) * 2).astype(np.uint8)
+    >>> _ = imcorr.save(os.path.join(d, "a.png"), img); _ = imcorr.save(os.path.join(d, "b.png"), img.T[::-1])
+    >>> with imcorr.Index(os.path.join(d, "idx.sqlite")) as index:
+    ...     report = imcorr.index_add(index, d, scheduler="synchronous")
+    ...     hit = index.query(os.path.join(d, "a.png"), k=1)
+    >>> report.added, hit.matches[0].path.endswith("a.png"), hit.matches[0].distance
+    (2, True, 0)
+    """
+    hasher = functools.partial(_batch_hasher, scheduler=scheduler, workers=workers, progress=progress)
+    return index.add(paths_or_dir, hashes=hashes, recursive=recursive, invariant=invariant, hasher=hasher)
 
 
 register_job("hash", inputs=("path",), columns=_hash_columns, run=_run_hash)

@@ -299,8 +299,14 @@ def _tiled(kernel, a, b, mask, depth, chunks, out, overwrite):
     else:
         result = da.map_overlap(_apply, *args, depth=depth, boundary="none", trim=True, align_arrays=False,
                                 dtype=np.float64, meta=np.empty((0,) * A.ndim, np.float64), kernel=kernel)
+    return store(result, out, overwrite)
+
+
+def store(result, out, overwrite: bool):
+    """``result`` itself when ``out`` is None, else written to the Zarr store ``out`` and read back lazily."""
     if out is None:
         return result
+    da = _dask_array()
     out = Path(out)
     if out.exists() and not overwrite:
         raise InputError(f"out: {out} exists; pass overwrite=True (CLI: delete it) or choose another path")
