@@ -106,12 +106,17 @@ def _research_lost(pk: PeakResult, ref, dfm, starts, size: int, search: int, fit
             getattr(pk, name)[idx[take]] = getattr(again, name)[take]
 
 
-def _round_trip_fails(ref, dfm, starts, size: int, search: int, shift, candidates, quality, fit: str) -> np.ndarray:
+def _round_trip_fails(search_back, shape, starts, size: int, shift, candidates, quality) -> np.ndarray:
     """Round-trip (left-right) check of the vectors whose ZNCC is below ``ROUND_TRIP_QUALITY`` and below
     the median ZNCC of the ``candidates`` (weak for this field; PIV images match at ~0.5): the matched window
     of ``deformed`` is searched back in ``reference`` over +- ``search``; the vector fails when the way back
     lands more than ``ROUND_TRIP_TOLERANCE`` px from where it started at a ZNCC higher by at least
-    ``ROUND_TRIP_MARGIN`` (the matched texture clearly belongs elsewhere)."""
+    ``ROUND_TRIP_MARGIN`` (the matched texture clearly belongs elsewhere).
+
+    ``search_back(positions)`` correlates the ``deformed`` windows starting at ``positions`` against
+    ``reference`` over the field's search range and returns their :class:`PeakResult` (in memory:
+    ``correlate_windows(dfm, ref, ...)``; the tiled field runs it block by block); ``shape`` is the
+    images' shape."""
     fails = np.zeros(len(starts), bool)
     defined = candidates & np.isfinite(shift).all(axis=1) & np.isfinite(quality)
     if not defined.any():
@@ -119,13 +124,13 @@ def _round_trip_fails(ref, dfm, starts, size: int, search: int, shift, candidate
     level = min(ROUND_TRIP_QUALITY, float(np.median(quality[defined])))
     check = defined & (quality < level)
     there = starts + np.rint(np.where(check[:, None], shift, 0.0)).astype(np.int64)
-    inside = np.clip(there, 0, np.array(ref.shape) - size)
+    inside = np.clip(there, 0, np.array(shape) - size)
     overshoot = np.abs(there - inside).max(axis=1)
     check &= overshoot <= 1  # a match partly outside the image cannot be searched back from
     idx = np.nonzero(check)[0]
     if idx.size == 0:
         return fails
-    back = correlate_windows(dfm, ref, inside[idx], size, search, subpixel=fit)
+    back = search_back(inside[idx])
     miss = np.abs(inside[idx] + back.shift - starts[idx]).max(axis=1) - overshoot[idx]
     better_elsewhere = back.quality >= quality[idx] + ROUND_TRIP_MARGIN
     fails[idx] = (back.reason == "") & (miss > ROUND_TRIP_TOLERANCE) & better_elsewhere
@@ -434,7 +439,10 @@ def displacement_field(
             pk.peak_ratio = first_ratio  # the ratio over the full search, not the residual one
         prev = (shift, grid_shape, axes_starts, size)
     if validate:
-        lost = _round_trip_fails(ref, dfm, starts, size, search, shift, usable & ~outlier, pk.quality, fit)
+        def search_back(positions):
+            return correlate_windows(dfm, ref, positions, size, search, subpixel=fit)
+
+        lost = _round_trip_fails(search_back, ref.shape, starts, size, shift, usable & ~outlier, pk.quality)
         outlier, replaced = outlier | lost, replaced & ~lost
         reason[lost] = ROUND_TRIP_REASON
     if subpixel == "icgn":

@@ -26,12 +26,14 @@ from imcorr.dic import DisplacementField
 from imcorr.dic._correlate import SUBPIXEL_FITS, PeakResult, correlate_windows
 from imcorr.dic.displacement import (
     MIN_WINDOW,
+    ROUND_TRIP_REASON,
     _assemble,
     _filled_grid,
     _grid_starts,
     _int_param,
     _research_lost,
     _residual_search,
+    _round_trip_fails,
     _validate_pass,
 )
 from imcorr.errors import InputError, ShapeMismatchError
@@ -165,6 +167,16 @@ def displacement_field_tiled(reference, deformed, *, window: int = 32, step: int
         shift, reason = pk.shift.copy(), pk.reason.copy()
     if validate:
         shift, outlier, replaced, reason = _validate_pass(pk, grid_shape, usable, True)
+
+        def search_back(positions):  # deformed's windows searched in reference, block by block
+            keys = np.unique(positions // np.asarray(tile), axis=0, return_inverse=True)[1].ravel()
+            back_blocks = [np.nonzero(keys == k)[0] for k in range(int(keys.max(initial=-1)) + 1)]
+            back = dict(run, blocks=back_blocks, starts=positions, sources=sources[::-1], lazies=lazies[::-1])
+            return _run_blocks(offsets=None, **back)
+
+        lost = _round_trip_fails(search_back, R.shape, starts, size, shift, usable & ~outlier, pk.quality)
+        outlier, replaced = outlier | lost, replaced & ~lost
+        reason[lost] = ROUND_TRIP_REASON
     if refine:
         pk.peak_ratio = first_ratio  # the ratio over the full search, not the residual one
     return _assemble(pk, shift, reason, inside, usable, outlier, replaced, starts, grid_shape, size, step, search,
