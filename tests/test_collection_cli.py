@@ -47,6 +47,34 @@ def test_index_query_dupes(imgs, tmp_path, capsys):
     assert {r["path"].rsplit("/", 1)[1]: r["keep"] for r in rows} == {"cam.png": "True", "cam_small.png": "False"}
 
 
+def test_index_on_a_scheduler_equals_local(imgs, tmp_path, capsys):
+    """`imcorr index --scheduler` (the batch engine's hash job) stores what the local path stores, and the
+    stored phash is imagehash's."""
+    pytest.importorskip("dask")
+    import sqlite3
+
+    stored = []
+    for extra in ([], ["--scheduler", "synchronous"]):
+        db = str(tmp_path / f"x{len(stored)}.sqlite")
+        assert main(["index", str(imgs), "--db", db, "--json", *extra]) == 0
+        rep = _json(capsys)
+        assert rep["added"] == 3 and rep["failed"] == 1
+        with sqlite3.connect(db) as con:
+            stored.append(sorted(con.execute(
+                "SELECT f.path, f.digest, f.width, f.height, h.method, h.variant, h.h0 "
+                "FROM files f JOIN hashes h ON h.file_id = f.id").fetchall()))
+    assert stored[0] == stored[1] and len(stored[0]) == 6  # 3 files x (phash, dhash)
+    phash = {p.rsplit("/", 1)[1]: h0 for p, _, _, _, m, _, h0 in stored[1] if m == "phash"}
+    for name, h0 in phash.items():
+        assert f"{h0 & (2**64 - 1):016x}" == str(imagehash.phash(Image.open(imgs / name)))
+
+
+def test_index_scheduler_unreachable_is_one_line(imgs, tmp_path, capsys):
+    rc = main(["index", str(imgs), "--db", str(tmp_path / "u.sqlite"), "--scheduler", "tcp://127.0.0.1:1"])
+    err = capsys.readouterr().err
+    assert rc != 0 and "tcp://127.0.0.1:1" in err and "Traceback" not in err
+
+
 def test_dupes_on_directory_and_matrix(imgs, tmp_path, capsys):
     db = str(tmp_path / "y.sqlite")
     assert main(["dupes", str(imgs), "--db", db, "--json"]) == 0

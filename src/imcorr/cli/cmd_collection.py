@@ -39,18 +39,26 @@ def _show_progress(quiet: bool) -> bool:
 @click.option("--hash", "hashes", default="phash,dhash", show_default=True,
               help="Comma-separated hashes to store (phash, dhash, ahash).")
 @click.option("--workers", type=int, default=None, help="Threads that read and decode files.")
+@click.option("--scheduler", default=None,
+              help="Hash on tcp://host:8786 (a Dask cluster; the workers must see the same paths) or on "
+                   "threads / processes / synchronous through the batch engine. Default: local threads.")
 @click.option("--invariant", is_flag=True, help="Also store the hashes of the 8 flipped / rotated variants.")
 @click.option("--exact", is_flag=True, default=None,
               help="New index only: decode JPEGs fully (hashes bit-identical to imagehash; slower).")
 @click.option("--no-recursive", is_flag=True, help="Do not walk sub-directories.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @json_option
-def index_cmd(directory, db, hashes, workers, invariant, exact, no_recursive, quiet, as_json):
+def index_cmd(directory, db, hashes, workers, scheduler, invariant, exact, no_recursive, quiet, as_json):
     """Hash the images under DIRECTORY into the index (incremental: unchanged files are skipped)."""
     from imcorr.collection import Index
 
     with Index(db, exact=exact or None) as idx:
-        if _show_progress(quiet or as_json):
+        if scheduler is not None:  # the batch engine's hash job (imcorr.parallel.index_add); rows stored here
+            from imcorr.parallel import index_add
+
+            rep = index_add(idx, directory, hashes=hashes, invariant=invariant, recursive=not no_recursive,
+                            scheduler=scheduler, workers=workers, progress=_show_progress(quiet or as_json))
+        elif _show_progress(quiet or as_json):
             from rich.progress import Progress
 
             from imcorr.cli._common import console  # rich is loaded only when a bar is shown
