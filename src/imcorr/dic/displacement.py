@@ -9,11 +9,21 @@ from scipy import ndimage
 
 from imcorr._core.boxsum import box_sum
 from imcorr._core.validate import as_image, as_mask, channel_last, check_finite, check_memory, check_same_shape
-from imcorr.dic._correlate import BORDER_REASON as _BORDER
 from imcorr.dic._correlate import SUBPIXEL_FITS, PeakResult, correlate_windows
 from imcorr.dic._grid import correlate_grid
 from imcorr.dic._icgn import icgn_refine
-from imcorr.dic._validation import MEDIAN_EPS, MEDIAN_THRESHOLD, median_test, replace_by_median
+from imcorr.dic._steps import (
+    MIN_WINDOW,
+    ROUND_TRIP_REASON,
+    assemble,
+    filled_grid,
+    grid_starts,
+    int_param,
+    research_lost,
+    residual_search,
+    round_trip_fails,
+    validate_pass,
+)
 from imcorr.dic.field import DisplacementField
 from imcorr.errors import InputError
 
@@ -23,35 +33,8 @@ __all__ = ["displacement_field", "CRITERIA", "SUBPIXEL_METHODS"]
 CRITERIA = ("zncc",)
 #: Subpixel methods: the 3-point fits of the correlation peak plus ``icgn`` (affine IC-GN).
 SUBPIXEL_METHODS = tuple(SUBPIXEL_FITS) + ("icgn",)
-MIN_WINDOW = 4
-PEAK_RATIO_MIN = 1.0  # a vector whose primary peak is not above every other local maximum is an outlier
-# Final-pass median test: looser than Westerweel & Scarano's (2, 0.1 px), which stays on predictor passes.
-# On the motorcycle stereo pair (depth edges) (2, 0.1 px) invalidates 35% of the final vectors, most of
-# them correct (docs/dic.md).
-FINAL_MEDIAN_THRESHOLD = 4.0
-FINAL_MEDIAN_EPS = 1.0
 ROI_MIN_FRACTION = 0.5
-# Round-trip check (validate=True): a vector whose ZNCC is below ROUND_TRIP_QUALITY is searched back from
-# its match; more than ROUND_TRIP_TOLERANCE px off on the way back -> invalid (content that left the image
-# or is occluded has no true match, so the best in-image match is some other texture).
-ROUND_TRIP_QUALITY = 0.9
-ROUND_TRIP_TOLERANCE = 2.0
-ROUND_TRIP_MARGIN = 0.2
-ROUND_TRIP_REASON = "content not found back (left the image?)"
 PYRAMID_AUTO_WORK = 2e8  # search-area pixels above which pyramid=None uses the coarse predictor
-
-
-def _int_param(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise InputError(f"{name}: must be an integer (pixels), got {value!r}")
-    if value < minimum:
-        raise InputError(f"{name}: must be >= {minimum} pixels, got {value}")
-    return int(value)
-
-
-def _residual_search(size: int) -> int:
-    """Search half-range of a refinement pass (the residual after window deformation)."""
-    return max(2, size // 4)
 
 
 def _pyramid_factor(shape, size: int, search: int) -> int:
@@ -77,68 +60,12 @@ def _coarse_predictor(ref, dfm, centres: np.ndarray, size: int, search: int, f: 
     ``size`` coarse pixels on a half-overlapping grid, search +- ceil(search / f) + 1, validated (median
     test 2 / 0.1 px, replacement), holes filled, interpolated linearly and scaled back by ``f``."""
     cref, cdfm = _block_mean(ref, f), _block_mean(dfm, f)
-    axes_starts = _grid_starts(cref.shape, size, max(1, size // 2))
+    axes_starts = grid_starts(cref.shape, size, max(1, size // 2))
     grid_shape = tuple(len(a) for a in axes_starts)
     pk = correlate_grid(cref, cdfm, axes_starts, size, -(-search // f) + 1, subpixel=fit)
-    shift, *_ = _validate_pass(pk, grid_shape, pk.reason == "", final=False)
+    shift, *_ = validate_pass(pk, grid_shape, pk.reason == "", final=False)
     coarse_points = (centres + 0.5) / f - 0.5
     return f * _sample_predictor(shift, grid_shape, axes_starts, size, coarse_points)
-
-
-def _research_lost(pk: PeakResult, ref, dfm, starts, size: int, search: int, fit: str, grid_shape,
-                   median: bool = True) -> None:
-    """Search again over the full range (on the undeformed images) the windows of a predicted pass whose
-    residual peak is on the search border or (``median``) fails the median test (2, 0.1 px): the direct
-    result replaces them. With ``median`` (pyramid and multipass predictors, which can be spoiled by
-    neighbouring windows whose content left the image) the windows whose ZNCC is below
-    ``ROUND_TRIP_QUALITY`` are searched directly too and keep the better of the two peaks."""
-    lost = pk.reason == _BORDER
-    weak = np.zeros_like(lost)
-    if median:
-        comps = [pk.shift[:, a].reshape(grid_shape) for a in range(pk.shift.shape[1])]
-        lost |= median_test(comps, (pk.reason == "").reshape(grid_shape)).ravel()
-        weak = ~lost & (pk.reason == "") & (pk.quality < ROUND_TRIP_QUALITY)
-    idx = np.nonzero(lost | weak)[0]
-    if idx.size:
-        again = correlate_windows(ref, dfm, starts[idx], size, search, subpixel=fit)
-        take = lost[idx] | ((again.reason == "") & (again.quality > pk.quality[idx]))
-        for name in ("shift", "quality", "peak_ratio", "reason", "fallback"):
-            getattr(pk, name)[idx[take]] = getattr(again, name)[take]
-
-
-def _round_trip_fails(search_back, shape, starts, size: int, shift, candidates, quality) -> np.ndarray:
-    """Round-trip (left-right) check of the vectors whose ZNCC is below ``ROUND_TRIP_QUALITY`` and below
-    the median ZNCC of the ``candidates`` (weak for this field; PIV images match at ~0.5): the matched window
-    of ``deformed`` is searched back in ``reference`` over +- ``search``; the vector fails when the way back
-    lands more than ``ROUND_TRIP_TOLERANCE`` px from where it started at a ZNCC higher by at least
-    ``ROUND_TRIP_MARGIN`` (the matched texture clearly belongs elsewhere).
-
-    ``search_back(positions)`` correlates the ``deformed`` windows starting at ``positions`` against
-    ``reference`` over the field's search range and returns their :class:`PeakResult` (in memory:
-    ``correlate_windows(dfm, ref, ...)``; the tiled field runs it block by block); ``shape`` is the
-    images' shape."""
-    fails = np.zeros(len(starts), bool)
-    defined = candidates & np.isfinite(shift).all(axis=1) & np.isfinite(quality)
-    if not defined.any():
-        return fails
-    level = min(ROUND_TRIP_QUALITY, float(np.median(quality[defined])))
-    check = defined & (quality < level)
-    there = starts + np.rint(np.where(check[:, None], shift, 0.0)).astype(np.int64)
-    inside = np.clip(there, 0, np.array(shape) - size)
-    overshoot = np.abs(there - inside).max(axis=1)
-    check &= overshoot <= 1  # a match partly outside the image cannot be searched back from
-    idx = np.nonzero(check)[0]
-    if idx.size == 0:
-        return fails
-    back = search_back(inside[idx])
-    miss = np.abs(inside[idx] + back.shift - starts[idx]).max(axis=1) - overshoot[idx]
-    better_elsewhere = back.quality >= quality[idx] + ROUND_TRIP_MARGIN
-    fails[idx] = (back.reason == "") & (miss > ROUND_TRIP_TOLERANCE) & better_elsewhere
-    return fails
-
-
-def _grid_starts(shape, size: int, step: int) -> list[np.ndarray]:
-    return [np.arange(0, n - size + 1, step) for n in shape]
 
 
 def _as_gray(img: np.ndarray, channel_axis, name: str) -> np.ndarray:
@@ -168,20 +95,20 @@ def _check_inputs(reference, deformed, window, step, search, passes, criterion, 
             ) from exc
         if not passes:
             raise InputError("passes: is empty; pass e.g. (64, 32, 16) or None for a single pass")
-        passes = tuple(_int_param(p, "passes", MIN_WINDOW) for p in passes)
+        passes = tuple(int_param(p, "passes", MIN_WINDOW) for p in passes)
         if any(b > a for a, b in zip(passes, passes[1:])):
             raise InputError(f"passes: window sizes must not increase from pass to pass, got {passes}")
         window = passes[-1]
-    window = _int_param(window, "window", MIN_WINDOW)
+    window = int_param(window, "window", MIN_WINDOW)
     refine = passes is None
     passes = passes or (window,)
-    step = _int_param(step, "step", 1)
+    step = int_param(step, "step", 1)
     biggest = passes[0]
     if biggest > min(ref.shape):
         raise InputError(
             f"window: {biggest} px is larger than the image (shape {ref.shape}); use a window <= {min(ref.shape)}"
         )
-    search = 2 * biggest if search is None else _int_param(search, "search", 1)
+    search = 2 * biggest if search is None else int_param(search, "search", 1)
     refine = refine and search >= window
     if refine:
         passes = (window, window)  # predictor (full search, validated) + refinement on the deformed image
@@ -195,7 +122,7 @@ def _check_inputs(reference, deformed, window, step, search, passes, criterion, 
 
 def _dense_predictor(shift: np.ndarray, grid_shape, starts, size: int, image_shape) -> list[np.ndarray]:
     """Per-pixel displacement (one array per axis) interpolated (linearly) from a grid field."""
-    field = _filled_grid(shift, grid_shape)
+    field = filled_grid(shift, grid_shape)
     coords = []
     for k, n in enumerate(image_shape):
         centre0 = starts[k][0] + (size - 1) / 2.0
@@ -208,20 +135,9 @@ def _dense_predictor(shift: np.ndarray, grid_shape, starts, size: int, image_sha
             for k in range(len(image_shape))]
 
 
-def _filled_grid(shift: np.ndarray, grid_shape) -> np.ndarray:
-    field = shift.reshape(tuple(grid_shape) + (shift.shape[1],))
-    bad = ~np.isfinite(field).all(axis=-1)
-    if bad.all():
-        return np.zeros_like(field)
-    if bad.any():  # fill holes with the nearest defined vector
-        idx = ndimage.distance_transform_edt(bad, return_distances=False, return_indices=True)
-        field = field[tuple(idx)]
-    return field
-
-
 def _sample_predictor(shift, grid_shape, starts, size: int, points: np.ndarray) -> np.ndarray:
     """The grid field (linear interpolation, nearest outside) at ``points`` (n, ndim): (n, ndim)."""
-    field = _filled_grid(shift, grid_shape)
+    field = filled_grid(shift, grid_shape)
     coords = []
     for k in range(points.shape[1]):
         step = starts[k][1] - starts[k][0] if len(starts[k]) > 1 else 1
@@ -233,7 +149,7 @@ def _sample_predictor(shift, grid_shape, starts, size: int, points: np.ndarray) 
 def _neighbour_vectors(shift, grid_shape, starts, size: int, points: np.ndarray) -> list[np.ndarray]:
     """The previous pass's vectors at the 2^ndim grid nodes around each of ``points`` (n, ndim), holes
     filled with the nearest defined vector: one (n, ndim) array per corner."""
-    field = _filled_grid(shift, grid_shape)
+    field = filled_grid(shift, grid_shape)
     lower = []
     for k in range(points.shape[1]):
         step = starts[k][1] - starts[k][0] if len(starts[k]) > 1 else 1
@@ -258,23 +174,6 @@ def _warp(image: np.ndarray, dense: list[np.ndarray]) -> np.ndarray:
     grid = np.indices(image.shape, dtype=np.float64)
     coords = [g + d for g, d in zip(grid, dense)]
     return ndimage.map_coordinates(image.astype(np.float64), coords, order=3, mode="nearest")
-
-
-def _validate_pass(pk: PeakResult, grid_shape, usable_in: np.ndarray, final: bool):
-    """Median test + peak ratio; outliers replaced by the local median. Returns (shift, status, reason)."""
-    nd = pk.shift.shape[1]
-    comps = [pk.shift[:, k].reshape(grid_shape) for k in range(nd)]
-    usable = usable_in.reshape(grid_shape)
-    low_ratio = usable & (pk.peak_ratio.reshape(grid_shape) <= PEAK_RATIO_MIN)
-    thr, eps = (FINAL_MEDIAN_THRESHOLD, FINAL_MEDIAN_EPS) if final else (MEDIAN_THRESHOLD, MEDIAN_EPS)
-    outlier = median_test(comps, usable & ~low_ratio, threshold=thr, eps=eps) | low_ratio
-    comps, replaced = replace_by_median(comps, usable & ~outlier, outlier)
-    shift = np.stack([c.ravel() for c in comps], axis=1)
-    reason = pk.reason.copy()
-    flat_out, flat_rep = outlier.ravel(), replaced.ravel()
-    reason[flat_out] = np.where(low_ratio.ravel()[flat_out], "peak ratio below threshold", "median test outlier")
-    shift[flat_out & ~flat_rep] = np.nan
-    return shift, flat_out, flat_rep, reason
 
 
 def displacement_field(
@@ -395,7 +294,7 @@ def displacement_field(
     for k, size in enumerate(passes):
         last = k == len(passes) - 1
         pstep = step if last or refine else max(1, size // 2)
-        axes_starts = _grid_starts(ref.shape, size, pstep)
+        axes_starts = grid_starts(ref.shape, size, pstep)
         grid_shape = tuple(len(s) for s in axes_starts)
         starts = np.stack([g.ravel() for g in np.meshgrid(*axes_starts, indexing="ij")], axis=1)
         factor = 1
@@ -411,19 +310,19 @@ def displacement_field(
         if prev is None:
             pk = correlate_grid(ref, dfm, axes_starts, size, search, subpixel=fit)
         elif refine:  # same grid: re-search around each window's own validated (or replaced) vector
-            pred = _filled_grid(prev[0], grid_shape).reshape(-1, nd)
-            pk = correlate_windows(ref, dfm, starts, size, _residual_search(size), offsets=np.rint(pred),
+            pred = filled_grid(prev[0], grid_shape).reshape(-1, nd)
+            pk = correlate_windows(ref, dfm, starts, size, residual_search(size), offsets=np.rint(pred),
                                    subpixel=fit)
-            _research_lost(pk, ref, dfm, starts, size, search, fit, grid_shape, median=used_pyramid)
+            research_lost(pk, ref, dfm, starts, size, search, fit, grid_shape, median=used_pyramid)
         else:
             dense = _dense_predictor(*prev, ref.shape)
             warped = _warp(dfm, dense)
-            pk = correlate_windows(ref, warped, starts, size, _residual_search(size), subpixel=fit)
+            pk = correlate_windows(ref, warped, starts, size, residual_search(size), subpixel=fit)
             pk.shift += _sample_predictor(*prev, starts + (size - 1) / 2.0)
             for cand in _neighbour_vectors(*prev, starts + (size - 1) / 2.0):
-                _keep_better(pk, correlate_windows(ref, dfm, starts, size, _residual_search(size),
+                _keep_better(pk, correlate_windows(ref, dfm, starts, size, residual_search(size),
                                                    offsets=np.rint(cand), subpixel=fit))
-            _research_lost(pk, ref, dfm, starts, size, search, fit, grid_shape)
+            research_lost(pk, ref, dfm, starts, size, search, fit, grid_shape)
         inside = np.ones(len(starts), bool)
         if mask is not None:
             frac = box_sum(mask.astype(np.float64), size, mode="valid")[tuple(starts[:, j] for j in range(nd))]
@@ -432,7 +331,7 @@ def displacement_field(
         outlier = replaced = np.zeros(len(starts), bool)
         shift, reason = pk.shift.copy(), pk.reason.copy()
         if validate or not last:
-            shift, outlier, replaced, reason = _validate_pass(pk, grid_shape, usable, last)
+            shift, outlier, replaced, reason = validate_pass(pk, grid_shape, usable, last)
         if refine and k == 0:
             first_ratio = pk.peak_ratio
         elif refine and first_ratio is not None:
@@ -442,7 +341,7 @@ def displacement_field(
         def search_back(positions):
             return correlate_windows(dfm, ref, positions, size, search, subpixel=fit)
 
-        lost = _round_trip_fails(search_back, ref.shape, starts, size, shift, usable & ~outlier, pk.quality)
+        lost = round_trip_fails(search_back, ref.shape, starts, size, shift, usable & ~outlier, pk.quality)
         outlier, replaced = outlier | lost, replaced & ~lost
         reason[lost] = ROUND_TRIP_REASON
     if subpixel == "icgn":
@@ -452,35 +351,7 @@ def displacement_field(
         shift[converged] = ic.shift[converged]
         pk.quality[converged] = ic.quality[converged]
         pk.fallback[:] = good & ~outlier & ~ic.converged
-    return _assemble(pk, shift, reason, inside, usable, outlier, replaced, starts, grid_shape, size, step, search,
+    return assemble(pk, shift, reason, inside, usable, outlier, replaced, starts, grid_shape, size, step, search,
                      passes, criterion, subpixel, ref.shape)
 
 
-def _assemble(pk, shift, reason, inside, usable, outlier, replaced, starts, grid_shape, size, step, search,
-              passes, criterion, subpixel, image_shape) -> DisplacementField:
-    nd = len(image_shape)
-    n = len(starts)
-    status = np.full(n, "ok", dtype="U16")
-    status[~usable] = "invalid"
-    status[outlier & ~replaced] = "invalid"
-    status[replaced] = "replaced"
-    status[~inside] = "outside_roi"
-    reason = reason.astype("U40")
-    reason[~inside] = "window mostly outside the ROI"
-    bad = (status == "invalid") | (status == "outside_roi")
-    shift = shift.copy()
-    shift[bad] = np.nan
-    quality = np.where(bad | (status == "replaced"), np.nan, pk.quality)
-    centres = starts + (size - 1) / 2.0
-    g = lambda a: np.asarray(a).reshape(grid_shape)  # noqa: E731
-    comps = {name: g(shift[:, k]) for k, name in enumerate(("dz", "dy", "dx")[3 - nd:])}
-    coords = {name: g(centres[:, k]) for k, name in enumerate(("z", "y", "x")[3 - nd:])}
-    return DisplacementField(
-        quality=g(quality), peak_ratio=g(np.where(inside, pk.peak_ratio, np.nan)), status=g(status),
-        reason=g(reason), valid=g(status == "ok"), **comps, **coords,
-        window=(size,) * nd, step=(step,) * nd, search=(search,) * nd, passes=tuple(passes),
-        criterion=criterion, subpixel=subpixel, n_vectors=n, n_valid=int(np.sum(status == "ok")),
-        n_replaced=int(np.sum(status == "replaced")), n_invalid=int(np.sum(status == "invalid")),
-        n_outside_roi=int(np.sum(status == "outside_roi")),
-        n_subpixel_fallback=int(np.sum(pk.fallback & (status == "ok"))), image_shape=tuple(image_shape),
-    )

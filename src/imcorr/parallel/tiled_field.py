@@ -24,17 +24,17 @@ import numpy as np
 from imcorr._core.validate import check_finite
 from imcorr.dic import DisplacementField
 from imcorr.dic._correlate import SUBPIXEL_FITS, PeakResult, correlate_windows
-from imcorr.dic.displacement import (
+from imcorr.dic._steps import (
     MIN_WINDOW,
     ROUND_TRIP_REASON,
-    _assemble,
-    _filled_grid,
-    _grid_starts,
-    _int_param,
-    _research_lost,
-    _residual_search,
-    _round_trip_fails,
-    _validate_pass,
+    assemble,
+    filled_grid,
+    grid_starts,
+    int_param,
+    research_lost,
+    residual_search,
+    round_trip_fails,
+    validate_pass,
 )
 from imcorr.errors import InputError, ShapeMismatchError
 from imcorr.parallel.tiled import _chunks, _file_source, _read, open_lazy
@@ -59,7 +59,7 @@ def _block_task(sources, lazies, region, starts, offsets, size, search, radius, 
         pk = correlate_windows(ref, dfm, local, size, search, subpixel=fit)
     else:
         pk = correlate_windows(ref, dfm, local, size, radius, offsets=offsets, subpixel=fit)
-        _research_lost(pk, ref, dfm, local, size, search, fit, None, median=False)
+        research_lost(pk, ref, dfm, local, size, search, fit, None, median=False)
     return {name: getattr(pk, name) for name in _FIELDS}
 
 
@@ -127,12 +127,12 @@ def displacement_field_tiled(reference, deformed, *, window: int = 32, step: int
         raise ShapeMismatchError(f"reference and deformed: shapes {R.shape} and {D.shape} differ; a pair must match")
     if R.ndim not in (2, 3):
         raise InputError(f"reference: must be a 2-D image or a 3-D volume, got shape {R.shape}")
-    size = _int_param(window, "window", MIN_WINDOW)
-    step = _int_param(step, "step", 1)
+    size = int_param(window, "window", MIN_WINDOW)
+    step = int_param(step, "step", 1)
     if size > min(R.shape):
         raise InputError(f"window: {size} px is larger than the image (shape {R.shape}); "
                          f"use a window <= {min(R.shape)}")
-    search = 2 * size if search is None else _int_param(search, "search", 1)
+    search = 2 * size if search is None else int_param(search, "search", 1)
     if subpixel not in SUBPIXEL_FITS:
         raise InputError(f"subpixel: {subpixel!r} is not tiled; choose one of {', '.join(SUBPIXEL_FITS)}")
     tile = _chunks(chunks, R.ndim, "chunks")
@@ -140,7 +140,7 @@ def displacement_field_tiled(reference, deformed, *, window: int = 32, step: int
     refine = search >= size
     passes = (size, size) if refine else (size,)
 
-    axes_starts = _grid_starts(R.shape, size, step)
+    axes_starts = grid_starts(R.shape, size, step)
     grid_shape = tuple(len(s) for s in axes_starts)
     starts = np.stack([g.ravel() for g in np.meshgrid(*axes_starts, indexing="ij")], axis=1)
     # blocks of windows: those whose starts fall in one tile, as flat indices into the grid
@@ -150,7 +150,7 @@ def displacement_field_tiled(reference, deformed, *, window: int = 32, step: int
     sources = tuple(_file_source(x) for x in (reference, deformed))
     lazies = tuple(None if s is not None else x for s, x in zip(sources, (R, D)))
     run = dict(blocks=blocks, sources=sources, lazies=lazies, starts=starts, size=size, search=search,
-               radius=_residual_search(size), fit=subpixel, shape=R.shape)
+               radius=residual_search(size), fit=subpixel, shape=R.shape)
 
     pk = _run_blocks(offsets=None, **run)
     inside = np.ones(len(starts), bool)
@@ -158,15 +158,15 @@ def displacement_field_tiled(reference, deformed, *, window: int = 32, step: int
     outlier = replaced = np.zeros(len(starts), bool)
     shift, reason = pk.shift.copy(), pk.reason.copy()
     if refine:  # predictor pass validated, then searched again around each window's own vector
-        shift, outlier, replaced, reason = _validate_pass(pk, grid_shape, usable, False)
+        shift, outlier, replaced, reason = validate_pass(pk, grid_shape, usable, False)
         first_ratio = pk.peak_ratio
-        offsets = np.rint(_filled_grid(shift, grid_shape).reshape(-1, R.ndim)).astype(np.int64)
+        offsets = np.rint(filled_grid(shift, grid_shape).reshape(-1, R.ndim)).astype(np.int64)
         pk = _run_blocks(offsets=offsets, **run)
         usable = pk.reason == ""
         outlier = replaced = np.zeros(len(starts), bool)
         shift, reason = pk.shift.copy(), pk.reason.copy()
     if validate:
-        shift, outlier, replaced, reason = _validate_pass(pk, grid_shape, usable, True)
+        shift, outlier, replaced, reason = validate_pass(pk, grid_shape, usable, True)
 
         def search_back(positions):  # deformed's windows searched in reference, block by block
             keys = np.unique(positions // np.asarray(tile), axis=0, return_inverse=True)[1].ravel()
@@ -174,10 +174,10 @@ def displacement_field_tiled(reference, deformed, *, window: int = 32, step: int
             back = dict(run, blocks=back_blocks, starts=positions, sources=sources[::-1], lazies=lazies[::-1])
             return _run_blocks(offsets=None, **back)
 
-        lost = _round_trip_fails(search_back, R.shape, starts, size, shift, usable & ~outlier, pk.quality)
+        lost = round_trip_fails(search_back, R.shape, starts, size, shift, usable & ~outlier, pk.quality)
         outlier, replaced = outlier | lost, replaced & ~lost
         reason[lost] = ROUND_TRIP_REASON
     if refine:
         pk.peak_ratio = first_ratio  # the ratio over the full search, not the residual one
-    return _assemble(pk, shift, reason, inside, usable, outlier, replaced, starts, grid_shape, size, step, search,
+    return assemble(pk, shift, reason, inside, usable, outlier, replaced, starts, grid_shape, size, step, search,
                      passes, "zncc", subpixel, R.shape)
