@@ -2,10 +2,10 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+LOCK := constraints/dev.txt
 PIP := PIP_CONSTRAINT=$(abspath $(LOCK)) $(PY) -m pip  # the lock applies to build environments too
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
-LOCK := constraints/dev.txt
 # the native kernels are rebuilt (pip install -e) when their sources change
 BUILD_DEPS := pyproject.toml setup.py $(LOCK) $(wildcard src/imcorr/_native/*.c src/imcorr/_native/*.h)
 PYTEST_WORKERS ?= 2

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "colsums.h"
 #include "kernels.h"
 
 #define BM_DEFINE(NAME, T)                                                                                        \
@@ -26,23 +27,9 @@
         double *buf = (double *)calloc(2 * (size_t)nx, sizeof(double));                                           \
         if (buf == NULL) return -1;                                                                               \
         double *restrict c1 = buf, *restrict c2 = buf + nx;                                                       \
-        for (ptrdiff_t r = 0; r < ty; r++) {                                                                      \
-            const T *restrict xr = x + r * stride;                                                                \
-            for (ptrdiff_t j = 0; j < nx; j++) {                                                                  \
-                const double d = (double)xr[j] - g;                                                               \
-                c1[j] += d;                                                                                       \
-                c2[j] += d * d;                                                                                   \
-            }                                                                                                     \
-        }                                                                                                         \
+        IMCORR_COLSUMS_START(T, x, stride, ty, nx, g, c1, c2);                                                    \
         for (ptrdiff_t i = 0; i < oy; i++) {                                                                      \
-            if (i > 0) {                                                                                          \
-                const T *restrict xi = x + (i + ty - 1) * stride, *restrict xo = x + (i - 1) * stride;            \
-                for (ptrdiff_t j = 0; j < nx; j++) {                                                              \
-                    const double d = (double)xi[j] - g, e = (double)xo[j] - g;                                    \
-                    c1[j] += d - e;                                                                               \
-                    c2[j] += d * d - e * e;                                                                       \
-                }                                                                                                 \
-            }                                                                                                     \
+            if (i > 0) IMCORR_COLSUMS_SLIDE(T, x, stride, i, ty, nx, g, c1, c2);                                  \
             double *restrict o1 = s1 + i * ox, *restrict o2 = s2 + i * ox;                                        \
             double a1 = 0.0, a2 = 0.0;                                                                            \
             for (ptrdiff_t j = 0; j < tx; j++) a1 += c1[j], a2 += c2[j];                                          \

@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "colsums.h"
 #include "kernels.h"
 
 /* v[j] = S2 - S1^2 / n over the row windows [j, j + tx) of the column sums c1, c2 (j < ox).
@@ -83,23 +84,9 @@ static IMCORR_HOT void zn_window_variance(const double *restrict c1, const doubl
         double *restrict c1 = buf, *restrict c2 = buf + nx, *restrict v = buf + 2 * nx;                           \
         const double inv_n = 1.0 / ((double)ty * (double)tx);                                                     \
         ptrdiff_t count = 0;                                                                                      \
-        for (ptrdiff_t r = 0; r < ty; r++) {                                                                      \
-            const T *restrict xr = x + r * xs;                                                                    \
-            for (ptrdiff_t j = 0; j < nx; j++) {                                                                  \
-                const double d = (double)xr[j] - g;                                                               \
-                c1[j] += d;                                                                                       \
-                c2[j] += d * d;                                                                                   \
-            }                                                                                                     \
-        }                                                                                                         \
+        IMCORR_COLSUMS_START(T, x, xs, ty, nx, g, c1, c2);                                                        \
         for (ptrdiff_t i = 0; i < oy; i++) {                                                                      \
-            if (i > 0) {                                                                                          \
-                const T *restrict xi = x + (i + ty - 1) * xs, *restrict xo = x + (i - 1) * xs;                    \
-                for (ptrdiff_t j = 0; j < nx; j++) {                                                              \
-                    const double d = (double)xi[j] - g, e = (double)xo[j] - g;                                    \
-                    c1[j] += d - e;                                                                               \
-                    c2[j] += d * d - e * e;                                                                       \
-                }                                                                                                 \
-            }                                                                                                     \
+            if (i > 0) IMCORR_COLSUMS_SLIDE(T, x, xs, i, ty, nx, g, c1, c2);                                      \
             zn_window_variance(c1, c2, ox, tx, inv_n, v);                                                         \
             const O *restrict nr = num + i * ns;                                                                  \
             O *restrict orow = out + i * os;                                                                      \
