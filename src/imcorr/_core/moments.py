@@ -8,6 +8,10 @@ Because the shift is close to the true mean, the final correction
 a two-pass mean-centred float64 computation, at the memory traffic of one pass over the
 original (e.g. float32 or uint8) data.
 
+The native kernel ``imcorr_pair_sums_*`` (``_native/moments.c``; contiguous float32, float64,
+uint8 and uint16 pairs of one dtype) does the same arithmetic in one pass without the chunk
+buffers (blocked sums in 4 lanes); the NumPy loop below is its twin and serves every other case.
+
 Large inputs are split into one contiguous span per core, each reduced by its own
 thread with its own buffers (numpy and BLAS release the GIL). BLAS is held to one
 thread meanwhile: OpenBLAS would otherwise split every chunk-sized dot product over
@@ -31,6 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from imcorr import _native
 from imcorr._core.parallel import single_blas_thread
 from imcorr._core.scale import magnitude_exponent
 
@@ -40,6 +45,8 @@ _CHUNK = 1 << 17  # 128k float64 = 1 MiB per buffer (measured best on 1-2 MiB L2
 _PARALLEL_MIN = 1 << 20
 _SAFE_LO, _SAFE_HI = 2.0**-450, 2.0**450  # sums of squares whose products stay normal and finite
 _pool: ThreadPoolExecutor | None = None
+_NATIVE_SUFFIX = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64", np.dtype(np.uint8): "u8",
+                  np.dtype(np.uint16): "u16"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,9 +76,22 @@ def _provisional_mean(x: np.ndarray, scale: float = 1.0) -> float:
     return m if np.isfinite(m) else 0.0
 
 
+def _native_kernel(a: np.ndarray, b: np.ndarray):
+    """The native pair-sums kernel for ``a``, ``b`` (None: other or mixed dtypes, strided data, kernels off)."""
+    if a.dtype != b.dtype or a.dtype not in _NATIVE_SUFFIX or not (a.flags.c_contiguous and b.flags.c_contiguous):
+        return None
+    return _native.kernel(f"imcorr_pair_sums_{_NATIVE_SUFFIX[a.dtype]}")
+
+
 def _span_sums(
-    a: np.ndarray, b: np.ndarray, ca: float, cb: float, start: int, stop: int, fa: float = 1.0, fb: float = 1.0
+    a: np.ndarray, b: np.ndarray, ca: float, cb: float, start: int, stop: int, fa: float = 1.0, fb: float = 1.0,
+    kernel=None,
 ) -> np.ndarray:
+    if kernel is not None:  # the GIL is released for the whole span
+        out = np.empty(5)
+        kernel(a.ctypes.data + start * a.itemsize, b.ctypes.data + start * b.itemsize, stop - start,
+               fa, fb, ca, cb, out.ctypes.data)
+        return out
     size = min(_CHUNK, stop - start)
     bufa = np.empty(size, dtype=np.float64)
     bufb = np.empty(size, dtype=np.float64)
@@ -118,19 +138,20 @@ def _sums(a: np.ndarray, b: np.ndarray, fa: float, fb: float) -> tuple[np.ndarra
     ca = _provisional_mean(a, fa)
     cb = _provisional_mean(b, fb)
     k = _threads()
+    kernel = _native_kernel(a, b)
     with single_blas_thread():
         if k > 1 and n >= _PARALLEL_MIN:
             if _pool is None:
                 _pool = ThreadPoolExecutor(k, thread_name_prefix="imcorr-moments")
             bounds = [int(n * i // k) for i in range(k + 1)]
             futures = [
-                _pool.submit(_span_sums, a, b, ca, cb, bounds[i], bounds[i + 1], fa, fb) for i in range(1, k)
+                _pool.submit(_span_sums, a, b, ca, cb, bounds[i], bounds[i + 1], fa, fb, kernel) for i in range(1, k)
             ]
-            sums = _span_sums(a, b, ca, cb, bounds[0], bounds[1], fa, fb)
+            sums = _span_sums(a, b, ca, cb, bounds[0], bounds[1], fa, fb, kernel)
             for f in futures:
                 sums = sums + f.result()
         else:
-            sums = _span_sums(a, b, ca, cb, 0, n, fa, fb)
+            sums = _span_sums(a, b, ca, cb, 0, n, fa, fb, kernel)
     return sums, ca, cb
 
 

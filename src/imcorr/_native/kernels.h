@@ -38,6 +38,12 @@ int imcorr_acf_centre_f32(const float *x, ptrdiff_t ny, ptrdiff_t nx, ptrdiff_t 
 int imcorr_acf_centre_f64(const double *x, ptrdiff_t ny, ptrdiff_t nx, ptrdiff_t xstride, float *out, ptrdiff_t ostride);
 int imcorr_acf_class_sums_2d(const float *h, ptrdiff_t p, ptrdiff_t lag0, ptrdiff_t lag1, double *out, ptrdiff_t nc);
 
+/* moments.c: paired moment sums of x * f - c (imcorr._core.moments, Pearson r) */
+void imcorr_pair_sums_f32(const float *a, const float *b, ptrdiff_t n, double fa, double fb, double ca, double cb, double *out);
+void imcorr_pair_sums_f64(const double *a, const double *b, ptrdiff_t n, double fa, double fb, double ca, double cb, double *out);
+void imcorr_pair_sums_u8(const uint8_t *a, const uint8_t *b, ptrdiff_t n, double fa, double fb, double ca, double cb, double *out);
+void imcorr_pair_sums_u16(const uint16_t *a, const uint16_t *b, ptrdiff_t n, double fa, double fb, double ca, double cb, double *out);
+
 /* boxsum.c: valid window sums of x - g and (x - g)^2 (imcorr._core.boxsum.box_moments_native) */
 int imcorr_box_moments_f32(const float *x, ptrdiff_t stride, ptrdiff_t ny, ptrdiff_t nx, ptrdiff_t ty, ptrdiff_t tx, double g, double *s1, double *s2);
 int imcorr_box_moments_f64(const double *x, ptrdiff_t stride, ptrdiff_t ny, ptrdiff_t nx, ptrdiff_t ty, ptrdiff_t tx, double g, double *s1, double *s2);

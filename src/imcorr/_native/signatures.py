@@ -61,6 +61,9 @@ SIGNATURES: dict[str, tuple[type | None, tuple[type, ...]]] = {
     "imcorr_acf_power_c64": (None, (CF32_P, F32_P, SSIZE)),
     **{f"imcorr_acf_centre_{s}": (INT, (_ELEMENT[s], SSIZE, SSIZE, SSIZE, F32_P, SSIZE)) for s in ("f32", "f64")},
     "imcorr_acf_class_sums_2d": (INT, (CF32_P, SSIZE, SSIZE, SSIZE, F64_P, SSIZE)),
+    # moments.c
+    **{f"imcorr_pair_sums_{s}": (None, (_ELEMENT[s], _ELEMENT[s], SSIZE, DOUBLE, DOUBLE, DOUBLE, DOUBLE, F64_P))
+       for s in ("f32", "f64", "u8", "u16")},
     # boxsum.c
     **{f"imcorr_box_moments_{s}": (INT, (_ELEMENT[s], SSIZE, SSIZE, SSIZE, SSIZE, SSIZE, DOUBLE, F64_P, F64_P))
        for s in ("f32", "f64", "u8", "u16")},
