@@ -39,7 +39,8 @@ class PairMetric:
     compute : callable
         ``compute(a, b, options) -> dict`` of those columns, for two loaded gray images of one shape.
     holds_gil : bool
-        True when most of its time is Python code holding the GIL (the local pool then uses processes).
+        True when threads would not speed it up: most of its time is Python holding the GIL, or many
+        short calls whose GIL hand-overs cost more than they overlap (the local pool then uses processes).
     """
 
     name: str
@@ -85,8 +86,10 @@ def _ssim(a, b, options):
     return {"ssim": float(res.ssim), "ssim_reason": res.reason}
 
 
+# holds_gil: a registration is ~20 short native/FFT calls with Python between them; each GIL hand-over
+# costs CPU, so two threads were no faster than the serial loop (docs/parallel.md, measured 2026-12-07)
 @register_pair_metric("shift", (("dy", float), ("dx", float), ("shift_uncertainty", float),
-                                ("shift_reason", str)))
+                                ("shift_reason", str)), holds_gil=True)
 def _shift(a, b, options):
     res = estimate_shift(a, b)
     dy, dx = (float(v) for v in res.shift[-2:])
@@ -204,7 +207,8 @@ def compare_pairs(pairs, *, metrics: Sequence[str] = ("pearson", "ssim", "shift"
         of ``b``'s content relative to ``a``, :func:`imcorr.estimate_shift`). Each fills its columns and a
         ``<metric>_reason`` when undefined.
     scheduler : None, str or distributed.Client
-        None: a local thread pool (processes if a chosen metric holds the GIL). ``"threads"``,
+        None: a local pool, of processes if a chosen metric holds the GIL (``shift`` does), else of
+        threads (docs/parallel.md, "Schedulers and the GIL"). ``"threads"``,
         ``"processes"``, ``"synchronous"`` choose explicitly. ``"tcp://host:8786"`` or a
         ``distributed.Client`` run on that Dask cluster; an unreachable address raises
         :class:`~imcorr.errors.SchedulerError` naming it within ~8 s.
