@@ -161,3 +161,24 @@ def test_no_fft_outside_the_backend():
             if _TRANSFORM.search(code) and "``" not in code:
                 offenders.append(f"{rel}:{i}: {line.strip()}")
     assert not offenders, "FFTs must go through imcorr._core.fft:\n" + "\n".join(offenders)
+
+
+@pytest.mark.parametrize("shape", [(256, 256), (128, 96), (15, 33), (7, 6, 10)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_in_thread_transforms_equal_scipy_public_functions(shape, dtype):
+    x = np.random.default_rng(len(shape)).normal(size=shape).astype(dtype)
+    spec = _fft.rfftn_in_thread(x, shape, dtype=dtype)
+    np.testing.assert_array_equal(spec, scipy.fft.rfftn(x))  # the direct path is the same call: bit-identical
+    back = _fft.irfftn_in_thread(spec.copy(), shape)
+    np.testing.assert_array_equal(back, scipy.fft.irfftn(spec, s=shape))
+    np.testing.assert_allclose(back, x, atol=1e-4 if dtype == np.float32 else 1e-12)
+    padded = tuple(n + 3 for n in shape)  # zero padding: the public path
+    np.testing.assert_array_equal(_fft.rfftn_in_thread(x, padded, dtype=dtype), scipy.fft.rfftn(x, s=padded))
+
+
+def test_in_thread_transforms_fall_back_to_the_public_functions(monkeypatch):
+    monkeypatch.setattr(_fft, "_pocketfft_state", [None])  # as when scipy's private binding differs
+    x = np.random.default_rng(1).normal(size=(32, 20)).astype(np.float32)
+    spec = _fft.rfftn_in_thread(x, x.shape, dtype=np.float32)
+    np.testing.assert_array_equal(spec, scipy.fft.rfftn(x))
+    np.testing.assert_array_equal(_fft.irfftn_in_thread(spec.copy(), x.shape), scipy.fft.irfftn(spec, s=x.shape))
