@@ -12,7 +12,7 @@ including the :class:`~imcorr.register.translation.Registrar` with its reference
 is pickled but the results. ``spawn`` would copy the stack (about as long as registering it).
 
 What makes the fork safe here: a child runs only imcorr's registration of its frames, inline (the
-two-branch thread split and BLAS threads are off: :func:`imcorr._core.parallel.limit_threads`), takes
+two-branch thread split is off, BLAS keeps the caller's one-thread limit), takes
 no lock another thread of the parent could hold (the work counter's lock is created before the fork
 and used only by the children), prints nothing and leaves through ``os._exit`` (multiprocessing's
 fork start method). On Python 3.12+ CPython warns about any fork of a multi-threaded process; that
@@ -34,7 +34,7 @@ from multiprocessing.connection import wait
 
 import numpy as np
 
-from imcorr._core.parallel import limit_threads
+from imcorr._core import pairpool
 from imcorr.errors import ImcorrError
 from imcorr.register.results import ShiftResult
 from imcorr.register.translation import Registrar
@@ -57,7 +57,10 @@ def chunk_size(n_frames: int, workers: int) -> int:
 
 def _child(registrar: Registrar, frames: np.ndarray, counter, lock, conn, chunk: int) -> None:
     """Worker body: take chunks of frames from ``counter`` until none is left; send ``(start, results)``."""
-    limit_threads(1)  # this process is one of several sharing the cores
+    # this process is one of several sharing the cores: both branches of a frame inline. BLAS keeps the
+    # one-thread limit the caller entered before the fork; limiting it again here (threadpoolctl after
+    # a fork) left a thread spinning in OpenBLAS: +0.25 ms of CPU per frame, measured
+    pairpool.set_enabled(False)
     n = len(frames)
     try:
         while True:
@@ -81,7 +84,9 @@ def _child(registrar: Registrar, frames: np.ndarray, counter, lock, conn, chunk:
 def register_forked(registrar: Registrar, frames: np.ndarray, workers: int, progress) -> list[ShiftResult]:
     """``[registrar.estimate(f) for f in frames]`` computed by ``workers`` forked processes.
 
-    ``progress(n_done)`` is called in the parent, in frame order, as results arrive.
+    ``progress(n_done)`` is called in the parent, in frame order, as results arrive. Call it inside
+    :func:`imcorr._core.parallel.single_blas_thread` (as :func:`~imcorr.register.stack.estimate_shifts`
+    does): the children keep that limit.
     """
     ctx = multiprocessing.get_context("fork")
     n = len(frames)
