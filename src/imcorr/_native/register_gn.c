@@ -8,6 +8,32 @@
 #include "kernels.h"
 #include "register_simd.h"
 
+/* exp(-i om[k] r) = c[k] + i s[k] for k < n, float64. A rotation recurrence e[k] = e[k-1] exp(-i d r)
+ * along runs of equal spacing d = om[k] - om[k-1] (the rfft grids have one or two runs), re-seeded by
+ * cos/sin where the spacing changes and every 32 elements: ~n/16 cos/sin pairs instead of n, and a
+ * drift from the exact phases of ~1e-15 (tests/test_register_native.py bounds it by 1e-12). */
+static void phases(const double *om, int n, double r, double *c, double *s) {
+    double step = 0.0, rc = 1.0, rs = 0.0;
+    int run = 0; /* whether (rc, rs) rotates by the current spacing */
+    for (int k = 0; k < n; k++) {
+        double d = k > 0 ? om[k] - om[k - 1] : 0.0;
+        int same = run && fabs(d - step) <= 1e-12 * fabs(step);
+        if (same && k % 32 != 0) {
+            c[k] = c[k - 1] * rc - s[k - 1] * rs;
+            s[k] = c[k - 1] * rs + s[k - 1] * rc;
+            continue;
+        }
+        c[k] = cos(om[k] * r);
+        s[k] = -sin(om[k] * r);
+        if (k > 0 && !same) {
+            step = d;
+            rc = cos(d * r);
+            rs = -sin(d * r);
+            run = 1;
+        }
+    }
+}
+
 /* Row sums of m = |x + iy| (x, y: one row of C * wl): out = (sum m, sum m o1, sum m o2). */
 RG_INLINE void curvature_row(const float *x, const float *y, const float *o1, const float *o2, int mp,
                              double *out) {
@@ -71,6 +97,25 @@ RG_INLINE void phase_row(const float *x, const float *y, const float *c, const f
 #endif
 }
 
+/* One row of C * wl into float32 planes: pr + i pi = A conj(B) wl over [0, m1). */
+RG_INLINE void cross_row(const float *a, const float *b, const float *w1, int m1, float *pr, float *pi) {
+    int j = 0;
+#if RG_SHUFFLE
+    for (; j + RG_LANES <= m1; j += RG_LANES) { /* deinterleaved vector loads instead of scalar gathers */
+        rg_vf ar, ai, br, bi, w = RG_LOAD(w1 + j);
+        rg_deinterleave(a + 2 * j, &ar, &ai);
+        rg_deinterleave(b + 2 * j, &br, &bi);
+        RG_STORE(pr + j, (ar * br + ai * bi) * w);
+        RG_STORE(pi + j, (ai * br - ar * bi) * w);
+    }
+#endif
+    for (; j < m1; j++) {
+        float ar = a[2 * j], ai = a[2 * j + 1], br = b[2 * j], bi = b[2 * j + 1];
+        pr[j] = (ar * br + ai * bi) * w1[j];
+        pi[j] = (ai * br - ar * bi) * w1[j];
+    }
+}
+
 /* Gauss-Newton maximisation of f(r) = sum_k wl * Re(C exp(-i w.r)), C = A conj(B) (see
  * imcorr.register.refine._newton, which this reproduces). With compute_hi the inverse of the
  * curvature -sum |C| w w^T wl is computed into Hi (row-major 2x2); returns -1 if it is singular
@@ -82,23 +127,21 @@ IMCORR_HOT int imcorr_reg_newton(const float *A, const float *B, int n0, int m1,
                                 int steps, const double *bw0, int m, double *stats) {
     int mp = (m1 + RG_LANES - 1) / RG_LANES * RG_LANES;
     ptrdiff_t n = (ptrdiff_t)n0 * mp;
-    float *cr = (float *)malloc(sizeof(float) * (size_t)(2 * n + 5 * mp));
-    if (!cr) return -1;
-    float *ci = cr + n, *er = ci + n, *ei = er + mp, *o1 = ei + mp, *w1 = o1 + mp, *o2 = w1 + mp;
+    /* one block: row and column phases (float64), then the C * wl planes and column vectors (float32) */
+    double *pc = (double *)malloc(sizeof(double) * (size_t)(2 * n0 + 2 * m1) + sizeof(float) * (size_t)(2 * n + 5 * mp));
+    if (!pc) return -1;
+    double *ps = pc + n0, *cc = ps + n0, *cs = cc + m1;
+    float *cr = (float *)(cs + m1), *ci = cr + n, *er = ci + n, *ei = er + mp, *o1 = ei + mp, *w1 = o1 + mp, *o2 = w1 + mp;
     for (int j = 0; j < mp; j++) {
+        er[j] = ei[j] = 0.0f;
         o1[j] = j < m1 ? (float)om1[j] : 0.0f;
         w1[j] = j < m1 ? (float)wl[j] : 0.0f;
         o2[j] = o1[j] * o1[j];
     }
     double h00 = 0.0, h01 = 0.0, h11 = 0.0, rs[4];
     for (int i = 0; i < n0; i++) {
-        const float *a = A + (ptrdiff_t)2 * i * m1, *b = B + (ptrdiff_t)2 * i * m1;
         float *pr = cr + (ptrdiff_t)i * mp, *pi = ci + (ptrdiff_t)i * mp;
-        for (int j = 0; j < m1; j++) {
-            float ar = a[2 * j], ai = a[2 * j + 1], br = b[2 * j], bi = b[2 * j + 1];
-            pr[j] = (ar * br + ai * bi) * w1[j];
-            pi[j] = (ai * br - ar * bi) * w1[j];
-        }
+        cross_row(A + (ptrdiff_t)2 * i * m1, B + (ptrdiff_t)2 * i * m1, w1, m1, pr, pi);
         for (int j = m1; j < mp; j++) pr[j] = pi[j] = 0.0f;
         if (compute_hi) { /* |C| wl = |C wl| (wl >= 0) */
             curvature_row(pr, pi, o1, o2, mp, rs);
@@ -113,22 +156,23 @@ IMCORR_HOT int imcorr_reg_newton(const float *A, const float *B, int n0, int m1,
         Hi[1] = Hi[2] = -h01 / det;
         Hi[3] = h00 / det;
         if (!(det != 0.0) || !isfinite(det) || !(isfinite(Hi[0]) && isfinite(Hi[1]) && isfinite(Hi[3]))) {
-            free(cr);
+            free(pc);
             return -1;
         }
     }
     int it = 0;
     for (; it < steps; it++) {
-        for (int j = 0; j < mp; j++) {
-            er[j] = j < m1 ? (float)cos(om1[j] * r[1]) : 0.0f;
-            ei[j] = j < m1 ? (float)-sin(om1[j] * r[1]) : 0.0f;
+        phases(om1, m1, r[1], cc, cs);
+        phases(om0, n0, r[0], pc, ps);
+        for (int j = 0; j < m1; j++) {
+            er[j] = (float)cc[j];
+            ei[j] = (float)cs[j];
         }
         double g0 = 0.0, g1 = 0.0;
         for (int i = 0; i < n0; i++) {
             phase_row(cr + (ptrdiff_t)i * mp, ci + (ptrdiff_t)i * mp, er, ei, o1, mp, rs);
-            double ec = cos(om0[i] * r[0]), es = -sin(om0[i] * r[0]);
-            g0 += (ec * rs[1] + es * rs[0]) * om0[i];
-            g1 += ec * rs[3] + es * rs[2];
+            g0 += (pc[i] * rs[1] + ps[i] * rs[0]) * om0[i];
+            g1 += pc[i] * rs[3] + ps[i] * rs[2];
         }
         double st0 = -(Hi[0] * g0 + Hi[1] * g1), st1 = -(Hi[2] * g0 + Hi[3] * g1);
         if (!isfinite(st0) || !isfinite(st1)) break;
@@ -141,42 +185,36 @@ IMCORR_HOT int imcorr_reg_newton(const float *A, const float *B, int n0, int m1,
             break;
         }
     }
-    free(cr);
+    free(pc);
     /* stats != NULL: the peak/uncertainty sums at the final r, while A and B are still cached */
     if (stats && imcorr_reg_stats(A, B, n0, m1, om0, om1, wl, bw0, m, r, stats) < 0) return -1;
     return it;
 }
 
 /* One row of the second stats pass (see imcorr_reg_stats) over columns [0, m1): acc receives
- * (Re num, Im num, sum wl |A|^2, sum wl |B|^2, t0..t5). ef: the column phase, interleaved float32;
- * wf, of, qf: wl, om1, om1^2 as float32. */
-RG_INLINE void stats_row(const float *a, const float *b, const float *ef, const float *wf, const float *of,
-                         const float *qf, int m1, double half, double *acc) {
+ * (Re num, Im num, sum wl |A|^2, sum wl |B|^2, t0..t5). er, ei: the column phase; wf, of, qf: wl,
+ * om1, om1^2, all float32. */
+RG_INLINE void stats_row(const float *a, const float *b, const float *er, const float *ei, const float *wf,
+                         const float *of, const float *qf, int m1, double half, double *acc) {
     int j = 0;
     for (int k = 0; k < 10; k++) acc[k] = 0.0;
-#if RG_VECTOR
+#if RG_SHUFFLE
     rg_vf nr = {0}, ni = {0}, sa = {0}, sb = {0}, t0 = {0}, t1 = {0}, t2 = {0}, t3 = {0}, t4 = {0}, t5 = {0};
     float hf = (float)half;
     for (; j + RG_LANES <= m1; j += RG_LANES) {
-        rg_vf ar, ai, br, bi, er, ei;
-        for (int l = 0; l < RG_LANES; l++) {
-            ar[l] = a[2 * (j + l)];
-            ai[l] = a[2 * (j + l) + 1];
-            br[l] = b[2 * (j + l)];
-            bi[l] = b[2 * (j + l) + 1];
-            er[l] = ef[2 * (j + l)];
-            ei[l] = ef[2 * (j + l) + 1];
-        }
+        rg_vf ar, ai, br, bi, e = RG_LOAD(er + j), f = RG_LOAD(ei + j);
+        rg_deinterleave(a + 2 * j, &ar, &ai); /* vector loads + shuffles, not scalar gathers */
+        rg_deinterleave(b + 2 * j, &br, &bi);
         rg_vf w = RG_LOAD(wf + j), o = RG_LOAD(of + j), q = RG_LOAD(qf + j);
         rg_vf cr = ar * br + ai * bi, ci = ai * br - ar * bi;
-        nr += (cr * er - ci * ei) * w;
-        ni += (cr * ei + ci * er) * w;
+        nr += (cr * e - ci * f) * w;
+        ni += (cr * f + ci * e) * w;
         rg_vf a2 = ar * ar + ai * ai, b2 = br * br + bi * bi;
         sa += a2 * w;
         sb += b2 * w;
-        rg_vf s2 = 0.5f * (a2 + b2) - hf;
         /* unclipped (an unbiased |S|^2 estimate: see refine._uncertainty); as the tail: NaN -> 0 */
-        for (int l = 0; l < RG_LANES; l++) s2[l] = s2[l] == s2[l] ? s2[l] : 0.0f;
+        rg_vf s2 = 0.5f * (a2 + b2) - hf;
+        s2 = RG_NAN_TO_ZERO(s2);
         rg_vf sw = s2 * w, sww = sw * w;
         t0 += sw;
         t1 += sw * o;
@@ -199,8 +237,8 @@ RG_INLINE void stats_row(const float *a, const float *b, const float *ef, const 
     for (; j < m1; j++) {
         double ar = a[2 * j], ai = a[2 * j + 1], br = b[2 * j], bi = b[2 * j + 1];
         double cr = ar * br + ai * bi, ci = ai * br - ar * bi, w = wf[j], o = of[j];
-        acc[0] += (cr * ef[2 * j] - ci * ef[2 * j + 1]) * w;
-        acc[1] += (cr * ef[2 * j + 1] + ci * ef[2 * j]) * w;
+        acc[0] += (cr * er[j] - ci * ei[j]) * w;
+        acc[1] += (cr * ei[j] + ci * er[j]) * w;
         double a2 = ar * ar + ai * ai, b2 = br * br + bi * bi;
         acc[2] += a2 * w;
         acc[3] += b2 * w;
@@ -216,6 +254,33 @@ RG_INLINE void stats_row(const float *a, const float *b, const float *ef, const 
     }
 }
 
+/* sum_j wl[j] |b_j - a_j p_j|^2 over j < m, p_j = (ec + i es)(cc[j] + i cs[j]): one row of the
+ * noise-power pass, float64. */
+RG_INLINE double lowband_row(const float *a, const float *b, const double *cc, const double *cs, double ec,
+                             double es, const double *wl, int m) {
+    int j = 0;
+    double sr = 0.0;
+#if RG_SHUFFLE
+    rg_vd4 acc = {0};
+    for (; j + 4 <= m; j += 4) { /* 4 float64 lanes; the float32 inputs deinterleaved by shuffles */
+        rg_vd4 ar, ai, br, bi, c = *(const rg_vd4u *)(cc + j), s = *(const rg_vd4u *)(cs + j);
+        rg_deinterleave_f64(a + 2 * j, &ar, &ai);
+        rg_deinterleave_f64(b + 2 * j, &br, &bi);
+        rg_vd4 pr = ec * c - es * s, pi = ec * s + es * c;
+        rg_vd4 dr = br - (ar * pr - ai * pi), di = bi - (ar * pi + ai * pr);
+        acc += (dr * dr + di * di) * *(const rg_vd4u *)(wl + j);
+    }
+    sr = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+#endif
+    for (; j < m; j++) {
+        double pr = ec * cc[j] - es * cs[j], pi = ec * cs[j] + es * cc[j];
+        double ar = a[2 * j], ai = a[2 * j + 1];
+        double dr = b[2 * j] - (ar * pr - ai * pi), di = b[2 * j + 1] - (ar * pi + ai * pr);
+        sr += (dr * dr + di * di) * wl[j];
+    }
+    return sr;
+}
+
 /* Peak and uncertainty sums of the refinement at crop shift r (see register.refine._uncertainty).
  * out: [0] num = Re sum wl C e, [1] sum wl |A|^2, [2] sum wl |B|^2, [3] n_tot (noise power),
  * [4..6] H00, H01, H11, [7..9] V00, V01, V11. bw0 is the 0/1 low-band weight of axis 0 and m the
@@ -223,14 +288,15 @@ RG_INLINE void stats_row(const float *a, const float *b, const float *ef, const 
  * rest (float32 products, float64 row sums). */
 IMCORR_HOT int imcorr_reg_stats(const float *A, const float *B, int n0, int m1, const double *om0, const double *om1,
                                const double *wl, const double *bw0, int m, const double *r, double *out) {
-    double *e1 = (double *)malloc(sizeof(double) * (size_t)m1 * 2 + sizeof(float) * (size_t)m1 * 5);
-    if (!e1) return -1;
-    float *ef = (float *)(e1 + 2 * m1), *wf = ef + 2 * m1, *of = wf + m1, *qf = of + m1;
+    double *pc = (double *)malloc(sizeof(double) * (size_t)(2 * n0 + 2 * m1) + sizeof(float) * (size_t)m1 * 5);
+    if (!pc) return -1;
+    double *ps = pc + n0, *cc = ps + n0, *cs = cc + m1;
+    float *er = (float *)(cs + m1), *ei = er + m1, *wf = ei + m1, *of = wf + m1, *qf = of + m1;
+    phases(om0, n0, r[0], pc, ps); /* row and column phases, once for both passes */
+    phases(om1, m1, r[1], cc, cs);
     for (int j = 0; j < m1; j++) {
-        e1[2 * j] = cos(om1[j] * r[1]);
-        e1[2 * j + 1] = -sin(om1[j] * r[1]);
-        ef[2 * j] = (float)e1[2 * j];
-        ef[2 * j + 1] = (float)e1[2 * j + 1];
+        er[j] = (float)cc[j];
+        ei[j] = (float)cs[j];
         wf[j] = (float)wl[j];
         of[j] = (float)om1[j];
         qf[j] = (float)(om1[j] * om1[j]);
@@ -239,17 +305,8 @@ IMCORR_HOT int imcorr_reg_stats(const float *A, const float *B, int n0, int m1, 
     for (int j = 0; j < m; j++) wls += wl[j];
     for (int i = 0; i < n0; i++) {
         if (bw0[i] == 0.0) continue;
-        const float *a = A + (ptrdiff_t)2 * i * m1, *b = B + (ptrdiff_t)2 * i * m1;
-        double ec = cos(om0[i] * r[0]), es = -sin(om0[i] * r[0]);
-        double sr = 0.0;
         bws += bw0[i];
-        for (int j = 0; j < m; j++) {
-            double pr = ec * e1[2 * j] - es * e1[2 * j + 1], pi = ec * e1[2 * j + 1] + es * e1[2 * j];
-            double ar = a[2 * j], ai = a[2 * j + 1];
-            double dr = b[2 * j] - (ar * pr - ai * pi), di = b[2 * j + 1] - (ar * pi + ai * pr);
-            sr += (dr * dr + di * di) * wl[j];
-        }
-        res += bw0[i] * sr;
+        res += bw0[i] * lowband_row(A + (ptrdiff_t)2 * i * m1, B + (ptrdiff_t)2 * i * m1, cc, cs, pc[i], ps[i], wl, m);
     }
     double count = bws * wls;
     double n_tot = count > 0 ? res / count : NAN, half = n_tot / 2;
@@ -263,9 +320,8 @@ IMCORR_HOT int imcorr_reg_stats(const float *A, const float *B, int n0, int m1, 
         l5 += w2 * om1[j] * om1[j];
     }
     for (int i = 0; i < n0; i++) {
-        stats_row(A + (ptrdiff_t)2 * i * m1, B + (ptrdiff_t)2 * i * m1, ef, wf, of, qf, m1, half, acc);
-        double ec = cos(om0[i] * r[0]), es = -sin(om0[i] * r[0]);
-        num += ec * acc[0] - es * acc[1];
+        stats_row(A + (ptrdiff_t)2 * i * m1, B + (ptrdiff_t)2 * i * m1, er, ei, wf, of, qf, m1, half, acc);
+        num += pc[i] * acc[0] - ps[i] * acc[1];
         ea += acc[2];
         eb += acc[3];
         double o0 = om0[i];
@@ -289,6 +345,6 @@ IMCORR_HOT int imcorr_reg_stats(const float *A, const float *B, int n0, int m1, 
     out[7] = 0.5 * n_tot * v00 + q * so1 * l3;
     out[8] = 0.5 * n_tot * v01 + q * so0 * l4;
     out[9] = 0.5 * n_tot * v11 + q * (double)n0 * l5;
-    free(e1);
+    free(pc);
     return 0;
 }
