@@ -97,6 +97,40 @@ RG_INLINE void phase_row(const float *x, const float *y, const float *c, const f
 #endif
 }
 
+#if RG_VECTOR
+/* phase_row on two consecutive rows (x, y and x + mp, y + mp) at once: the column vectors are
+ * loaded once for both, and the two rows' accumulators are independent dependency chains. */
+RG_INLINE void phase_rows2(const float *x, const float *y, const float *c, const float *d, const float *o1, int mp,
+                           double *out0, double *out1) {
+    rg_vf ur = {0}, ui = {0}, vr = {0}, vi = {0}, ur1 = {0}, ui1 = {0}, vr1 = {0}, vi1 = {0};
+    for (int j = 0; j < mp; j += RG_LANES) {
+        rg_vf e = RG_LOAD(c + j), f = RG_LOAD(d + j), o = RG_LOAD(o1 + j);
+        rg_vf a = RG_LOAD(x + j), b = RG_LOAD(y + j);
+        rg_vf zr = a * e - b * f, zi = a * f + b * e;
+        ur += zr;
+        ui += zi;
+        vr += zr * o;
+        vi += zi * o;
+        a = RG_LOAD(x + mp + j);
+        b = RG_LOAD(y + mp + j);
+        zr = a * e - b * f;
+        zi = a * f + b * e;
+        ur1 += zr;
+        ui1 += zi;
+        vr1 += zr * o;
+        vi1 += zi * o;
+    }
+    out0[0] = rg_hsum(&ur);
+    out0[1] = rg_hsum(&ui);
+    out0[2] = rg_hsum(&vr);
+    out0[3] = rg_hsum(&vi);
+    out1[0] = rg_hsum(&ur1);
+    out1[1] = rg_hsum(&ui1);
+    out1[2] = rg_hsum(&vr1);
+    out1[3] = rg_hsum(&vi1);
+}
+#endif
+
 /* One row of C * wl into float32 planes: pr + i pi = A conj(B) wl over [0, m1). */
 RG_INLINE void cross_row(const float *a, const float *b, const float *w1, int m1, float *pr, float *pi) {
     int j = 0;
@@ -168,8 +202,18 @@ IMCORR_HOT int imcorr_reg_newton(const float *A, const float *B, int n0, int m1,
             er[j] = (float)cc[j];
             ei[j] = (float)cs[j];
         }
-        double g0 = 0.0, g1 = 0.0;
-        for (int i = 0; i < n0; i++) {
+        double g0 = 0.0, g1 = 0.0, rs1[4];
+        int i = 0;
+#if RG_VECTOR
+        for (; i + 1 < n0; i += 2) {
+            phase_rows2(cr + (ptrdiff_t)i * mp, ci + (ptrdiff_t)i * mp, er, ei, o1, mp, rs, rs1);
+            g0 += (pc[i] * rs[1] + ps[i] * rs[0]) * om0[i];
+            g1 += pc[i] * rs[3] + ps[i] * rs[2];
+            g0 += (pc[i + 1] * rs1[1] + ps[i + 1] * rs1[0]) * om0[i + 1];
+            g1 += pc[i + 1] * rs1[3] + ps[i + 1] * rs1[2];
+        }
+#endif
+        for (; i < n0; i++) {
             phase_row(cr + (ptrdiff_t)i * mp, ci + (ptrdiff_t)i * mp, er, ei, o1, mp, rs);
             g0 += (pc[i] * rs[1] + ps[i] * rs[0]) * om0[i];
             g1 += pc[i] * rs[3] + ps[i] * rs[2];
