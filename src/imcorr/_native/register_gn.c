@@ -259,17 +259,25 @@ RG_INLINE double lowband_row(const float *a, const float *b, const double *cc, c
 
 /* Scratch of one call: row phases pc + i ps (n0), column phases cc + i cs (m1), float64; the
  * column vectors and their phase er + i ei (float32, mp); with planes, C * wl (float32, n0 x mp);
- * else one row of it. One malloc; NULL on failure. */
+ * else one row of it. In the caller's work block when it is large enough (no malloc, no page
+ * faults of a fresh block per call), else one malloc returned in *owned (free it); -1 on failure. */
 typedef struct {
     double *pc, *ps, *cc, *cs;
     float *er, *ei, *w, *o, *q, *cr, *ci;
     cols_t cv;
 } scratch_t;
 
-static void *scratch(scratch_t *s, int n0, int m1, int mp, const double *om1, const double *wl, int planes) {
+static int scratch(scratch_t *s, int n0, int m1, int mp, const double *om1, const double *wl, int planes, void *work,
+                   size_t work_bytes, void **owned) {
     ptrdiff_t rows = planes ? n0 : 1, n = rows * mp;
-    double *pc = (double *)malloc(sizeof(double) * (size_t)(2 * n0 + 2 * m1) + sizeof(float) * (size_t)(5 * mp + 2 * n));
-    if (!pc) return NULL;
+    size_t need = sizeof(double) * (size_t)(2 * n0 + 2 * m1) + sizeof(float) * (size_t)(5 * mp + 2 * n);
+    double *pc = (double *)work;
+    *owned = NULL;
+    if (!work || work_bytes < need) {
+        pc = (double *)malloc(need);
+        if (!pc) return -1;
+        *owned = pc;
+    }
     s->pc = pc;
     s->ps = pc + n0;
     s->cc = s->ps + n0;
@@ -292,7 +300,7 @@ static void *scratch(scratch_t *s, int n0, int m1, int mp, const double *om1, co
     s->cv.w = s->w;
     s->cv.o = s->o;
     s->cv.q = s->q;
-    return pc;
+    return 0;
 }
 
 /* The phases of both axes at r (float64, and the column phase as float32). */
@@ -372,14 +380,14 @@ RG_INLINE double plane_num(const scratch_t *s, int n0, int mp) {
  * (float32 real/imaginary planes, rows zero-padded to a multiple of RG_LANES); each step is then
  * one pass of 12 flops per frequency. Steps stop below 1e-6 px. With stats (bw0, m: see
  * imcorr_reg_stats) the sums of imcorr_reg_stats at the final r are written there too (the same
- * arithmetic: the shift-independent sums ride along the forming pass). */
+ * arithmetic: the shift-independent sums ride along the forming pass). work: see kernels.h. */
 IMCORR_HOT int imcorr_reg_newton(const float *A, const float *B, int n0, int m1, const double *om0,
                                 const double *om1, const double *wl, double *r, double *Hi, int compute_hi,
-                                int steps, const double *bw0, int m, double *stats) {
+                                int steps, const double *bw0, int m, double *stats, void *work, size_t work_bytes) {
     int mp = (m1 + RG_LANES - 1) / RG_LANES * RG_LANES;
     scratch_t s;
-    void *block = scratch(&s, n0, m1, mp, om1, wl, 1);
-    if (!block) return -1;
+    void *block;
+    if (scratch(&s, n0, m1, mp, om1, wl, 1, work, work_bytes, &block) < 0) return -1;
     double h00 = 0.0, h01 = 0.0, h11 = 0.0, rs[4], rs1[4];
     power_t pw = {0};
     for (int i = 0; i < n0; i++) {
@@ -449,13 +457,14 @@ IMCORR_HOT int imcorr_reg_newton(const float *A, const float *B, int n0, int m1,
  * band's length on the half axis. One pass forms each row of C * wl (float32, as imcorr_reg_newton),
  * its power_t sums and its phase sum; a second pass, the noise power on the low band (float64).
  * s2 = (|A|^2 + |B|^2) / 2 - n_tot / 2 is not clipped, nor are NaN terms skipped (NaN spectra give
- * NaN sums, as in the NumPy twin). */
+ * NaN sums, as in the NumPy twin). work: see kernels.h. */
 IMCORR_HOT int imcorr_reg_stats(const float *A, const float *B, int n0, int m1, const double *om0, const double *om1,
-                               const double *wl, const double *bw0, int m, const double *r, double *out) {
+                               const double *wl, const double *bw0, int m, const double *r, double *out, void *work,
+                               size_t work_bytes) {
     int mp = (m1 + RG_LANES - 1) / RG_LANES * RG_LANES;
     scratch_t s;
-    void *block = scratch(&s, n0, m1, mp, om1, wl, 0);
-    if (!block) return -1;
+    void *block;
+    if (scratch(&s, n0, m1, mp, om1, wl, 0, work, work_bytes, &block) < 0) return -1;
     set_phases(&s, n0, m1, om0, om1, r);
     power_t pw = {0};
     double num = 0.0, u[2];

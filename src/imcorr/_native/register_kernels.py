@@ -5,11 +5,14 @@ off by ``IMCORR_NATIVE=0``; an unsupported dtype or layout); the caller then run
 which computes the same quantity. :func:`image_ok`, :func:`prepare`, :func:`crosspower` and
 :func:`peak` read ``IMCORR_NATIVE`` on every call; the refinement kernels (:func:`grad_marginals`,
 :func:`crop`, :func:`newton`, :func:`stats`, :func:`tukey`), which the refinement only calls after
-:func:`image_ok` said yes, do not read it again. Images are 2-D single channel float64/float32
+:func:`image_ok` said yes, do not read it again once configured. Pointers of read-only arrays (the
+refinement's frozen per-box constants) are cached: reading ``__array_interface__`` costs ~1 us. Images are 2-D single channel float64/float32
 arrays with any strides; spectra are C-contiguous complex64.
 """
 
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 
@@ -25,8 +28,50 @@ def _fn(name: str):
     return _native.kernel(name)
 
 
+def _refine_fn(name: str):
+    """:func:`_fn` without reading IMCORR_NATIVE once the kernel is configured (the refinement kernels)."""
+    fn = _native._kernels.get(name)
+    return fn if fn is not None else _native.kernel(name)
+
+
 def _ptr(a: np.ndarray) -> int:
     return a.__array_interface__["data"][0]
+
+
+_const_ptrs: dict[int, tuple[np.ndarray, int]] = {}
+_local = threading.local()  # per thread: the scratch of newton/stats, (array, pointer, bytes)
+
+
+def _work(n0: int, m1: int) -> tuple[int, int]:
+    """``(pointer, bytes)`` of this thread's scratch for :func:`newton`/:func:`stats` on ``n0 x m1`` spectra.
+
+    Reused across calls (a fresh ~300 KB block per call costs page faults that outweighed the
+    kernel), grown when a larger box comes; the size formula is the one of kernels.h.
+    """
+    mp = (m1 + 7) // 8 * 8
+    need = 8 * (2 * n0 + 2 * m1) + 4 * (5 * mp + 2 * n0 * mp)
+    w = getattr(_local, "work", None)
+    if w is None or w[2] < need:
+        buf = np.zeros(need, np.uint8)  # touched once here
+        w = _local.work = (buf, _ptr(buf), need)
+    return w[1], w[2]
+
+
+def _const_ptr(a: np.ndarray) -> int:
+    """:func:`_ptr` of a read-only array, cached (the refinement's per-box constants are frozen arrays).
+
+    The cache holds the array, so its id cannot be reused while the entry lives; a writeable array
+    is not cached (it could be resized). Bounded: cleared when it grows past 64 entries.
+    """
+    hit = _const_ptrs.get(id(a))
+    if hit is not None and hit[0] is a:
+        return hit[1]
+    p = _ptr(a)
+    if not a.flags.writeable:
+        if len(_const_ptrs) >= 64:
+            _const_ptrs.clear()
+        _const_ptrs[id(a)] = (a, p)
+    return p
 
 
 def _image(x: np.ndarray):
@@ -98,7 +143,7 @@ def peak(surface: np.ndarray, exclude: int = 5):
 
 def grad_marginals(sample: np.ndarray):
     """Per-row and per-column gradient energy of a 2-D sample (see ``_overlap_box``), or None."""
-    fn = _fn("imcorr_reg_grad_marginals")
+    fn = _refine_fn("imcorr_reg_grad_marginals")
     img = _image(sample)
     if fn is None or img is None or min(sample.shape) < 1:
         return None
@@ -110,14 +155,14 @@ def grad_marginals(sample: np.ndarray):
 
 def crop(x: np.ndarray, f0: np.ndarray, f1: np.ndarray):
     """``(x - mean) * outer(f0, f1)`` as float32, the mean weighted by ``outer(f0, f1)**2``; or None."""
-    fn = _fn("imcorr_reg_crop")
+    fn = _refine_fn("imcorr_reg_crop")
     img = _image(x)
     if fn is None or img is None:
         return None
     out = np.empty(x.shape, np.float32)
     f0 = np.ascontiguousarray(f0, dtype=np.float64)
     f1 = np.ascontiguousarray(f1, dtype=np.float64)
-    if fn(img[0], img[1], img[2], img[3], x.shape[0], x.shape[1], _ptr(f0), _ptr(f1), _ptr(out)) < 0:
+    if fn(img[0], img[1], img[2], img[3], x.shape[0], x.shape[1], _const_ptr(f0), _const_ptr(f1), _ptr(out)) < 0:
         return None  # pragma: no cover - out of memory
     return out
 
@@ -127,37 +172,44 @@ def newton(A, B, om0, om1, wl, r0, Hi, steps: int = 4, band=None):
 
     With ``band = (bw0, m)`` the same call returns the :func:`stats` sums at the final ``r`` (else
     ``sums`` is None): one pass less over the spectra when this is the refinement's last step.
+    ``r``, ``Hi`` and ``sums`` are views of one new buffer (one allocation, one pointer).
     """
-    fn = _fn("imcorr_reg_newton")
-    r = np.array(r0, dtype=np.float64)
+    fn = _refine_fn("imcorr_reg_newton")
+    buf = np.empty(16)  # r (2), Hi (4), sums (10)
+    buf[0], buf[1] = r0
     compute = Hi is None
-    H = np.empty(4) if compute else np.ascontiguousarray(Hi, dtype=np.float64).ravel().copy()
-    sums = bw0 = None
+    if not compute:
+        buf[2:6] = Hi.ravel() if isinstance(Hi, np.ndarray) else np.ravel(Hi)
+    p = _ptr(buf)
+    bw0 = sums = None
     m = 0
     if band is not None:
         bw0, m = band
-        sums = np.empty(10)
-    rc = fn(_ptr(A), _ptr(B), A.shape[0], A.shape[1], _ptr(om0), _ptr(om1), _ptr(wl), _ptr(r), _ptr(H),
-            int(compute), steps, None if bw0 is None else _ptr(bw0), m, None if sums is None else _ptr(sums))
+        sums = p + 48
+    work, nbytes = _work(A.shape[0], A.shape[1])
+    rc = fn(_ptr(A), _ptr(B), A.shape[0], A.shape[1], _const_ptr(om0), _const_ptr(om1), _const_ptr(wl), p, p + 16,
+            int(compute), steps, None if bw0 is None else _const_ptr(bw0), m, sums, work, nbytes)
     if rc < 0:
         return np.array(r0, dtype=np.float64), None, None
-    return r, H.reshape(2, 2), sums
+    return buf[:2], buf[2:6].reshape(2, 2), None if band is None else buf[6:]
 
 
 def stats(A, B, om0, om1, wl, bw0, m: int, r):
     """Sums of the refinement's peak and uncertainty (see ``imcorr_reg_stats``): a length-10 array."""
-    fn = _fn("imcorr_reg_stats")
-    out = np.empty(10)
-    r = np.ascontiguousarray(r, dtype=np.float64)
-    if fn(_ptr(A), _ptr(B), A.shape[0], A.shape[1], _ptr(om0), _ptr(om1), _ptr(wl), _ptr(bw0), m, _ptr(r),
-          _ptr(out)) < 0:
+    fn = _refine_fn("imcorr_reg_stats")
+    buf = np.empty(12)  # out (10), r (2)
+    buf[10], buf[11] = r
+    p = _ptr(buf)
+    work, nbytes = _work(A.shape[0], A.shape[1])
+    if fn(_ptr(A), _ptr(B), A.shape[0], A.shape[1], _const_ptr(om0), _const_ptr(om1), _const_ptr(wl),
+          _const_ptr(bw0), m, p + 80, p, work, nbytes) < 0:
         return None  # pragma: no cover - out of memory
-    return out
+    return buf[:10]
 
 
 def tukey(n: int, offset: float, lo: float, hi: float, alpha: float):
     """``register.dft.window_1d("tukey", arange(n) - offset, lo, hi, alpha)`` (float64), or None."""
-    fn = _fn("imcorr_reg_tukey")
+    fn = _refine_fn("imcorr_reg_tukey")
     if fn is None:
         return None
     out = np.empty(n)
