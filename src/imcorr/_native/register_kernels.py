@@ -5,9 +5,14 @@ off by ``IMCORR_NATIVE=0``; an unsupported dtype or layout); the caller then run
 which computes the same quantity. :func:`image_ok`, :func:`prepare`, :func:`crosspower` and
 :func:`peak` read ``IMCORR_NATIVE`` on every call; the refinement kernels (:func:`grad_marginals`,
 :func:`crop`, :func:`newton`, :func:`stats`, :func:`tukey`), which the refinement only calls after
-:func:`image_ok` said yes, do not read it again once configured. Pointers of read-only arrays (the
-refinement's frozen per-box constants) are cached: reading ``__array_interface__`` costs ~1 us. Images are 2-D single channel float64/float32
-arrays with any strides; spectra are C-contiguous complex64.
+:func:`image_ok` said yes, do not read it again once configured. Images are 2-D single channel
+float64/float32 arrays with any strides; spectra are C-contiguous complex64.
+
+Per-call overhead is part of the budget (these run a few times per frame of a stack): pointers of
+read-only arrays (the refinement's frozen per-box constants) are cached, since reading
+``__array_interface__`` costs ~1 us; :func:`newton` returns views of one buffer; the scratch of
+:func:`newton`/:func:`stats` and the crop before its transform are per-thread arrays reused
+across calls (a fresh ~300 KB block per call costs page faults comparable to the kernel).
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ import numpy as np
 
 from imcorr import _native
 
-__all__ = ["image_ok", "prepare", "crosspower", "peak", "grad_marginals", "crop", "newton", "stats", "tukey"]
+__all__ = [
+    "image_ok", "prepare", "crosspower", "peak", "grad_marginals", "crop", "thread_scratch", "newton", "stats", "tukey",
+]
 
 _DTYPES = {np.dtype(np.float64): 0, np.dtype(np.float32): 1}
 
@@ -153,18 +160,38 @@ def grad_marginals(sample: np.ndarray):
     return m0, m1
 
 
-def crop(x: np.ndarray, f0: np.ndarray, f1: np.ndarray):
-    """``(x - mean) * outer(f0, f1)`` as float32, the mean weighted by ``outer(f0, f1)**2``; or None."""
+def crop(x: np.ndarray, f0: np.ndarray, f1: np.ndarray, out: np.ndarray | None = None):
+    """``(x - mean) * outer(f0, f1)`` as float32, the mean weighted by ``outer(f0, f1)**2``; or None.
+
+    ``out``: a C-contiguous float32 array of ``x``'s shape to write into (e.g. :func:`thread_scratch`),
+    else a new array.
+    """
     fn = _refine_fn("imcorr_reg_crop")
     img = _image(x)
     if fn is None or img is None:
         return None
-    out = np.empty(x.shape, np.float32)
+    if out is None:
+        out = np.empty(x.shape, np.float32)
+    elif out.shape != x.shape or out.dtype != np.float32 or not out.flags.c_contiguous:
+        raise ValueError("crop: out must be a C-contiguous float32 array of the input's shape")
     f0 = np.ascontiguousarray(f0, dtype=np.float64)
     f1 = np.ascontiguousarray(f1, dtype=np.float64)
     if fn(img[0], img[1], img[2], img[3], x.shape[0], x.shape[1], _const_ptr(f0), _const_ptr(f1), _ptr(out)) < 0:
         return None  # pragma: no cover - out of memory
     return out
+
+
+def thread_scratch(shape: tuple[int, int]) -> np.ndarray:
+    """This thread's reusable float32 array of ``shape`` (contents undefined, overwritten by the next call).
+
+    For a short-lived intermediate such as the :func:`crop` that is transformed at once: a fresh
+    256 KB array per call costs page faults comparable to the kernel itself.
+    """
+    buf = getattr(_local, "f32", None)
+    n = shape[0] * shape[1]
+    if buf is None or buf.size < n:
+        buf = _local.f32 = np.zeros(n, np.float32)
+    return buf[:n].reshape(shape)
 
 
 def newton(A, B, om0, om1, wl, r0, Hi, steps: int = 4, band=None):
