@@ -40,9 +40,9 @@ RG_INLINE void curvature_row(const float *x, const float *y, const float *o1, co
 #if RG_VECTOR
     rg_vf s0 = {0}, s1 = {0}, s2 = {0};
     for (int j = 0; j < mp; j += RG_LANES) {
-        rg_vf a = RG_LOAD(x + j), b = RG_LOAD(y + j), m;
-        rg_vf q = a * a + b * b;
-        for (int l = 0; l < RG_LANES; l++) m[l] = sqrtf(q[l]);
+        rg_vf a = RG_LOAD(x + j), b = RG_LOAD(y + j);
+        rg_vf m = a * a + b * b;
+        for (int l = 0; l < RG_LANES; l++) m[l] = sqrtf(m[l]); /* lane-wise: one vsqrtps */
         s0 += m;
         s1 += m * RG_LOAD(o1 + j);
         s2 += m * RG_LOAD(o2 + j);
@@ -270,25 +270,27 @@ typedef struct {
 static int scratch(scratch_t *s, int n0, int m1, int mp, const double *om1, const double *wl, int planes, void *work,
                    size_t work_bytes, void **owned) {
     ptrdiff_t rows = planes ? n0 : 1, n = rows * mp;
-    size_t need = sizeof(double) * (size_t)(2 * n0 + 2 * m1) + sizeof(float) * (size_t)(5 * mp + 2 * n);
-    double *pc = (double *)work;
+    size_t need = 64 + sizeof(float) * (size_t)(5 * mp + 2 * n) + sizeof(double) * (size_t)(2 * n0 + 2 * m1);
+    char *block = (char *)work;
     *owned = NULL;
     if (!work || work_bytes < need) {
-        pc = (double *)malloc(need);
-        if (!pc) return -1;
-        *owned = pc;
+        block = (char *)malloc(need);
+        if (!block) return -1;
+        *owned = block;
     }
-    s->pc = pc;
-    s->ps = pc + n0;
-    s->cc = s->ps + n0;
-    s->cs = s->cc + m1;
-    s->er = (float *)(s->cs + m1);
+    /* float32 rows first, from a 64-byte boundary: every row (mp floats, a multiple of 32 bytes)
+     * then starts 32-byte aligned, so no vector load splits a cache line */
+    s->cr = (float *)(block + (64 - (uintptr_t)block % 64) % 64);
+    s->ci = s->cr + n;
+    s->er = s->ci + n;
     s->ei = s->er + mp;
     s->w = s->ei + mp;
     s->o = s->w + mp;
     s->q = s->o + mp;
-    s->cr = s->q + mp;
-    s->ci = s->cr + n;
+    s->pc = (double *)(s->q + mp);
+    s->ps = s->pc + n0;
+    s->cc = s->ps + n0;
+    s->cs = s->cc + m1;
     for (int j = 0; j < mp; j++) {
         s->er[j] = s->ei[j] = 0.0f;
         s->w[j] = j < m1 ? (float)wl[j] : 0.0f;

@@ -56,7 +56,7 @@ def _work(n0: int, m1: int) -> tuple[int, int]:
     kernel), grown when a larger box comes; the size formula is the one of kernels.h.
     """
     mp = (m1 + 7) // 8 * 8
-    need = 8 * (2 * n0 + 2 * m1) + 4 * (5 * mp + 2 * n0 * mp)
+    need = 64 + 8 * (2 * n0 + 2 * m1) + 4 * (5 * mp + 2 * n0 * mp)
     w = getattr(_local, "work", None)
     if w is None or w[2] < need:
         buf = np.zeros(need, np.uint8)  # touched once here
