@@ -410,7 +410,14 @@ void imcorr_reg_tukey(int n, double offset, double lo, double hi, double alpha, 
     for (int j = 0; j < n; j++) {
         double u = ((double)j - offset - lo) * inv;
         double v = (u < 1.0 - u ? u : 1.0 - u) * k;
-        v = v < 0.0 ? 0.0 : (v > 1.0 ? 1.0 : v);
+        if (!(v > 0.0)) { /* outside the support (or NaN -> 0, as the clip below would give sin(0)) */
+            out[j] = v == v ? 0.0 : NAN;
+            continue;
+        }
+        if (v >= 1.0) { /* the flat top: sin(pi/2)^2 is exactly 1.0 in float64, no sin call needed */
+            out[j] = 1.0;
+            continue;
+        }
         double s = sin(h * v);
         out[j] = s * s;
     }
