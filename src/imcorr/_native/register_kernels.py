@@ -3,10 +3,10 @@
 Each wrapper returns None when the kernel cannot be used (native kernels not built or turned
 off by ``IMCORR_NATIVE=0``; an unsupported dtype or layout); the caller then runs its NumPy twin,
 which computes the same quantity. :func:`image_ok`, :func:`prepare`, :func:`crosspower` and
-:func:`peak` read ``IMCORR_NATIVE`` on every call; the refinement kernels (:func:`grad_marginals`,
-:func:`crop`, :func:`newton`, :func:`stats`, :func:`tukey`), which the refinement only calls after
-:func:`image_ok` said yes, do not read it again once configured. Images are 2-D single channel
-float64/float32 arrays with any strides; spectra are C-contiguous complex64.
+:func:`peak`, like every wrapper here, read ``IMCORR_NATIVE`` on every call (through
+:func:`imcorr._native.kernel`: an environment read and a string comparison while the value does
+not change). Images are 2-D single channel float64/float32 arrays with any strides; spectra are
+C-contiguous complex64.
 
 Per-call overhead is part of the budget (these run a few times per frame of a stack): pointers of
 read-only arrays (the refinement's frozen per-box constants) are cached, since reading
@@ -33,12 +33,6 @@ _DTYPES = {np.dtype(np.float64): 0, np.dtype(np.float32): 1}
 def _fn(name: str):
     """The configured native kernel, or None (:func:`imcorr._native.kernel`, which reads IMCORR_NATIVE)."""
     return _native.kernel(name)
-
-
-def _refine_fn(name: str):
-    """:func:`_fn` without reading IMCORR_NATIVE once the kernel is configured (the refinement kernels)."""
-    fn = _native._kernels.get(name)
-    return fn if fn is not None else _native.kernel(name)
 
 
 def _ptr(a: np.ndarray) -> int:
@@ -150,7 +144,7 @@ def peak(surface: np.ndarray, exclude: int = 5):
 
 def grad_marginals(sample: np.ndarray):
     """Per-row and per-column gradient energy of a 2-D sample (see ``_overlap_box``), or None."""
-    fn = _refine_fn("imcorr_reg_grad_marginals")
+    fn = _fn("imcorr_reg_grad_marginals")
     img = _image(sample)
     if fn is None or img is None or min(sample.shape) < 1:
         return None
@@ -166,7 +160,7 @@ def crop(x: np.ndarray, f0: np.ndarray, f1: np.ndarray, out: np.ndarray | None =
     ``out``: a C-contiguous float32 array of ``x``'s shape to write into (e.g. :func:`thread_scratch`),
     else a new array.
     """
-    fn = _refine_fn("imcorr_reg_crop")
+    fn = _fn("imcorr_reg_crop")
     img = _image(x)
     if fn is None or img is None:
         return None
@@ -201,7 +195,7 @@ def newton(A, B, om0, om1, wl, r0, Hi, steps: int = 4, band=None):
     ``sums`` is None): one pass less over the spectra when this is the refinement's last step.
     ``r``, ``Hi`` and ``sums`` are views of one new buffer (one allocation, one pointer).
     """
-    fn = _refine_fn("imcorr_reg_newton")
+    fn = _fn("imcorr_reg_newton")
     buf = np.empty(16)  # r (2), Hi (4), sums (10)
     buf[0], buf[1] = r0
     compute = Hi is None
@@ -223,7 +217,7 @@ def newton(A, B, om0, om1, wl, r0, Hi, steps: int = 4, band=None):
 
 def stats(A, B, om0, om1, wl, bw0, m: int, r):
     """Sums of the refinement's peak and uncertainty (see ``imcorr_reg_stats``): a length-10 array."""
-    fn = _refine_fn("imcorr_reg_stats")
+    fn = _fn("imcorr_reg_stats")
     buf = np.empty(12)  # out (10), r (2)
     buf[10], buf[11] = r
     p = _ptr(buf)
@@ -236,7 +230,7 @@ def stats(A, B, om0, om1, wl, bw0, m: int, r):
 
 def tukey(n: int, offset: float, lo: float, hi: float, alpha: float):
     """``register.dft.window_1d("tukey", arange(n) - offset, lo, hi, alpha)`` (float64), or None."""
-    fn = _refine_fn("imcorr_reg_tukey")
+    fn = _fn("imcorr_reg_tukey")
     if fn is None:
         return None
     out = np.empty(n)
