@@ -47,9 +47,12 @@ RG_INLINE void curvature_row(const float *x, const float *y, const float *o1, co
         s1 += m * RG_LOAD(o1 + j);
         s2 += m * RG_LOAD(o2 + j);
     }
-    out[0] = rg_hsum(&s0);
-    out[1] = rg_hsum(&s1);
-    out[2] = rg_hsum(&s2);
+    rg_vf zero = {0};
+    double o4[4];
+    rg_hsum4(&s0, &s1, &s2, &zero, o4);
+    out[0] = o4[0];
+    out[1] = o4[1];
+    out[2] = o4[2];
 #else
     double s0 = 0.0, s1 = 0.0, s2 = 0.0;
     for (int j = 0; j < mp; j++) {
@@ -77,10 +80,7 @@ RG_INLINE void phase_row(const float *x, const float *y, const float *c, const f
         vr += zr * o;
         vi += zi * o;
     }
-    out[0] = rg_hsum(&ur);
-    out[1] = rg_hsum(&ui);
-    out[2] = rg_hsum(&vr);
-    out[3] = rg_hsum(&vi);
+    rg_hsum4(&ur, &ui, &vr, &vi, out);
 #else
     double ur = 0.0, ui = 0.0, vr = 0.0, vi = 0.0;
     for (int j = 0; j < mp; j++) {
@@ -120,14 +120,8 @@ RG_INLINE void phase_rows2(const float *x, const float *y, const float *c, const
         vr1 += zr * o;
         vi1 += zi * o;
     }
-    out0[0] = rg_hsum(&ur);
-    out0[1] = rg_hsum(&ui);
-    out0[2] = rg_hsum(&vr);
-    out0[3] = rg_hsum(&vi);
-    out1[0] = rg_hsum(&ur1);
-    out1[1] = rg_hsum(&ui1);
-    out1[2] = rg_hsum(&vr1);
-    out1[3] = rg_hsum(&vi1);
+    rg_hsum4(&ur, &ui, &vr, &vi, out0);
+    rg_hsum4(&ur1, &ui1, &vr1, &vi1, out1);
 }
 #endif
 
@@ -149,7 +143,7 @@ typedef struct {
 RG_INLINE void cross_row(const float *a, const float *b, cols_t cv, int m1, double o0, float *pr, float *pi,
                          power_t *pw) {
     int j = 0;
-    double p[7] = {0};
+    double p[8] = {0};
 #if RG_SHUFFLE
     rg_vf sa = {0}, sb = {0}, t1 = {0}, t2 = {0}, t3 = {0}, t4 = {0}, t5 = {0};
     for (; j + RG_LANES <= m1; j += RG_LANES) { /* deinterleaved vector loads instead of scalar gathers */
@@ -171,13 +165,9 @@ RG_INLINE void cross_row(const float *a, const float *b, cols_t cv, int m1, doub
         }
     }
     if (pw) {
-        p[0] = rg_hsum(&sa);
-        p[1] = rg_hsum(&sb);
-        p[2] = rg_hsum(&t1);
-        p[3] = rg_hsum(&t2);
-        p[4] = rg_hsum(&t3);
-        p[5] = rg_hsum(&t4);
-        p[6] = rg_hsum(&t5);
+        rg_hsum4(&sa, &sb, &t1, &t2, p);
+        rg_vf zero = {0};
+        rg_hsum4(&t3, &t4, &t5, &zero, p + 4);
     }
 #endif
     for (; j < m1; j++) {

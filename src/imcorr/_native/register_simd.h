@@ -59,6 +59,28 @@ RG_INLINE double rg_hsum(const rg_vf *v) {
     return s;
 #endif
 }
+/* rg_hsum of four vectors at once, into out[0..3]: widened to float64 halves, then a 4x4
+ * transpose-and-add (shuffles) instead of four scalar chains (the per-row cost of the row loops). */
+RG_INLINE void rg_hsum4(const rg_vf *a, const rg_vf *b, const rg_vf *c, const rg_vf *d, double *out) {
+#if RG_SHUFFLE
+#define RG_HALVES(v) (__builtin_convertvector(RG_SHUF(*(v), *(v), 0, 1, 2, 3), rg_vd4) + \
+                      __builtin_convertvector(RG_SHUF(*(v), *(v), 4, 5, 6, 7), rg_vd4))
+    rg_vd4 x = RG_HALVES(a), y = RG_HALVES(b), z = RG_HALVES(c), w = RG_HALVES(d);
+#undef RG_HALVES
+    rg_vd4 xy = RG_SHUF(x, y, 0, 4, 2, 6) + RG_SHUF(x, y, 1, 5, 3, 7); /* x0+x1, y0+y1, x2+x3, y2+y3 */
+    rg_vd4 zw = RG_SHUF(z, w, 0, 4, 2, 6) + RG_SHUF(z, w, 1, 5, 3, 7);
+    rg_vd4 s = RG_SHUF(xy, zw, 0, 1, 4, 5) + RG_SHUF(xy, zw, 2, 3, 6, 7);
+    out[0] = s[0];
+    out[1] = s[1];
+    out[2] = s[2];
+    out[3] = s[3];
+#else
+    out[0] = rg_hsum(a);
+    out[1] = rg_hsum(b);
+    out[2] = rg_hsum(c);
+    out[3] = rg_hsum(d);
+#endif
+}
 /* x with its NaN lanes set to 0 (a bit mask: no branch). */
 #define RG_NAN_TO_ZERO(x) ((rg_vf)((rg_vi)(x) & (rg_vi)((x) == (x))))
 #else
