@@ -62,7 +62,8 @@ _env_seen: tuple[str | None, bool] = (None, True)  # (last raw IMCORR_NATIVE val
 def enabled() -> bool:
     """True unless ``IMCORR_NATIVE`` is set to ``0``/``false``/``no``/``off`` (read on every call).
 
-    The raw value is compared with the last one seen, so the common case is one dictionary lookup.
+    The raw value is compared with the last one seen: while it does not change, a call is the
+    ``os.environ`` read and one string comparison.
     """
     global _env_seen
     raw = os.environ.get("IMCORR_NATIVE")
