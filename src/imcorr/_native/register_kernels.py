@@ -17,6 +17,7 @@ across calls (a fresh ~300 KB block per call costs page faults comparable to the
 
 from __future__ import annotations
 
+import ctypes
 import threading
 
 import numpy as np
@@ -37,6 +38,22 @@ def _fn(name: str):
 
 def _ptr(a: np.ndarray) -> int:
     return a.__array_interface__["data"][0]
+
+
+_from_buffer = ctypes.c_char.from_buffer
+_addressof = ctypes.addressof
+
+
+def _cptr(a: np.ndarray) -> int:
+    """:func:`_ptr` of an array that is usually writeable and C-contiguous (spectra, outputs).
+
+    Those go through the buffer protocol (~0.3 us, a quarter of ``__array_interface__``); others
+    (read-only, strided, empty) fall back to :func:`_ptr`.
+    """
+    f = a.flags
+    if f.c_contiguous and f.writeable and a.size:
+        return _addressof(_from_buffer(a))
+    return _ptr(a)
 
 
 _const_ptrs: dict[int, tuple[np.ndarray, int]] = {}
@@ -113,8 +130,8 @@ def prepare(x: np.ndarray, bin_: int, factors):
     f0 = f1 = None
     if factors is not None:
         f0, f1 = (np.ascontiguousarray(f, dtype=np.float32) for f in factors)
-    rc = fn(img[0], img[1], img[2], img[3], n0, n1, bin_, None if binned is None else _ptr(binned),
-            None if f0 is None else _ptr(f0), None if f1 is None else _ptr(f1), _ptr(out), _ptr(st))
+    rc = fn(img[0], img[1], img[2], img[3], n0, n1, bin_, None if binned is None else _cptr(binned),
+            None if f0 is None else _cptr(f0), None if f1 is None else _cptr(f1), _cptr(out), _cptr(st))
     if rc < 0:  # pragma: no cover - out of memory
         return None
     return binned, out, tuple(float(v) for v in st), rc == 1
@@ -126,7 +143,7 @@ def crosspower(M: np.ndarray, R: np.ndarray, phase: bool) -> bool:
     if (fn is None or M.dtype != np.complex64 or R.dtype != np.complex64 or M.shape != R.shape
             or not M.flags.c_contiguous or not R.flags.c_contiguous):
         return False
-    fn(_ptr(M), _ptr(R), M.size, int(phase))
+    fn(_cptr(M), _cptr(R), M.size, int(phase))
     return True
 
 
@@ -137,7 +154,7 @@ def peak(surface: np.ndarray, exclude: int = 5):
         return None
     out = np.empty(2)
     n0, n1 = surface.shape
-    fn(_ptr(surface), n0, n1, exclude, _ptr(out))
+    fn(_cptr(surface), n0, n1, exclude, _cptr(out))
     i = int(out[0])
     return (i // n1, i % n1), float(out[1])
 
@@ -149,7 +166,7 @@ def grad_marginals(sample: np.ndarray):
     if fn is None or img is None or min(sample.shape) < 1:
         return None
     m0, m1 = np.empty(sample.shape[0]), np.empty(sample.shape[1])
-    if fn(img[0], img[1], img[2], img[3], sample.shape[0], sample.shape[1], _ptr(m0), _ptr(m1)) < 0:
+    if fn(img[0], img[1], img[2], img[3], sample.shape[0], sample.shape[1], _cptr(m0), _cptr(m1)) < 0:
         return None  # pragma: no cover - out of memory
     return m0, m1
 
@@ -170,7 +187,7 @@ def crop(x: np.ndarray, f0: np.ndarray, f1: np.ndarray, out: np.ndarray | None =
         raise ValueError("crop: out must be a C-contiguous float32 array of the input's shape")
     f0 = np.ascontiguousarray(f0, dtype=np.float64)
     f1 = np.ascontiguousarray(f1, dtype=np.float64)
-    if fn(img[0], img[1], img[2], img[3], x.shape[0], x.shape[1], _const_ptr(f0), _const_ptr(f1), _ptr(out)) < 0:
+    if fn(img[0], img[1], img[2], img[3], x.shape[0], x.shape[1], _const_ptr(f0), _const_ptr(f1), _cptr(out)) < 0:
         return None  # pragma: no cover - out of memory
     return out
 
@@ -201,14 +218,14 @@ def newton(A, B, om0, om1, wl, r0, Hi, steps: int = 4, band=None):
     compute = Hi is None
     if not compute:
         buf[2:6] = Hi.ravel() if isinstance(Hi, np.ndarray) else np.ravel(Hi)
-    p = _ptr(buf)
+    p = _cptr(buf)
     bw0 = sums = None
     m = 0
     if band is not None:
         bw0, m = band
         sums = p + 48
     work, nbytes = _work(A.shape[0], A.shape[1])
-    rc = fn(_ptr(A), _ptr(B), A.shape[0], A.shape[1], _const_ptr(om0), _const_ptr(om1), _const_ptr(wl), p, p + 16,
+    rc = fn(_cptr(A), _cptr(B), A.shape[0], A.shape[1], _const_ptr(om0), _const_ptr(om1), _const_ptr(wl), p, p + 16,
             int(compute), steps, None if bw0 is None else _const_ptr(bw0), m, sums, work, nbytes)
     if rc < 0:
         return np.array(r0, dtype=np.float64), None, None
@@ -220,9 +237,9 @@ def stats(A, B, om0, om1, wl, bw0, m: int, r):
     fn = _fn("imcorr_reg_stats")
     buf = np.empty(12)  # out (10), r (2)
     buf[10], buf[11] = r
-    p = _ptr(buf)
+    p = _cptr(buf)
     work, nbytes = _work(A.shape[0], A.shape[1])
-    if fn(_ptr(A), _ptr(B), A.shape[0], A.shape[1], _const_ptr(om0), _const_ptr(om1), _const_ptr(wl),
+    if fn(_cptr(A), _cptr(B), A.shape[0], A.shape[1], _const_ptr(om0), _const_ptr(om1), _const_ptr(wl),
           _const_ptr(bw0), m, p + 80, p, work, nbytes) < 0:
         return None  # pragma: no cover - out of memory
     return buf[:10]
@@ -234,5 +251,5 @@ def tukey(n: int, offset: float, lo: float, hi: float, alpha: float):
     if fn is None:
         return None
     out = np.empty(n)
-    fn(n, offset, lo, hi, alpha, _ptr(out))
+    fn(n, offset, lo, hi, alpha, _cptr(out))
     return out
