@@ -410,7 +410,7 @@ void imcorr_reg_tukey(int n, double offset, double lo, double hi, double alpha, 
     for (int j = 0; j < n; j++) {
         double u = ((double)j - offset - lo) * inv;
         double v = (u < 1.0 - u ? u : 1.0 - u) * k;
-        if (!(v > 0.0)) { /* outside the support (or NaN -> 0, as the clip below would give sin(0)) */
+        if (!(v > 0.0)) { /* outside the support: 0 (a NaN v stays NaN, as through sin before) */
             out[j] = v == v ? 0.0 : NAN;
             continue;
         }
