@@ -235,3 +235,85 @@ def test_newton_with_stats_matches_separate_stats(astro):
     np.testing.assert_allclose(sums, rn.stats(A, B, om0, om1, wl, *_band(box), r), rtol=1e-12)
     r2, _, none = rn.newton(A, B, om0, om1, wl, (0.0, 0.0), None)
     assert none is None and np.array_equal(r, r2)
+
+
+def _spectra_pair(astro, box, shift):
+    """Windowed crop spectra (complex64) of the reference and a Fourier-shifted copy, and the box constants."""
+    from imcorr.register.refine import _box_constants
+
+    (om0, om1), wl, (f0, f1) = _box_constants(box, "tukey")
+    sl = (slice(100, 100 + box[0]), slice(120, 120 + box[1]))
+    a = astro[sl].astype(np.float32)
+    b = _shifted(astro, shift)[sl].astype(np.float32)
+    A = fft.rfft2(rn.crop(a, f0, f1)).astype(np.complex64)
+    B = fft.rfft2(rn.crop(b, f0, f1)).astype(np.complex64)
+    return A, B, om0, om1, wl
+
+
+def _phase(om0, om1, r):
+    return np.exp(-1j * (om0[:, None] * r[0] + om1[None, :] * r[1]))
+
+
+@pytest.mark.parametrize("box", [(256, 256), (250, 231), (97, 140)])
+def test_newton_matches_float64_gauss_newton(astro, box):
+    # independent float64 Gauss-Newton (exact cos/sin phases, complex128 C): the native kernel forms
+    # C * wl in float32 and updates its phases by rotation recurrences; the iterates must agree
+    A, B, om0, om1, wl = _spectra_pair(astro, box, (0.35, -0.4))
+    C = A.astype(np.complex128) * np.conj(B) * wl
+    W0, W1 = np.meshgrid(om0, om1, indexing="ij")
+    mag = np.abs(C)
+    H = -np.array([[(mag * W0 * W0).sum(), (mag * W0 * W1).sum()], [(mag * W0 * W1).sum(), (mag * W1 * W1).sum()]])
+    Hi_ref = np.linalg.inv(H)
+    r_ref = np.array([-0.2, 0.3])
+    for _ in range(4):
+        z = C * _phase(om0, om1, r_ref)
+        g = np.array([(z.imag * W0).sum(), (z.imag * W1).sum()])
+        r_ref = r_ref + np.clip(-(Hi_ref @ g), -0.5, 0.5)
+    r, Hi, sums = rn.newton(A, B, om0, om1, wl, (-0.2, 0.3), None)
+    assert sums is None
+    np.testing.assert_allclose(Hi, Hi_ref, rtol=1e-5)
+    np.testing.assert_allclose(r, r_ref, atol=1e-6)
+    assert np.all(np.abs(r - (0.35, -0.4)) < 0.05)  # one call, no re-windowing: near the shift
+
+
+@pytest.mark.parametrize("box", [(256, 256), (250, 231)])
+def test_stats_match_float64_formulas(astro, box):
+    # the sums of register.refine._uncertainty written out in float64 (complex128 spectra, exact phases)
+    from imcorr.register.refine import _band
+
+    A, B, om0, om1, wl = _spectra_pair(astro, box, (0.3, -0.2))
+    bw0, m = _band(box)
+    r = np.array([0.29, -0.21])
+    A2, B2 = A.astype(np.complex128), B.astype(np.complex128)
+    e = _phase(om0, om1, r)
+    num = float((A2 * np.conj(B2) * e * wl).real.sum())
+    a2, b2 = np.abs(A2) ** 2, np.abs(B2) ** 2
+    res = (np.abs(B2[:, :m] - A2[:, :m] * e[:, :m]) ** 2 * wl[:m] * bw0[:, None]).sum()
+    n_tot = res / (bw0.sum() * wl[:m].sum())
+    s2 = 0.5 * (a2 + b2) - n_tot / 2
+    W0, W1 = np.meshgrid(om0, om1, indexing="ij")
+    v = s2 * n_tot / 2 + n_tot**2 / 8
+    H = [(s2 * wl * W0 * W0).sum(), (s2 * wl * W0 * W1).sum(), (s2 * wl * W1 * W1).sum()]
+    V = [(v * wl**2 * W0 * W0).sum(), (v * wl**2 * W0 * W1).sum(), (v * wl**2 * W1 * W1).sum()]
+    expected = np.array([num, (a2 * wl).sum(), (b2 * wl).sum(), n_tot, *H, *V])
+    got = rn.stats(A, B, om0, om1, wl, bw0, m, r)
+    np.testing.assert_allclose(got[[0, 1, 2, 4, 6, 7, 9]], expected[[0, 1, 2, 4, 6, 7, 9]], rtol=2e-6)
+    np.testing.assert_allclose(got[3], expected[3], rtol=1e-9)  # the noise pass is float64
+    # off-diagonal sums cancel: compared on the scale of the diagonal
+    assert abs(got[5] - expected[5]) < 2e-6 * np.sqrt(expected[4] * expected[6])
+    assert abs(got[8] - expected[8]) < 2e-6 * np.sqrt(expected[7] * expected[9])
+
+
+def test_crop_float32_rows_and_out(astro):
+    f0, f1 = separable_window("tukey", (120, 90), (0.2, 0.4), 2.0, 0.3)
+    img = astro.astype(np.float32)
+    crop = img[40:160, 30:120]  # unit-stride float32 rows (the vector path) in a larger array
+    W = np.outer(f0, f1)
+    mean = (crop.astype(np.float64) * W**2).sum() / (W**2).sum()
+    expected = (crop - mean) * W
+    np.testing.assert_allclose(rn.crop(crop, f0, f1), expected, atol=2e-3)
+    out = rn.thread_scratch(crop.shape)
+    assert rn.crop(crop, f0, f1, out=out) is out
+    np.testing.assert_allclose(out, expected, atol=2e-3)
+    with pytest.raises(ValueError, match="out"):
+        rn.crop(crop, f0, f1, out=np.empty((3, 3), np.float32))

@@ -56,9 +56,23 @@ def _load() -> ctypes.CDLL | None:
     return lib
 
 
+_env_seen: tuple[str | None, bool] = (None, True)  # (last raw IMCORR_NATIVE value, what it meant)
+
+
 def enabled() -> bool:
-    """True unless ``IMCORR_NATIVE`` is set to ``0``/``false``/``no``/``off``."""
-    return os.environ.get("IMCORR_NATIVE", "1").strip().lower() not in ("0", "false", "no", "off")
+    """True unless ``IMCORR_NATIVE`` is set to ``0``/``false``/``no``/``off`` (read on every call).
+
+    The raw value is compared with the last one seen: while it does not change, a call is the
+    ``os.environ`` read and one string comparison.
+    """
+    global _env_seen
+    raw = os.environ.get("IMCORR_NATIVE")
+    seen = _env_seen
+    if raw == seen[0]:
+        return seen[1]
+    on = raw is None or raw.strip().lower() not in ("0", "false", "no", "off")
+    _env_seen = (raw, on)  # one tuple: threads read a consistent pair
+    return on
 
 
 def library() -> ctypes.CDLL | None:
@@ -84,16 +98,16 @@ def kernel(name: str) -> ctypes._CFuncPtr | None:
     also when the kernels are off).
     """
     fn = _kernels.get(name)
-    if fn is None:
-        restype, argtypes = SIGNATURES[name]  # KeyError for a name missing from the table, on both paths
+    if fn is not None:  # configured before: the library is loaded, only the switch is read
+        return fn if enabled() else None
+    restype, argtypes = SIGNATURES[name]  # KeyError for a name missing from the table, on both paths
     lib = library()
     if lib is None:
         return None
-    if fn is None:
-        fn = getattr(lib, name, None)
-        if fn is None:  # pragma: no cover - stale build
-            return None
-        fn.restype = restype
-        fn.argtypes = argtypes
-        _kernels[name] = fn
+    fn = getattr(lib, name, None)
+    if fn is None:  # pragma: no cover - stale build
+        return None
+    fn.restype = restype
+    fn.argtypes = argtypes
+    _kernels[name] = fn
     return fn

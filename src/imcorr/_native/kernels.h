@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IMCORR_ABI_VERSION 1
+#define IMCORR_ABI_VERSION 2
 
 /* IMCORR_HOT: AVX2 and baseline builds of a kernel, picked at load time by the dynamic loader
  * (GCC/Clang on x86-64 ELF, target_clones); other compilers and platforms get one plain build of
@@ -82,8 +82,11 @@ int imcorr_reg_prepare(const void *x, int dtype, ptrdiff_t s0, ptrdiff_t s1, int
 int imcorr_reg_crop(const void *x, int dtype, ptrdiff_t s0, ptrdiff_t s1, int n0, int n1, const double *f0, const double *f1, float *out);
 void imcorr_reg_tukey(int n, double offset, double lo, double hi, double alpha, double *out);
 
-/* register_gn.c: Gauss-Newton refinement and its peak/uncertainty sums (imcorr._native.register_kernels) */
-int imcorr_reg_newton(const float *A, const float *B, int n0, int m1, const double *om0, const double *om1, const double *wl, double *r, double *Hi, int compute_hi, int steps, const double *bw0, int m, double *stats);
-int imcorr_reg_stats(const float *A, const float *B, int n0, int m1, const double *om0, const double *om1, const double *wl, const double *bw0, int m, const double *r, double *out);
+/* register_gn.c: Gauss-Newton refinement and its peak/uncertainty sums (imcorr._native.register_kernels).
+ * work: caller scratch of work_bytes >= 64 + 8 (2 n0 + 2 m1) + 4 (5 mp + 2 n0 mp) bytes (mp: m1 rounded up to
+ * a multiple of 8; imcorr_reg_stats needs 1 row instead of n0), reused across calls; NULL or smaller:
+ * the kernel allocates its own. */
+int imcorr_reg_newton(const float *A, const float *B, int n0, int m1, const double *om0, const double *om1, const double *wl, double *r, double *Hi, int compute_hi, int steps, const double *bw0, int m, double *stats, void *work, size_t work_bytes);
+int imcorr_reg_stats(const float *A, const float *B, int n0, int m1, const double *om0, const double *om1, const double *wl, const double *bw0, int m, const double *r, double *out, void *work, size_t work_bytes);
 
 #endif

@@ -329,6 +329,23 @@ RG_INLINE double weighted_row_sum(const double *x, const double *w, int n) {
     return s;
 }
 
+/* sum_j x[j] * w[j] over a contiguous float32 row, in float64 (4-lane partial sums when vectorised). */
+RG_INLINE double weighted_row_sum_f32(const float *x, const double *w, int n) {
+    int j = 0;
+    double s = 0.0;
+#if RG_SHUFFLE
+    rg_vd4 s0 = {0}, s1 = {0};
+    for (; j + 8 <= n; j += 8) { /* widened 4 at a time, two independent sums */
+        s0 += __builtin_convertvector(*(const rg_vf4u *)(x + j), rg_vd4) * *(const rg_vd4u *)(w + j);
+        s1 += __builtin_convertvector(*(const rg_vf4u *)(x + j + 4), rg_vd4) * *(const rg_vd4u *)(w + j + 4);
+    }
+    s0 += s1;
+    s = (s0[0] + s0[1]) + (s0[2] + s0[3]);
+#endif
+    for (; j < n; j++) s += (double)x[j] * w[j];
+    return s;
+}
+
 /* Refinement crop: out = (x - mean) * f0[i] * f1[j] (float32), mean weighted by f0^2 f1^2. */
 IMCORR_HOT int imcorr_reg_crop(const void *x, int dtype, ptrdiff_t s0, ptrdiff_t s1, int n0, int n1,
                               const double *f0, const double *f1, float *out) {
@@ -341,10 +358,15 @@ IMCORR_HOT int imcorr_reg_crop(const void *x, int dtype, ptrdiff_t s0, ptrdiff_t
         w1 += sq1[j];
     }
     int direct = dtype == 0 && s1 == 1; /* contiguous float64 rows are read in place */
+    int direct32 = dtype == 1 && s1 == 1; /* contiguous float32 rows too (widened in registers) */
     for (int i = 0; i < n0; i++) {
         double a = f0[i] * f0[i];
         w0 += a;
         if (a == 0.0) continue;
+        if (direct32) {
+            num += a * weighted_row_sum_f32((const float *)x + (ptrdiff_t)i * s0, sq1, n1);
+            continue;
+        }
         const double *r = row;
         if (direct)
             r = (const double *)x + (ptrdiff_t)i * s0;
@@ -366,6 +388,9 @@ IMCORR_HOT int imcorr_reg_crop(const void *x, int dtype, ptrdiff_t s0, ptrdiff_t
         if (direct) {
             const double *q = (const double *)p;
             for (int j = 0; j < n1; j++) o[j] = ((float)(q[j] - mean) * a) * g1[j];
+        } else if (direct32) { /* a unit-stride loop: vectorised */
+            const float *q = (const float *)p;
+            for (int j = 0; j < n1; j++) o[j] = ((float)((double)q[j] - mean) * a) * g1[j];
         } else if (dtype == 0) {
             const double *q = (const double *)p;
             for (int j = 0; j < n1; j++) o[j] = ((float)(q[(ptrdiff_t)j * s1] - mean) * a) * g1[j];
@@ -385,7 +410,14 @@ void imcorr_reg_tukey(int n, double offset, double lo, double hi, double alpha, 
     for (int j = 0; j < n; j++) {
         double u = ((double)j - offset - lo) * inv;
         double v = (u < 1.0 - u ? u : 1.0 - u) * k;
-        v = v < 0.0 ? 0.0 : (v > 1.0 ? 1.0 : v);
+        if (!(v > 0.0)) { /* outside the support: 0 (a NaN v stays NaN, as through sin before) */
+            out[j] = v == v ? 0.0 : NAN;
+            continue;
+        }
+        if (v >= 1.0) { /* the flat top: sin(pi/2)^2 is exactly 1.0 in float64, no sin call needed */
+            out[j] = 1.0;
+            continue;
+        }
         double s = sin(h * v);
         out[j] = s * s;
     }

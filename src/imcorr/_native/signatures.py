@@ -19,7 +19,7 @@ import ctypes
 __all__ = ["ABI_VERSION", "C_TYPES", "SIGNATURES"]
 
 #: The ABI number of kernels.h (``IMCORR_ABI_VERSION``); the loaded library must report the same.
-ABI_VERSION = 1
+ABI_VERSION = 2
 
 
 def _pointer(c_type: str) -> type:
@@ -89,6 +89,7 @@ SIGNATURES: dict[str, tuple[type | None, tuple[type, ...]]] = {
     "imcorr_reg_tukey": (None, (INT, DOUBLE, DOUBLE, DOUBLE, DOUBLE, F64_P)),
     # register_gn.c
     "imcorr_reg_newton": (INT, (CF32_P, CF32_P, INT, INT, CF64_P, CF64_P, CF64_P, F64_P, F64_P, INT, INT, CF64_P,
-                                INT, F64_P)),
-    "imcorr_reg_stats": (INT, (CF32_P, CF32_P, INT, INT, CF64_P, CF64_P, CF64_P, CF64_P, INT, CF64_P, F64_P)),
+                                INT, F64_P, VOID_P, SIZE)),
+    "imcorr_reg_stats": (INT, (CF32_P, CF32_P, INT, INT, CF64_P, CF64_P, CF64_P, CF64_P, INT, CF64_P, F64_P, VOID_P,
+                               SIZE)),
 }

@@ -577,8 +577,11 @@ def _spectra(x, factors, nd):
 
 
 def _native_spectrum(x, factors):
-    """:func:`_spectra` of a 2-D single-channel crop with the native kernel: a 2-D complex64 spectrum."""
-    crop = _rn.crop(x, factors[0], factors[1])
+    """:func:`_spectra` of a 2-D single-channel crop with the native kernel: a 2-D complex64 spectrum.
+
+    The crop goes to this thread's scratch array (transformed at once; the spectrum is a new array).
+    """
+    crop = _rn.crop(x, factors[0], factors[1], out=_rn.thread_scratch(x.shape))
     return _fft.rfftn_in_thread(crop, crop.shape, dtype=np.float32)
 
 
