@@ -182,3 +182,16 @@ def test_in_thread_transforms_fall_back_to_the_public_functions(monkeypatch):
     spec = _fft.rfftn_in_thread(x, x.shape, dtype=np.float32)
     np.testing.assert_array_equal(spec, scipy.fft.rfftn(x))
     np.testing.assert_array_equal(_fft.irfftn_in_thread(spec.copy(), x.shape), scipy.fft.irfftn(spec, s=x.shape))
+
+
+def test_in_thread_transform_writes_into_a_reused_buffer():
+    x = np.random.default_rng(2).normal(size=(64, 48)).astype(np.float32)
+    buf = np.full((64, 25), np.nan, np.complex64)
+    got = _fft.rfftn_in_thread(x, x.shape, dtype=np.float32, out=buf)
+    np.testing.assert_array_equal(got, scipy.fft.rfftn(x))
+    if _fft._direct() is not None:
+        assert got is buf  # the buffer was used
+    wrong = np.empty((64, 25), np.complex128)  # not the float32 spectrum's dtype: ignored, a new array
+    got2 = _fft.rfftn_in_thread(x, x.shape, dtype=np.float32, out=wrong)
+    assert got2 is not wrong
+    np.testing.assert_array_equal(got2, scipy.fft.rfftn(x))

@@ -53,6 +53,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import threading
 
 import numpy as np
 
@@ -353,7 +354,7 @@ def refine_translation(
         fac_m = _moved_window(window, box, r_res, native)
         key = (sl_r, sl_m[0].start - sl_r[0].start)
         if native:  # 2-D complex64 spectra; the first two run at once (independent)
-            spec_b = functools.partial(_native_spectrum, moving[sl_m + (0,)], fac_m)
+            spec_b = functools.partial(_native_spectrum, moving[sl_m + (0,)], fac_m, True)
             if st.spectrum_key != key:
                 st.spectrum_key = key
                 st.ref_spectrum = cache.crop(sl_r, window, True)
@@ -576,13 +577,24 @@ def _spectra(x, factors, nd):
     return out[0][..., None] if len(out) == 1 else np.stack(out, axis=-1)
 
 
-def _native_spectrum(x, factors):
+_moving_spectra = threading.local()  # per thread: the buffer the moving crop's spectrum is written into
+
+
+def _native_spectrum(x, factors, reuse: bool = False):
     """:func:`_spectra` of a 2-D single-channel crop with the native kernel: a 2-D complex64 spectrum.
 
-    The crop goes to this thread's scratch array (transformed at once; the spectrum is a new array).
+    The crop goes to this thread's scratch array (transformed at once). The spectrum is a new array,
+    or with ``reuse`` (the moving crop's: needed only until the next iteration's replaces it) this
+    thread's reusable buffer, overwritten by the next ``reuse`` call in the same thread.
     """
     crop = _rn.crop(x, factors[0], factors[1], out=_rn.thread_scratch(x.shape))
-    return _fft.rfftn_in_thread(crop, crop.shape, dtype=np.float32)
+    out = None
+    if reuse:
+        shape = (crop.shape[0], crop.shape[1] // 2 + 1)
+        out = getattr(_moving_spectra, "buf", None)
+        if out is None or out.shape != shape:
+            out = _moving_spectra.buf = np.empty(shape, np.complex64)
+    return _fft.rfftn_in_thread(crop, crop.shape, dtype=np.float32, out=out)
 
 
 def _abs2(z: np.ndarray) -> np.ndarray:
