@@ -302,6 +302,7 @@ def test_stats_match_float64_formulas(astro, box):
     # off-diagonal sums cancel: compared on the scale of the diagonal
     assert abs(got[5] - expected[5]) < 2e-6 * np.sqrt(expected[4] * expected[6])
     assert abs(got[8] - expected[8]) < 2e-6 * np.sqrt(expected[7] * expected[9])
+    np.testing.assert_allclose(got[10], (wl**2 * a2 * b2).sum(), rtol=2e-6)  # the null variance's sum
 
 
 def test_crop_float32_rows_and_out(astro):

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IMCORR_ABI_VERSION 2
+#define IMCORR_ABI_VERSION 3
 
 /* IMCORR_HOT: AVX2 and baseline builds of a kernel, picked at load time by the dynamic loader
  * (GCC/Clang on x86-64 ELF, target_clones); other compilers and platforms get one plain build of

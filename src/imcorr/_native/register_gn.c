@@ -135,7 +135,7 @@ typedef struct {
  * k = 2, 1, 0, 2, 1, 0; g = (|A|^2 + |B|^2) / 2). The uncertainty's s2 = g - half (half: the noise
  * power, known only at the end) enters linearly: imcorr_reg_stats subtracts the half parts then. */
 typedef struct {
-    double ea, eb, t[6];
+    double ea, eb, t[6], ab; /* ab: sum w^2 |A|^2 |B|^2, the null variance's sum (register.refine.null_std) */
 } power_t;
 
 /* One row of C * wl into float32 planes pr + i pi (A conj(B) wl over [0, m1)); with pw, the row's
@@ -145,7 +145,7 @@ RG_INLINE void cross_row(const float *a, const float *b, cols_t cv, int m1, doub
     int j = 0;
     double p[8] = {0};
 #if RG_SHUFFLE
-    rg_vf sa = {0}, sb = {0}, t1 = {0}, t2 = {0}, t3 = {0}, t4 = {0}, t5 = {0};
+    rg_vf sa = {0}, sb = {0}, t1 = {0}, t2 = {0}, t3 = {0}, t4 = {0}, t5 = {0}, ab = {0};
     for (; j + RG_LANES <= m1; j += RG_LANES) { /* deinterleaved vector loads instead of scalar gathers */
         rg_vf ar, ai, br, bi, w = RG_LOAD(cv.w + j);
         rg_deinterleave(a + 2 * j, &ar, &ai);
@@ -157,6 +157,7 @@ RG_INLINE void cross_row(const float *a, const float *b, cols_t cv, int m1, doub
             rg_vf gw = 0.5f * (a2 + b2), gww = gw * w;
             sa += a2;
             sb += b2;
+            ab += a2 * b2;
             t1 += gw * o;
             t2 += gw * RG_LOAD(cv.q + j);
             t3 += gww;
@@ -166,8 +167,7 @@ RG_INLINE void cross_row(const float *a, const float *b, cols_t cv, int m1, doub
     }
     if (pw) {
         rg_hsum4(&sa, &sb, &t1, &t2, p);
-        rg_vf zero = {0};
-        rg_hsum4(&t3, &t4, &t5, &zero, p + 4);
+        rg_hsum4(&t3, &t4, &t5, &ab, p + 4);
     }
 #endif
     for (; j < m1; j++) {
@@ -184,6 +184,7 @@ RG_INLINE void cross_row(const float *a, const float *b, cols_t cv, int m1, doub
             p[4] += gww;
             p[5] += gww * cv.o[j];
             p[6] += gww * cv.q[j];
+            p[7] += a2 * b2;
         }
     }
     if (pw) {
@@ -195,6 +196,7 @@ RG_INLINE void cross_row(const float *a, const float *b, cols_t cv, int m1, doub
         pw->t[3] += o0 * o0 * p[4];
         pw->t[4] += o0 * p[5];
         pw->t[5] += p[6];
+        pw->ab += p[7];
     }
 }
 
@@ -353,6 +355,7 @@ RG_INLINE void finish_stats(const float *A, const float *B, int n0, int m1, cons
     out[7] = 0.5 * n_tot * t[3] + q * so1 * l3;
     out[8] = 0.5 * n_tot * t[4] + q * so0 * l4;
     out[9] = 0.5 * n_tot * t[5] + q * (double)n0 * l5;
+    out[10] = pw->ab;
 }
 
 /* Re sum_i (pc_i + i ps_i) sum_j (C wl)_ij e_j over the planes (the peak's numerator at r). */
@@ -445,7 +448,8 @@ IMCORR_HOT int imcorr_reg_newton(const float *A, const float *B, int n0, int m1,
 
 /* Peak and uncertainty sums of the refinement at crop shift r (see register.refine._uncertainty).
  * out: [0] num = Re sum wl C e, [1] sum wl |A|^2, [2] sum wl |B|^2, [3] n_tot (noise power),
- * [4..6] H00, H01, H11, [7..9] V00, V01, V11. bw0 is the 0/1 low-band weight of axis 0 and m the
+ * [4..6] H00, H01, H11, [7..9] V00, V01, V11, [10] sum wl^2 |A|^2 |B|^2 (the null variance of
+ * the peak, see register.refine.null_std). bw0 is the 0/1 low-band weight of axis 0 and m the
  * band's length on the half axis. One pass forms each row of C * wl (float32, as imcorr_reg_newton),
  * its power_t sums and its phase sum; a second pass, the noise power on the low band (float64).
  * s2 = (|A|^2 + |B|^2) / 2 - n_tot / 2 is not clipped, nor are NaN terms skipped (NaN spectra give

@@ -213,7 +213,7 @@ def newton(A, B, om0, om1, wl, r0, Hi, steps: int = 4, band=None):
     ``r``, ``Hi`` and ``sums`` are views of one new buffer (one allocation, one pointer).
     """
     fn = _fn("imcorr_reg_newton")
-    buf = np.empty(16)  # r (2), Hi (4), sums (10)
+    buf = np.empty(17)  # r (2), Hi (4), sums (11)
     buf[0], buf[1] = r0
     compute = Hi is None
     if not compute:
@@ -233,16 +233,16 @@ def newton(A, B, om0, om1, wl, r0, Hi, steps: int = 4, band=None):
 
 
 def stats(A, B, om0, om1, wl, bw0, m: int, r):
-    """Sums of the refinement's peak and uncertainty (see ``imcorr_reg_stats``): a length-10 array."""
+    """Sums of the refinement's peak, uncertainty and null variance (see ``imcorr_reg_stats``): a length-11 array."""
     fn = _fn("imcorr_reg_stats")
-    buf = np.empty(12)  # out (10), r (2)
-    buf[10], buf[11] = r
+    buf = np.empty(13)  # out (11), r (2)
+    buf[11], buf[12] = r
     p = _cptr(buf)
     work, nbytes = _work(A.shape[0], A.shape[1])
     if fn(_cptr(A), _cptr(B), A.shape[0], A.shape[1], _const_ptr(om0), _const_ptr(om1), _const_ptr(wl),
-          _const_ptr(bw0), m, p + 80, p, work, nbytes) < 0:
+          _const_ptr(bw0), m, p + 88, p, work, nbytes) < 0:
         return None  # pragma: no cover - out of memory
-    return buf[:10]
+    return buf[:11]
 
 
 def tukey(n: int, offset: float, lo: float, hi: float, alpha: float):

@@ -19,7 +19,7 @@ import ctypes
 __all__ = ["ABI_VERSION", "C_TYPES", "SIGNATURES"]
 
 #: The ABI number of kernels.h (``IMCORR_ABI_VERSION``); the loaded library must report the same.
-ABI_VERSION = 2
+ABI_VERSION = 3
 
 
 def _pointer(c_type: str) -> type:

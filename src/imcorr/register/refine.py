@@ -436,12 +436,13 @@ def refine_translation(
         # where they were taken: r is at the optimum, where the peak and the noise residual are
         # stationary to first order, so an Aitken jump that small changes them by ~1e-10 relative
         if sums is not None and np.max(np.abs(r - sums[1])) <= 1e-5:
-            peak, unc, ea, eb = _native_stats(A, B, omegas, wlast, r, box, sums[0])
+            peak, unc, null = _native_stats(A, B, omegas, wlast, r, box, sums[0])
         else:
-            peak, unc, ea, eb = _native_stats(A, B, omegas, wlast, r, box)
+            peak, unc, null = _native_stats(A, B, omegas, wlast, r, box)
     else:
         peak, unc, ea, eb = _numpy_stats(A, B, C, omegas, wlast, r, nd)
-    zscore = peak / null_std(A, B, wlast, ea, eb)
+        null = null_std(A, B, wlast, ea, eb)
+    zscore = peak / null
     unc *= math.sqrt(_window_correlation(box, window))  # the sandwich's V assumed independent frequencies
     unc = math.hypot(unc, model_floor(box))  # the estimator's own error, present without noise
     return RefineOutput(np.asarray(s, dtype=np.float64), peak, unc, it, converged, zscore)
@@ -479,7 +480,14 @@ def null_std(A, B, wlast, ea, eb) -> float:
         pv = p.view(np.float32)
         np.multiply(pv, pv, out=pv)
         var += float(np.add.reduce(pv.reshape(-1, w2.size) @ w2, dtype=np.float64))
-    return math.sqrt(0.5 * var / (ea * eb)) if var > 0 else math.nan
+    return null_std_from_sum(var, ea, eb)
+
+
+def null_std_from_sum(var: float, ea: float, eb: float) -> float:
+    """:func:`null_std` from ``var = sum w^2 |A|^2 |B|^2`` (the native kernels' sum)."""
+    if not (ea > 0 and eb > 0 and var > 0):
+        return math.nan
+    return math.sqrt(0.5 * var / (ea * eb))
 
 
 def _numpy_stats(A, B, C, omegas, wlast, r, nd):
@@ -507,7 +515,7 @@ def _band(box):
 
 
 def _native_stats(A, B, omegas, wlast, r, box, out=None):
-    """:func:`_numpy_stats` from the native sums (2-D, one channel; ``A``, ``B`` 2-D complex64).
+    """(peak, uncertainty, :func:`null_std`) from the native sums (2-D, one channel; ``A``, ``B`` 2-D complex64).
 
     ``out``: the sums already computed (by the last Gauss-Newton call), else computed here.
     """
@@ -517,10 +525,11 @@ def _native_stats(A, B, omegas, wlast, r, box, out=None):
     num, ea, eb = float(out[0]), float(out[1]), float(out[2])
     peak = num / math.sqrt(ea * eb) if ea > 0 and eb > 0 else math.nan
     peak = min(1.0, max(-1.0, peak)) if math.isfinite(peak) else math.nan
+    null = null_std_from_sum(float(out[10]), ea, eb)
     h00, h01, h11, v00, v01, v11 = (float(v) for v in out[4:10])
     det = h00 * h11 - h01 * h01
     if not (det != 0 and math.isfinite(det)):
-        return peak, math.nan, ea, eb
+        return peak, math.nan, null
     # Cov = H^-1 V H^-1 for symmetric 2x2 H, V (closed form)
     i00, i01, i11 = h11 / det, -h01 / det, h00 / det
     a00 = i00 * v00 + i01 * v01
@@ -528,7 +537,7 @@ def _native_stats(A, B, omegas, wlast, r, box, out=None):
     a10 = i01 * v00 + i11 * v01
     a11 = i01 * v01 + i11 * v11
     tr = (a00 * i00 + a01 * i01) + (a10 * i01 + a11 * i11)
-    return peak, (math.sqrt(tr) if tr >= 0 and math.isfinite(tr) else math.nan), ea, eb
+    return peak, (math.sqrt(tr) if tr >= 0 and math.isfinite(tr) else math.nan), null
 
 
 def _sandwich(H, V) -> float:
