@@ -148,3 +148,22 @@ def test_large_frames_reuse_reference_crops_and_equal_single_estimates():
         np.testing.assert_allclose(series.significance[i], single.significance, rtol=1e-5)
         np.testing.assert_allclose(series.uncertainty[i], single.uncertainty, rtol=1e-6)
         np.testing.assert_allclose(series.peak[i], single.peak, rtol=1e-6)
+
+
+def test_crop_boxes_are_computed_once_per_key_and_bounded(monkeypatch):
+    from imcorr.register import cropcache
+
+    cache = cropcache.CropSpectra()
+    calls = []
+
+    def compute(v):
+        calls.append(v)
+        return ("boxes", v)
+
+    assert cache.boxes((1, 2), lambda: compute(1)) == ("boxes", 1)
+    assert cache.boxes((1, 2), lambda: compute(2)) == ("boxes", 1)  # kept: not computed again
+    assert calls == [1]
+    monkeypatch.setattr(cropcache, "MAX_BOXES", 3)
+    for i in range(5):
+        cache.boxes(("k", i), lambda i=i: compute(i))
+    assert len(cache._boxes) <= 3  # cleared when full

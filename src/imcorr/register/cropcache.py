@@ -1,4 +1,4 @@
-"""The reference's crop spectra, kept across the refinements of one :class:`~imcorr.register.translation.Registrar`.
+"""The reference's crop spectra and crop boxes, kept across the refinements of one Registrar.
 
 The refinement (:mod:`imcorr.register.refine`) windows a crop of the reference (at most 256^2 px)
 and transforms it; that spectrum depends only on the crop box and the window, not on the moving
@@ -18,6 +18,7 @@ import numpy as np
 __all__: list[str] = []
 
 MAX_BYTES = 64 << 20  # spectra kept per Registrar (256^2 crops: ~240 spectra)
+MAX_BOXES = 4096  # crop-box entries kept per Registrar (a few hundred bytes each); cleared when full
 
 
 class CropSpectra:
@@ -29,6 +30,7 @@ class CropSpectra:
         self._bytes = 0
         self._lock = threading.Lock()
         self.hits = self.misses = 0
+        self._boxes: dict = {}  # the refinement's crop boxes per integer shift (see boxes)
 
     def crop(self, slices, window, native: bool) -> np.ndarray | None:
         """The spectrum kept for the reference crop ``slices`` (window kind, native layout), or None."""
@@ -37,6 +39,20 @@ class CropSpectra:
     def keep(self, slices, window, native: bool, spectrum: np.ndarray) -> None:
         """Keep ``spectrum`` as the one of the reference crop ``slices``."""
         self.put((tuple((x.start, x.stop) for x in slices), window, native), spectrum)
+
+    def boxes(self, key, compute):
+        """The crop boxes for ``key`` (integer shift, shapes...), computed by ``compute()`` on the first use.
+
+        Choosing the boxes samples the reference's gradient energy (~50 us per 512² frame); they depend
+        only on the reference and the key, so frames at the same integer shift share them.
+        """
+        out = self._boxes.get(key)
+        if out is None:
+            out = compute()
+            if len(self._boxes) >= MAX_BOXES:
+                self._boxes.clear()
+            self._boxes[key] = out  # a dict item assignment: atomic for the threads sharing it
+        return out
 
     def get(self, key) -> np.ndarray | None:
         with self._lock:

@@ -340,11 +340,13 @@ def refine_translation(
     k = np.round(s).astype(int)
     history = [s.copy()]
     for it in range(1, iterations + 1):  # noqa: B007 - reported in RefineOutput
-        if np.any(np.abs(s - k) > 1.0):  # hysteresis: keep the crop unless the residual grows large
-            k = np.round(s).astype(int)
+        if max(abs(float(a) - float(b)) for a, b in zip(s, k)) > 1.0:  # hysteresis: keep the crop unless
+            k = np.round(s).astype(int)  # the residual grows large
         if st.k != tuple(k):
             st.k = tuple(k)
-            st.boxes = _overlap_box(reference, shape_m, k, cap, native, coarse)
+            # the boxes depend on the reference, the shapes and k only: kept with the reference's spectra
+            st.boxes = cache.boxes((st.k, shape_m, cap, native),
+                                   functools.partial(_overlap_box, reference, shape_m, k, cap, native, coarse))
         sl_r, sl_m = st.boxes
         box = tuple(x.stop - x.start for x in sl_r)
         if any(b < 2 * MARGIN + 4 for b in box):
@@ -411,14 +413,14 @@ def refine_translation(
             r_new = r_res
         s_new = k + r_new
         last = (A, B, C, omegas, wlast, k.copy(), box)
-        delta = float(np.max(np.abs(s_new - s)))
+        delta = max(abs(float(a) - float(b)) for a, b in zip(s_new, s))
         s = s_new
         history.append(s.copy())
         if not newton or delta < tol:
             converged = True
             break
         if len(history) >= 3:  # Steffensen: extrapolate, then restart the history there
-            step2 = float(np.max(np.abs(history[-1] - history[-2])))
+            step2 = max(abs(float(a) - float(b)) for a, b in zip(history[-1], history[-2]))
             s = _aitken(history)
             history = [s.copy()]
             if step2 < ACCEPT_AITKEN:
