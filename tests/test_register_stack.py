@@ -137,7 +137,10 @@ def test_large_frames_reuse_reference_crops_and_equal_single_estimates():
     reg = imcorr.Registrar(ref)
     loop = [reg.estimate(f) for f in frames]
     assert reg._crops.hits >= 2  # frames 2-3 and 5 use their predecessor's reference crop
-    series = imcorr.estimate_shifts(ref, frames, workers=2)
+    series = imcorr.estimate_shifts(ref, frames, workers=2, processes=False)
+    on_processes = imcorr.estimate_shifts(ref, frames, workers=2, processes=True)
+    np.testing.assert_array_equal(on_processes.shift, series.shift)
+    np.testing.assert_array_equal(on_processes.uncertainty, series.uncertainty)
     np.testing.assert_allclose(series.shift, truth, atol=0.01)
     for i, f in enumerate(frames):
         single = imcorr.estimate_shift(ref, f)
