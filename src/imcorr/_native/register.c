@@ -27,23 +27,38 @@ static void load_row(const void *x, int dtype, ptrdiff_t s0, ptrdiff_t s1, int i
         }
     } else {
         const float *p = (const float *)x + (ptrdiff_t)i * s0;
-        for (int j = 0; j < n1; j++) row[j] = (double)p[(ptrdiff_t)j * s1];
+        if (s1 == 1) { /* contiguous float32 rows (a frame of a stack): a vectorised conversion */
+            for (int j = 0; j < n1; j++) row[j] = (double)p[j];
+        } else {
+            for (int j = 0; j < n1; j++) row[j] = (double)p[(ptrdiff_t)j * s1];
+        }
     }
 }
 
 /* In place: M <- M * conj(R) (complex64, n elements); with phase != 0 then M <- M / (|M| + eps),
  * eps = max|M| * 1e-12 + FLT_MIN (the NumPy path's phase normalization). */
-void imcorr_reg_crosspower(float *M, const float *R, ptrdiff_t n, int phase) {
-    double mx = 0.0;
-    for (ptrdiff_t k = 0; k < n; k++) {
+IMCORR_HOT void imcorr_reg_crosspower(float *M, const float *R, ptrdiff_t n, int phase) {
+    for (ptrdiff_t k = 0; k < n; k++) { /* no reduction here: vectorizable */
         float a = M[2 * k], b = M[2 * k + 1], c = R[2 * k], d = R[2 * k + 1];
-        float re = a * c + b * d, im = b * c - a * d;
-        M[2 * k] = re;
-        M[2 * k + 1] = im;
-        double m = (double)re * re + (double)im * im;
-        mx = m > mx ? m : mx;
+        M[2 * k] = a * c + b * d;
+        M[2 * k + 1] = b * c - a * d;
     }
     if (!phase) return;
+    /* max |M|^2 in float64 (exact max: the lanes' order does not change it), 4 independent lanes */
+    double mx4[4] = {0.0, 0.0, 0.0, 0.0};
+    ptrdiff_t k = 0;
+    for (; k + 4 <= n; k += 4) {
+        for (int l = 0; l < 4; l++) {
+            double re = M[2 * (k + l)], im = M[2 * (k + l) + 1], m = re * re + im * im;
+            mx4[l] = m > mx4[l] ? m : mx4[l];
+        }
+    }
+    for (; k < n; k++) {
+        double re = M[2 * k], im = M[2 * k + 1], m = re * re + im * im;
+        mx4[0] = m > mx4[0] ? m : mx4[0];
+    }
+    double mx = mx4[0];
+    for (int l = 1; l < 4; l++) mx = mx4[l] > mx ? mx4[l] : mx; /* NaN is never taken, as in a plain scan */
     if (!(mx > 0.0) || !isfinite(mx)) { /* all zero (or non-finite): the plain formula */
         for (ptrdiff_t k = 0; k < 2 * n; k++) M[k] = (float)(M[k] / ((double)fabsf(M[k]) + FLT_MIN));
         return;
@@ -61,24 +76,42 @@ void imcorr_reg_crosspower(float *M, const float *R, ptrdiff_t n, int phase) {
 
 /* Argmax (first maximum) of an n0 x n1 float32 surface and its peak-to-sidelobe ratio outside a
  * periodic (2 * exclude + 1)^2 box: out[0] = flat index, out[1] = PSR (NaN for a flat surface). */
-void imcorr_reg_peak(const float *s, int n0, int n1, int exclude, double *out) {
+IMCORR_HOT void imcorr_reg_peak(const float *s, int n0, int n1, int exclude, double *out) {
     ptrdiff_t n = (ptrdiff_t)n0 * n1, best = 0;
     float bv = s[0];
     double total = 0.0, sq = 0.0;
     for (int i = 0; i < n0; i++) {
         const float *r = s + (ptrdiff_t)i * n1;
-        double rs = 0.0, rq = 0.0;
-        for (int j = 0; j < n1; j++) {
-            float v = r[j];
-            rs += v;
-            rq += (double)v * v;
-            if (v > bv) {
-                bv = v;
-                best = (ptrdiff_t)i * n1 + j;
+        /* the row's sums (4 float64 lanes) and maximum (8 float32 lanes; NaN is never taken): vectorizable */
+        double rs4[4] = {0.0, 0.0, 0.0, 0.0}, rq4[4] = {0.0, 0.0, 0.0, 0.0};
+        float mx8[8];
+        for (int l = 0; l < 8; l++) mx8[l] = r[0];
+        int j = 0;
+        for (; j + 8 <= n1; j += 8) {
+            for (int l = 0; l < 8; l++) {
+                double v = r[j + l];
+                rs4[l & 3] += v;
+                rq4[l & 3] += v * v;
+                mx8[l] = r[j + l] > mx8[l] ? r[j + l] : mx8[l];
             }
+        }
+        double rs = (rs4[0] + rs4[1]) + (rs4[2] + rs4[3]), rq = (rq4[0] + rq4[1]) + (rq4[2] + rq4[3]);
+        float m = mx8[0];
+        for (int l = 1; l < 8; l++) m = mx8[l] > m ? mx8[l] : m;
+        for (; j < n1; j++) {
+            double v = r[j];
+            rs += v;
+            rq += v * v;
+            m = r[j] > m ? r[j] : m;
         }
         total += rs;
         sq += rq;
+        if (m > bv) { /* the first maximum in row-major order: this row's first element equal to m */
+            int k = 0;
+            while (r[k] != m) k++;
+            bv = m;
+            best = (ptrdiff_t)i * n1 + k;
+        }
     }
     out[0] = (double)best;
     int p0 = (int)(best / n1), p1 = (int)(best % n1);
