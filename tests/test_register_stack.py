@@ -170,3 +170,22 @@ def test_crop_boxes_are_computed_once_per_key_and_bounded(monkeypatch):
     for i in range(5):
         cache.boxes(("k", i), lambda i=i: compute(i))
     assert len(cache._boxes) <= 3  # cleared when full
+
+
+def test_energy_tables_give_the_sample_marginals():
+    # the prefix-sum marginals equal the direct per-row / per-column sums of the squared forward
+    # differences of the sample (diff along an axis, zero at its last index), channels summed
+    from imcorr.register.cropcache import EnergyTables
+
+    rng = np.random.default_rng(4)
+    src = rng.normal(size=(40, 33, 2)) * 50 + 100
+    tables = EnergyTables(src)
+    for a0, b0, a1, b1 in [(0, 40, 0, 33), (3, 29, 5, 31), (7, 8, 2, 30), (10, 30, 4, 5), (0, 2, 0, 2)]:
+        sample = src[a0:b0, a1:b1]
+        dy = np.zeros(sample.shape[:2])
+        dx = np.zeros(sample.shape[:2])
+        dy[:-1] = (np.diff(sample, axis=0) ** 2).sum(axis=-1)
+        dx[:, :-1] = (np.diff(sample, axis=1) ** 2).sum(axis=-1)
+        m0, m1 = tables.marginals([(a0, b0), (a1, b1)])
+        np.testing.assert_allclose(m0, (dy + dx).sum(axis=1), rtol=1e-10, atol=1e-6)
+        np.testing.assert_allclose(m1, (dy + dx).sum(axis=0), rtol=1e-10, atol=1e-6)

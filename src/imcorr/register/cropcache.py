@@ -31,6 +31,7 @@ class CropSpectra:
         self._lock = threading.Lock()
         self.hits = self.misses = 0
         self._boxes: dict = {}  # the refinement's crop boxes per integer shift (see boxes)
+        self._energy = None  # (source array, its refine.EnergyTables), see energy_tables
 
     def crop(self, slices, window, native: bool) -> np.ndarray | None:
         """The spectrum kept for the reference crop ``slices`` (window kind, native layout), or None."""
@@ -54,6 +55,13 @@ class CropSpectra:
             self._boxes[key] = out  # a dict item assignment: atomic for the threads sharing it
         return out
 
+    def energy_tables(self, src: np.ndarray):
+        """The gradient-energy prefix sums of ``src`` (the binned reference), computed on the first use."""
+        kept = self._energy
+        if kept is None or kept[0] is not src:
+            self._energy = kept = (src, EnergyTables(src))
+        return kept[1]
+
     def get(self, key) -> np.ndarray | None:
         with self._lock:
             spec = self._items.get(key)
@@ -76,3 +84,36 @@ class CropSpectra:
             while self._bytes > self.max_bytes:
                 _, old = self._items.popitem(last=False)
                 self._bytes -= old.nbytes
+
+
+class EnergyTables:
+    """Prefix sums of a 2-D image's squared forward differences, for :func:`_overlap_box`'s marginals.
+
+    For a sample ``src[a0:b0, a1:b1]`` (channels summed) the marginals are, per row ``i``, the sum over
+    the sample's columns of ``dy^2`` (rows below the last) plus ``dx^2`` (columns left of the last),
+    and per column likewise: four rectangle sums, read off row- and column-prefix sums in O(rows +
+    columns) instead of a pass over the sample (~45 us per frame at 128^2). Computed once per Registrar.
+    """
+
+    def __init__(self, src: np.ndarray):
+        x = src.astype(np.float64)
+        dy = (np.diff(x, axis=0) ** 2).sum(axis=-1)  # (n0 - 1, n1)
+        dx = (np.diff(x, axis=1) ** 2).sum(axis=-1)  # (n0, n1 - 1)
+        z = np.zeros
+        self.row_dy = np.concatenate([z((dy.shape[0], 1)), np.cumsum(dy, axis=1)], axis=1)  # (n0-1, n1+1)
+        self.row_dx = np.concatenate([z((dx.shape[0], 1)), np.cumsum(dx, axis=1)], axis=1)  # (n0, n1)
+        self.col_dy = np.concatenate([z((1, dy.shape[1])), np.cumsum(dy, axis=0)], axis=0)  # (n0, n1)
+        self.col_dx = np.concatenate([z((1, dx.shape[1])), np.cumsum(dx, axis=0)], axis=0)  # (n0+1, n1-1)
+
+    def marginals(self, bounds) -> list[np.ndarray]:
+        """(per-row, per-column) gradient-energy marginals of the sample ``[a0:b0, a1:b1]`` (unit strides)."""
+        (a0, b0), (a1, b1) = bounds
+        m0 = np.zeros(b0 - a0)
+        m1 = np.zeros(b1 - a1)
+        if b0 - a0 > 1:  # dy of rows a0 .. b0-2
+            m0[:-1] += self.row_dy[a0:b0 - 1, b1] - self.row_dy[a0:b0 - 1, a1]
+            m1 += self.col_dy[b0 - 1, a1:b1] - self.col_dy[a0, a1:b1]
+        if b1 - a1 > 1:  # dx of columns a1 .. b1-2
+            m0 += self.row_dx[a0:b0, b1 - 1] - self.row_dx[a0:b0, a1]
+            m1[:-1] += self.col_dx[b0, a1:b1 - 1] - self.col_dx[a0, a1:b1 - 1]
+        return [m0, m1]

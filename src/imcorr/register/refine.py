@@ -83,7 +83,7 @@ class RefineOutput:
     zscore: float = math.nan  # peak / its standard deviation for unrelated images (see null_std)
 
 
-def _overlap_box(reference, shape_m, shift, cap, native=False, coarse=None):
+def _overlap_box(reference, shape_m, shift, cap, native=False, coarse=None, tables=None):
     """Integer boxes (ref slices, mov slices) of the overlap for an integer shift.
 
     When the overlap is longer than ``cap`` on an axis, a ``cap``-long window is chosen
@@ -92,7 +92,10 @@ def _overlap_box(reference, shape_m, shift, cap, native=False, coarse=None):
     background) is avoided; the centre is kept unless another position is 20% richer. Positions are
     snapped to multiples of :data:`SNAP` (within the overlap), so nearby shifts share a reference crop.
     ``coarse = (binned reference, factor)`` takes the sample from the coarse stage's binned copy
-    (already in memory) instead of the full-resolution reference.
+    (already in memory) instead of the full-resolution reference. ``tables``, the
+    :class:`~imcorr.register.cropcache.EnergyTables` of that sample's source, gives the marginals
+    of an unstrided 2-D sample from prefix sums (the same sums, added in another order) instead of
+    a pass over the sample.
     """
     nd = len(shape_m)
     bounds = [(max(0, -s), min(nr, nm - s)) for nr, nm, s in zip(reference.shape[:nd], shape_m, shift)]
@@ -102,8 +105,12 @@ def _overlap_box(reference, shape_m, shift, cap, native=False, coarse=None):
         # sample bounds in src's pixels (position of sample index i: (start + i * step) * f)
         sb = [(-(-lo // f), max(-(-lo // f) + 1, hi // f)) for lo, hi in bounds]
         st = [max(1, (hi - lo) // 128) for lo, hi in sb]
-        sample = src[tuple(slice(lo, hi, t) for (lo, hi), t in zip(sb, st))]
-        margs = _rn.grad_marginals(sample[..., 0]) if native and sample.shape[-1] == 1 else None
+        margs = None
+        if tables is not None and st == [1, 1]:
+            margs = tables.marginals(sb)
+        else:
+            sample = src[tuple(slice(lo, hi, t) for (lo, hi), t in zip(sb, st))]
+            margs = _rn.grad_marginals(sample[..., 0]) if native and sample.shape[-1] == 1 else None
         if margs is None:
             sample = sample.astype(np.float64)
             # per-axis marginals of the gradient energy summed over channels (diff along axis i,
@@ -345,8 +352,10 @@ def refine_translation(
         if st.k != tuple(k):
             st.k = tuple(k)
             # the boxes depend on the reference, the shapes and k only: kept with the reference's spectra
+            tables = cache.energy_tables(coarse[0]) if coarse is not None and nd == 2 and cache.max_bytes else None
             st.boxes = cache.boxes((st.k, shape_m, cap, native),
-                                   functools.partial(_overlap_box, reference, shape_m, k, cap, native, coarse))
+                                   functools.partial(_overlap_box, reference, shape_m, k, cap, native, coarse,
+                                                     tables))
         sl_r, sl_m = st.boxes
         box = tuple(x.stop - x.start for x in sl_r)
         if any(b < 2 * MARGIN + 4 for b in box):
