@@ -17,7 +17,7 @@
 #include "register_simd.h"
 
 /* one row of a strided float64/float32 image as doubles */
-static void load_row(const void *x, int dtype, ptrdiff_t s0, ptrdiff_t s1, int i, int n1, double *row) {
+RG_INLINE void load_row(const void *x, int dtype, ptrdiff_t s0, ptrdiff_t s1, int i, int n1, double *row) {
     if (dtype == 0) {
         const double *p = (const double *)x + (ptrdiff_t)i * s0;
         if (s1 == 1) {
