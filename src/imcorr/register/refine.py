@@ -94,8 +94,8 @@ def _overlap_box(reference, shape_m, shift, cap, native=False, coarse=None, tabl
     ``coarse = (binned reference, factor)`` takes the sample from the coarse stage's binned copy
     (already in memory) instead of the full-resolution reference. ``tables``, the
     :class:`~imcorr.register.cropcache.EnergyTables` of that sample's source, gives the marginals
-    of an unstrided 2-D sample from prefix sums (the same sums, added in another order) instead of
-    a pass over the sample.
+    of an unstrided 2-D sample from squared differences computed once (the same sums, added in
+    another order) instead of slicing and differencing a fresh sample.
     """
     nd = len(shape_m)
     bounds = [(max(0, -s), min(nr, nm - s)) for nr, nm, s in zip(reference.shape[:nd], shape_m, shift)]
