@@ -31,7 +31,7 @@ class CropSpectra:
         self._lock = threading.Lock()
         self.hits = self.misses = 0
         self._boxes: dict = {}  # the refinement's crop boxes per integer shift (see boxes)
-        self._energy = None  # (source array, its refine.EnergyTables), see energy_tables
+        self._energy = None  # (source array, its EnergyTables), see energy_tables
 
     def crop(self, slices, window, native: bool) -> np.ndarray | None:
         """The spectrum kept for the reference crop ``slices`` (window kind, native layout), or None."""
@@ -44,7 +44,7 @@ class CropSpectra:
     def boxes(self, key, compute):
         """The crop boxes for ``key`` (integer shift, shapes...), computed by ``compute()`` on the first use.
 
-        Choosing the boxes samples the reference's gradient energy (~50 us per 512² frame); they depend
+        Choosing the boxes sums the reference's gradient energy over the overlap; they depend
         only on the reference and the key, so frames at the same integer shift share them.
         """
         out = self._boxes.get(key)
